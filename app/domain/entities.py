@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from app.domain.events import DomainEvent
 
-__all__ = ["AggregateRoot", "AuditableEntity", "BaseEntity", "VersionedEntity", "utc_now"]
+__all__ = ["AggregateRoot", "AuditableEntity", "BaseEntity", "Identifiable", "VersionedEntity", "utc_now"]
 
 
 def utc_now() -> datetime:
     """The one clock of the domain: timezone-aware UTC, never naive local time."""
     return datetime.now(UTC)
+
+
+class Identifiable(Protocol):
+    """What generic adapters need of an entity; read-only members keep it covariant in the id type."""
+
+    @property
+    def id(self) -> Hashable: ...
+
+    @property
+    def deleted_at(self) -> datetime | None: ...
+
+    def touch(self, at: datetime | None = None) -> None: ...
+
+    def soft_delete(self, at: datetime | None = None) -> None: ...
+
+    def model_copy(self, *, update: Mapping[str, object] | None = None, deep: bool = False) -> Self: ...
 
 
 class BaseEntity[ID](BaseModel):
