@@ -61,7 +61,7 @@ def parse_sort(text: str | None, allowed: frozenset[str]) -> tuple[SortField, ..
     return tuple(fields)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Page[T]:
     """One offset page; ``total`` is None when the caller chose ``CountStrategy.NONE``."""
 
@@ -72,7 +72,7 @@ class Page[T]:
     has_next: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CursorPage[T, CursorT]:
     """One keyset page; ``next_cursor`` is opaque to clients and tamper-evident (see ``CursorCodec``)."""
 

@@ -31,10 +31,12 @@ class UnwrapError(Exception):
     """Raised when a Result is unwrapped on the wrong side: a programming error, never an expected one."""
 
 
-@dataclass(frozen=True, slots=True)
+# Slots are declared by hand: ``slots=True`` rebuilds the class, which breaks ``Ok[int](1)`` on Python 3.12.1.
+@dataclass(frozen=True)
 class Ok[T]:
     """The success side of a Result."""
 
+    __slots__ = ("value",)
     value: T
 
     def is_ok(self) -> Literal[True]:
@@ -77,10 +79,11 @@ class Ok[T]:
         return {"ok": True, "value": cast("JsonValue", to_jsonable_python(self.value))}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Err[E]:
     """The failure side of a Result."""
 
+    __slots__ = ("error",)
     error: E
 
     def is_ok(self) -> Literal[False]:

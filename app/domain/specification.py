@@ -117,7 +117,7 @@ class Comparison(Specification[object]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class And[T](Specification[T]):
     left: Specification[T]
     right: Specification[T]
@@ -133,7 +133,7 @@ class And[T](Specification[T]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Or[T](Specification[T]):
     left: Specification[T]
     right: Specification[T]
@@ -149,7 +149,7 @@ class Or[T](Specification[T]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Not[T](Specification[T]):
     inner: Specification[T]
 
@@ -164,7 +164,7 @@ class Not[T](Specification[T]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TrueSpecification[T](Specification[T]):
     """Matches everything: the neutral element of ``&``."""
 
@@ -179,7 +179,7 @@ class TrueSpecification[T](Specification[T]):
 
 
 @final
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Predicate[T](Specification[T]):
     """An arbitrary Python rule: fine in memory, refused by query compilers (they cannot see inside it)."""
 

@@ -19,7 +19,7 @@ __all__ = [
     "new_widget",
 ]
 
-WIDGET_FIELDS = frozenset({"name", "price", "quantity", "category", "created_at", "updated_at"})
+WIDGET_FIELDS = frozenset({"id", "name", "price", "quantity", "category", "created_at", "updated_at"})
 
 
 class WidgetRenamed(DomainEvent):
