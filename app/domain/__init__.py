@@ -1,1 +1,51 @@
-"""API Base."""
+"""DDD building blocks: entities, aggregates, value objects, domain events and specifications."""
+
+from app.domain.entities import (
+    AggregateRoot,
+    AuditableEntity,
+    BaseEntity,
+    Identifiable,
+    VersionedEntity,
+    utc_now,
+)
+from app.domain.events import (
+    DomainEvent,
+)
+from app.domain.specification import (
+    And,
+    Comparison,
+    FieldPath,
+    Not,
+    Operator,
+    Or,
+    Predicate,
+    Specification,
+    TrueSpecification,
+    field,
+    resolve_path,
+)
+from app.domain.value_objects import (
+    BaseValueObject,
+)
+
+__all__ = [
+    "AggregateRoot",
+    "And",
+    "AuditableEntity",
+    "BaseEntity",
+    "BaseValueObject",
+    "Comparison",
+    "DomainEvent",
+    "FieldPath",
+    "Identifiable",
+    "Not",
+    "Operator",
+    "Or",
+    "Predicate",
+    "Specification",
+    "TrueSpecification",
+    "VersionedEntity",
+    "field",
+    "resolve_path",
+    "utc_now",
+]

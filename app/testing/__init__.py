@@ -1,1 +1,38 @@
-"""API Base."""
+"""Test kit for services built on API Base: the repository contract, in-memory doubles, factories,
+Hypothesis strategies and Result round-trip checks. Needs the ``testing`` extra (pytest, hypothesis,
+polyfactory)."""
+
+from app.application.in_memory import (
+    InMemoryEventPublisher,
+    InMemoryRepository,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+)
+from app.testing.contract import RepositoryContract, RepositoryHarness, WidgetRepository
+from app.testing.factories import WidgetCreateFactory, WidgetFactory
+from app.testing.roundtrip import assert_result_round_trips
+from app.testing.strategies import prices, results, widget_creates, widgets
+from app.testing.widgets import WIDGET_FIELDS, Widget, WidgetCreate, WidgetRenamed, WidgetUpdate, new_widget
+
+__all__ = [
+    "WIDGET_FIELDS",
+    "InMemoryEventPublisher",
+    "InMemoryRepository",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+    "RepositoryContract",
+    "RepositoryHarness",
+    "Widget",
+    "WidgetCreate",
+    "WidgetCreateFactory",
+    "WidgetFactory",
+    "WidgetRenamed",
+    "WidgetRepository",
+    "WidgetUpdate",
+    "assert_result_round_trips",
+    "new_widget",
+    "prices",
+    "results",
+    "widget_creates",
+    "widgets",
+]
