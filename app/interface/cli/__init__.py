@@ -1,0 +1,1 @@
+"""The ``apibase`` command line; commands live in :mod:`app.interface.cli.main`."""
