@@ -67,9 +67,7 @@ class GenericMapper[TEntity: BaseModel, TModel, TResponse: BaseModel]:
         declared_entity, declared_model, declared_response = type(self).__mapper_types__
         self._entity = cast("type[TEntity]", self._resolve("entity", entity, declared_entity, pydantic=True))
         self._model = cast("type[TModel]", self._resolve("model", model, declared_model, pydantic=False))
-        self._response = cast(
-            "type[TResponse]", self._resolve("response", response, declared_response, pydantic=True)
-        )
+        self._response = cast("type[TResponse]", self._resolve("response", response, declared_response, pydantic=True))
         # Transforms are frozen into tuples: iterating a tuple is the cheapest thing in the per-item loop.
         self._response_transforms = tuple({**self.response_transforms, **(response_transforms or {})}.items())
         self._model_transforms = tuple({**self.model_transforms, **(model_transforms or {})}.items())
@@ -148,8 +146,7 @@ class GenericMapper[TEntity: BaseModel, TModel, TResponse: BaseModel]:
         name = type(self).__qualname__
         if not isinstance(chosen, type):
             raise TypeError(
-                f"{name} has no {role} type: "
-                f"subclass GenericMapper[Entity, Model, Response] or pass {role}=..."
+                f"{name} has no {role} type: subclass GenericMapper[Entity, Model, Response] or pass {role}=..."
             )
         if pydantic and not issubclass(chosen, BaseModel):
             raise TypeError(f"{name}: the {role} type must be a pydantic model, got {chosen.__qualname__}")

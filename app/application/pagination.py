@@ -51,9 +51,7 @@ def parse_sort(text: str | None, allowed: frozenset[str]) -> tuple[SortField, ..
     for token in (part.strip() for part in text.split(",")):
         name = token.removeprefix("-")
         if not _SORT_TOKEN.match(token) or name not in allowed:
-            errors.append(
-                FieldError(loc=("sort",), message=f"cannot sort by {token!r}", type="sort.unknown_field")
-            )
+            errors.append(FieldError(loc=("sort",), message=f"cannot sort by {token!r}", type="sort.unknown_field"))
             continue
         fields.append(SortField(name, descending=token.startswith("-")))
     if errors:

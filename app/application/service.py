@@ -72,9 +72,7 @@ class GenericService[
     async def post_create(self, entity: TEntity, actor: str | None) -> None:
         return None
 
-    async def pre_update(
-        self, entity_id: ID, data: TUpdate, actor: str | None
-    ) -> Result[TUpdate, AnyAppError]:
+    async def pre_update(self, entity_id: ID, data: TUpdate, actor: str | None) -> Result[TUpdate, AnyAppError]:
         return Ok(data)
 
     async def post_update(self, entity: TEntity, actor: str | None) -> None:
@@ -93,9 +91,7 @@ class GenericService[
     def _not_found(self, entity_id: ID) -> Err[AnyAppError]:
         return Err(NotFoundError(f"{self.resource_name} {entity_id} does not exist"))
 
-    async def _guard[R](
-        self, work: Callable[[], Awaitable[Result[R, AnyAppError]]]
-    ) -> Result[R, AnyAppError]:
+    async def _guard[R](self, work: Callable[[], Awaitable[Result[R, AnyAppError]]]) -> Result[R, AnyAppError]:
         """Repositories raise typed errors; this is where they become Results (docs/adr/0002)."""
         try:
             return await work()
@@ -126,10 +122,7 @@ class GenericService[
         return await self._guard(work)
 
     async def get(self, entity_id: ID) -> Result[TResponse, AnyAppError]:
-        if (
-            self._cache is not None
-            and (cached := await self._cache.get(self._cache_key(entity_id))) is not None
-        ):
+        if self._cache is not None and (cached := await self._cache.get(self._cache_key(entity_id))) is not None:
             return Ok(cached)
 
         async def work() -> Result[TResponse, AnyAppError]:
@@ -139,9 +132,7 @@ class GenericService[
                 return self._not_found(entity_id)
             response = self._mapper.to_response(entity)
             if self._cache is not None:
-                await self._cache.set(
-                    self._cache_key(entity_id), response, ttl_seconds=self._cache_ttl_seconds
-                )
+                await self._cache.set(self._cache_key(entity_id), response, ttl_seconds=self._cache_ttl_seconds)
             return Ok(response)
 
         return await self._guard(work)
@@ -175,9 +166,7 @@ class GenericService[
     ) -> Result[CursorPage[TResponse, str], AnyAppError]:
         async def work() -> Result[CursorPage[TResponse, str], AnyAppError]:
             async with self._unit_of_work() as uow:
-                page = await self._repository(uow).get_page(
-                    where=where, sort=sort, cursor=cursor, limit=limit
-                )
+                page = await self._repository(uow).get_page(where=where, sort=sort, cursor=cursor, limit=limit)
             return Ok(CursorPage(self._mapper.to_dto_list(page.items), page.limit, page.next_cursor))
 
         return await self._guard(work)
@@ -197,9 +186,7 @@ class GenericService[
                         return refused
                     case Ok(prepared):
                         repository = self._repository(uow)
-                        entity = await repository.update(
-                            entity_id, prepared, expected_version=expected_version
-                        )
+                        entity = await repository.update(entity_id, prepared, expected_version=expected_version)
                 await self.post_update(entity, actor)
                 await uow.commit()
                 events = uow.collect_events()

@@ -17,6 +17,8 @@ def error_codes[E: type[StrEnum]](domain: str) -> Callable[[E], E]:
     """Register an enum of codes for ``domain``; every value must read ``<domain>.<name>``."""
 
     def register(enum: E) -> E:
+        if domain in _REGISTRY and _REGISTRY[domain] is not enum:
+            raise ValueError(f"domain {domain!r} already has its error-code enum {_REGISTRY[domain].__name__}")
         for member in enum:
             if not member.value.startswith(f"{domain}."):
                 raise ValueError(f"error code {member.value!r} must start with {domain!r}.")

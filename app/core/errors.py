@@ -44,6 +44,8 @@ __all__ = [
 
 type ErrorFamily = Literal["domain", "application", "infrastructure"]
 
+_STANDARD_MEMBERS = frozenset(ProblemDetail.model_fields)
+
 
 class FieldError(BaseModel):
     """One invalid input field, as listed in a 422 problem's ``errors`` member."""
@@ -115,7 +117,8 @@ class AppError[TCode: StrEnum](Exception):
     def to_problem_detail(
         self, *, instance: str | None = None, type_base: str = DEFAULT_PROBLEM_TYPE_BASE
     ) -> ProblemDetail:
-        """The RFC 9457 view of this error; extension members never carry internals."""
+        """The RFC 9457 view of this error; an extension can never overwrite a standard member."""
+        extensions = {name: value for name, value in self.extensions.items() if name not in _STANDARD_MEMBERS}
         return ProblemDetail(
             type=f"{type_base}{self.code.value}",
             title=self.title,
@@ -123,7 +126,7 @@ class AppError[TCode: StrEnum](Exception):
             detail=self.detail,
             instance=instance,
             code=self.code.value,
-            **self.extensions,
+            **extensions,
         )
 
 

@@ -127,7 +127,12 @@ class Err[E]:
     def to_dict(self) -> dict[str, JsonValue]:
         error = self.error
         to_dict = getattr(error, "to_dict", None)
-        payload = to_dict() if callable(to_dict) else to_jsonable_python(error)
+        if callable(to_dict):
+            payload = to_dict()
+        elif isinstance(error, BaseException):
+            payload = {"error": type(error).__name__, "detail": str(error)}
+        else:
+            payload = to_jsonable_python(error)
         return {"ok": False, "error": cast("JsonValue", payload)}
 
 
@@ -204,6 +209,8 @@ def collect_results[T, E](results: Iterable[Result[T, E]]) -> Result[list[T], E]
                 values.append(value)
             case Err():
                 return result
+            case other:
+                raise _not_a_result(other)
     return Ok(values)
 
 
@@ -217,4 +224,11 @@ def collect_all_errors[T, E](results: Iterable[Result[T, E]]) -> Result[list[T],
                 values.append(value)
             case Err(error):
                 errors.append(error)
+            case other:
+                raise _not_a_result(other)
     return Err(errors) if errors else Ok(values)
+
+
+def _not_a_result(item: object) -> TypeError:
+    """Typed code cannot get here; dynamic callers (gather with return_exceptions) can, and must hear of it."""
+    return TypeError(f"expected Ok or Err, got {type(item).__name__}")

@@ -123,6 +123,8 @@ class Validated[T]:
                     value = checked
                 case Err() as failure:
                     return failure
+                case other:
+                    raise TypeError(f"a validator must return Ok or Err, got {type(other).__name__}")
         return Ok(cls(value, _token=_PROOF))
 
     @classmethod
@@ -141,9 +143,7 @@ class Validated[T]:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: type[object], handler: GetCoreSchemaHandler) -> CoreSchema:
-        return _wrapper_schema(
-            cls, source, handler, wrap=cls._trusted, unwrap=lambda v: v.value
-        )
+        return _wrapper_schema(cls, source, handler, wrap=cls._trusted, unwrap=lambda v: v.value)
 
 
 _PROOF = object()
@@ -166,4 +166,3 @@ def _wrapper_schema[W](
         python_schema=core_schema.union_schema([core_schema.is_instance_schema(wrapper), from_inner]),
         serialization=core_schema.plain_serializer_function_ser_schema(unwrap, return_schema=inner),
     )
-

@@ -87,7 +87,8 @@ class AggregateRoot[ID](VersionedEntity[ID]):
     _events: list[DomainEvent] = PrivateAttr(default_factory=list)
 
     def record_event(self, event: DomainEvent) -> None:
-        self._events.append(event)
+        # Copy-on-write: ``model_copy()`` shares private attributes, and a copy must not leak its events.
+        self._events = [*self._events, event]
 
     @property
     def pending_events(self) -> tuple[DomainEvent, ...]:

@@ -54,9 +54,7 @@ class RepositoryContract:
     """The behaviour every repository promises; subclasses only provide the ``harness`` fixture."""
 
     @asynccontextmanager
-    async def unit(
-        self, harness: RepositoryHarness, *, commit: bool = True
-    ) -> AsyncIterator[WidgetRepository]:
+    async def unit(self, harness: RepositoryHarness, *, commit: bool = True) -> AsyncIterator[WidgetRepository]:
         async with harness.unit_of_work() as uow:
             yield harness.repository(uow)
             if commit:
@@ -95,9 +93,7 @@ class RepositoryContract:
                 await repo.add(widget)
 
     # -- update and optimistic locking -----------------------------------------------------------------
-    async def test_update_changes_only_the_fields_set_and_bumps_the_version(
-        self, harness: RepositoryHarness
-    ) -> None:
+    async def test_update_changes_only_the_fields_set_and_bumps_the_version(self, harness: RepositoryHarness) -> None:
         (widget,) = await self.seed(harness, _create("before", "5.00", 2, "toys"))
         async with self.unit(harness) as repo:
             updated = await repo.update(widget.id, WidgetUpdate(name="after"), expected_version=1)
@@ -205,18 +201,14 @@ class RepositoryContract:
             page = await repo.get_all(sort=by_price_desc_then_name, offset=1, limit=2)
             assert [w.name for w in page.items] == ["b", "c"]
             assert (page.total, page.has_next, page.offset, page.limit) == (4, True, 1, 2)
-            last = await repo.get_all(
-                sort=by_price_desc_then_name, offset=2, limit=2, count=CountStrategy.NONE
-            )
+            last = await repo.get_all(sort=by_price_desc_then_name, offset=2, limit=2, count=CountStrategy.NONE)
             assert [w.name for w in last.items] == ["c", "d"]
             assert (last.total, last.has_next) == (None, False)
             estimated = await repo.get_all(limit=10, count=CountStrategy.ESTIMATED)
             assert estimated.total is not None
             assert estimated.total >= 0
 
-    async def test_unknown_sort_or_filter_field_is_a_validation_error(
-        self, harness: RepositoryHarness
-    ) -> None:
+    async def test_unknown_sort_or_filter_field_is_a_validation_error(self, harness: RepositoryHarness) -> None:
         async with self.unit(harness, commit=False) as repo:
             with pytest.raises(ValidationFailed):
                 await repo.get_all(sort=[SortField("id; DROP TABLE widgets")])
@@ -226,9 +218,7 @@ class RepositoryContract:
                 await repo.get_all(limit=0)
 
     # -- keyset pagination -----------------------------------------------------------------------------
-    async def walk(
-        self, harness: RepositoryHarness, size: int, sort: tuple[SortField, ...] = ()
-    ) -> list[Widget]:
+    async def walk(self, harness: RepositoryHarness, size: int, sort: tuple[SortField, ...] = ()) -> list[Widget]:
         seen: list[Widget] = []
         cursor: str | None = None
         async with self.unit(harness) as repo:
@@ -291,9 +281,7 @@ class RepositoryContract:
         async with self.unit(harness) as repo:
             assert await repo.get_by_id(widget_id) is None
 
-    async def test_explicit_rollback_discards_and_later_commit_keeps(
-        self, harness: RepositoryHarness
-    ) -> None:
+    async def test_explicit_rollback_discards_and_later_commit_keeps(self, harness: RepositoryHarness) -> None:
         async with harness.unit_of_work() as uow:
             repo = harness.repository(uow)
             discarded = await repo.create(_create("discarded"))

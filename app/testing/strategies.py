@@ -13,9 +13,7 @@ from app.testing.widgets import Widget, WidgetCreate
 __all__ = ["prices", "results", "widget_creates", "widgets"]
 
 
-def results[T, E](
-    values: st.SearchStrategy[T], errors: st.SearchStrategy[E]
-) -> st.SearchStrategy[Result[T, E]]:
+def results[T, E](values: st.SearchStrategy[T], errors: st.SearchStrategy[E]) -> st.SearchStrategy[Result[T, E]]:
     oks: st.SearchStrategy[Result[T, E]] = values.map(Ok)
     errs: st.SearchStrategy[Result[T, E]] = errors.map(Err)
     return st.one_of(oks, errs)

@@ -63,9 +63,7 @@ def message_type_of_handler(handler: object, generic_base: type) -> type:
     return message_type
 
 
-def _arguments_for(
-    cls: type, generic_base: type, substitutions: Mapping[object, object]
-) -> tuple[object, ...] | None:
+def _arguments_for(cls: type, generic_base: type, substitutions: Mapping[object, object]) -> tuple[object, ...] | None:
     """Walk ``__orig_bases__`` depth-first, substituting type variables bound by subclasses on the way."""
     for base in cls.__dict__.get("__orig_bases__", cls.__bases__):
         origin = get_origin(base) or base
@@ -91,8 +89,7 @@ def message_type_of_function(fn: Callable[..., object]) -> type:
         hints = get_type_hints(fn)
     except NameError as exc:
         raise HandlerTypeError(
-            f"cannot resolve the annotations of handler {name} ({exc}); "
-            "define the message class at module level"
+            f"cannot resolve the annotations of handler {name} ({exc}); define the message class at module level"
         ) from exc
     message_type = hints.get(parameters[0].name)
     if not isinstance(message_type, type):
@@ -111,8 +108,7 @@ class HandlerRegistry[M: Message]:
         """Pair ``message_type`` with the handler declared for it (the callers read one from the other)."""
         if not issubclass(message_type, self._message_base):
             raise HandlerTypeError(
-                f"{message_type.__qualname__} is not a {self._message_base.__qualname__}; "
-                "register it on the other bus"
+                f"{message_type.__qualname__} is not a {self._message_base.__qualname__}; register it on the other bus"
             )
         if message_type in self._handlers:
             raise DuplicateHandlerError(f"{message_type.__qualname__} already has a handler")

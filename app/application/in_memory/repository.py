@@ -10,12 +10,11 @@ import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
-from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ValidationError
 
 from app.application.cursor import CursorCodec
 from app.application.in_memory.keyset import compare_keys, sort_key_values, sorted_by
+from app.application.keyset_cursor import KeysetCursors, keyset_of
 from app.application.pagination import CountStrategy, CursorPage, Page, SortField
 from app.application.ports.factory import Factory
 from app.core.errors import (
@@ -23,10 +22,8 @@ from app.core.errors import (
     ConflictError,
     EntityNotFound,
     FieldError,
-    InvalidCursorError,
     ValidationFailed,
 )
-from app.core.result import Err, Ok
 from app.domain.entities import AggregateRoot, Identifiable
 from app.domain.events import DomainEvent
 from app.domain.specification import Specification
@@ -43,12 +40,10 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
     sortable_fields: frozenset[str] = frozenset()
     soft_delete: ClassVar[bool] = True
 
-    def __init__(
-        self, entity_type: type[T], factory: Factory[T, CreateT], *, cursor_codec: CursorCodec
-    ) -> None:
+    def __init__(self, entity_type: type[T], factory: Factory[T, CreateT], *, cursor_codec: CursorCodec) -> None:
         self.entity_type = entity_type
         self._factory = factory
-        self._codec = cursor_codec
+        self._cursors = KeysetCursors(cursor_codec, entity_type)
         self._rows: dict[ID, T] = {}
         self._touched: list[T] = []
         self.lock = asyncio.Lock()
@@ -68,10 +63,7 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
 
     def pull_events(self) -> list[DomainEvent]:
         events = [
-            event
-            for entity in self._touched
-            if isinstance(entity, AggregateRoot)
-            for event in entity.pull_events()
+            event for entity in self._touched if isinstance(entity, AggregateRoot) for event in entity.pull_events()
         ]
         self._touched.clear()
         return events
@@ -92,14 +84,10 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         unknown = sorted(names - allowed)
         if unknown:
             errors = [
-                FieldError(
-                    loc=(what, name), message=f"cannot {what} by {name!r}", type=f"{what}.unknown_field"
-                )
+                FieldError(loc=(what, name), message=f"cannot {what} by {name!r}", type=f"{what}.unknown_field")
                 for name in unknown
             ]
-            raise ValidationFailed.from_field_errors(
-                errors, f"allowed {what} fields: {', '.join(sorted(allowed))}"
-            )
+            raise ValidationFailed.from_field_errors(errors, f"allowed {what} fields: {', '.join(sorted(allowed))}")
 
     @staticmethod
     def _check_window(offset: int, limit: int) -> None:
@@ -127,9 +115,7 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         rows = sorted_by(self._matching(where, include_deleted), sort)
         window = [row.model_copy(deep=True) for row in rows[offset : offset + limit]]
         total = None if count is CountStrategy.NONE else len(rows)
-        return Page(
-            items=window, offset=offset, limit=limit, total=total, has_next=offset + limit < len(rows)
-        )
+        return Page(items=window, offset=offset, limit=limit, total=total, has_next=offset + limit < len(rows))
 
     async def get_page(
         self,
@@ -142,44 +128,15 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
     ) -> CursorPage[T, str]:
         self._check_window(0, limit)
         self._check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
-        keyset = (*sort, SortField("id"))
+        keyset = keyset_of(sort)
         rows = sorted_by(self._matching(where, include_deleted), keyset)
         if cursor is not None:
-            after = self._decode_cursor(cursor, keyset)
+            after = self._cursors.decode(cursor, keyset)
             rows = [row for row in rows if compare_keys(sort_key_values(row, keyset), after, keyset) > 0]
         window = rows[:limit]
-        next_cursor = self._encode_cursor(window[-1], keyset) if len(rows) > limit else None
-        return CursorPage(
-            items=[row.model_copy(deep=True) for row in window], limit=limit, next_cursor=next_cursor
-        )
-
-    def _encode_cursor(self, row: T, keyset: Sequence[SortField]) -> str:
-        values: JsonValue = to_jsonable_python(sort_key_values(row, keyset))
-        return self._codec.encode({"s": ",".join(map(str, keyset)), "v": values})
-
-    def _decode_cursor(self, token: str, keyset: Sequence[SortField]) -> tuple[object, ...]:
-        match self._codec.decode(token):
-            case Err(error):
-                raise error
-            case Ok(payload):
-                pass
-        values = payload.get("v")
-        if payload.get("s") != ",".join(map(str, keyset)) or not isinstance(values, list):
-            raise InvalidCursorError("the cursor belongs to a different sort order")
-        try:
-            return tuple(self._coerce(spec.name, value) for spec, value in zip(keyset, values, strict=True))
-        except (ValidationError, ValueError) as exc:
-            raise InvalidCursorError("the cursor does not match this resource") from exc
-
-    def _coerce(self, name: str, value: object) -> object:
-        """Turn a JSON cursor value back into the field's Python type, so it compares like stored values."""
-        fields: dict[str, FieldInfo] = (
-            self.entity_type.model_fields if issubclass(self.entity_type, BaseModel) else {}
-        )
-        info = fields.get(name)
-        if info is None or info.annotation is None:
-            return value
-        return TypeAdapter(info.annotation).validate_python(value)
+        last = sort_key_values(window[-1], keyset) if window else ()
+        next_cursor = self._cursors.encode(last, keyset) if len(rows) > limit else None
+        return CursorPage(items=[row.model_copy(deep=True) for row in window], limit=limit, next_cursor=next_cursor)
 
     async def find(self, where: Specification[T], *, include_deleted: bool = False) -> list[T]:
         return [row.model_copy(deep=True) for row in self._matching(where, include_deleted)]
@@ -226,8 +183,7 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         version = getattr(stored, "version", None)
         if expected is not None and version is not None and version != expected:
             raise ConcurrencyConflict(
-                f"{type(stored).__name__} {stored.id} is at version {version}, not {expected}; "
-                "reload and retry",
+                f"{type(stored).__name__} {stored.id} is at version {version}, not {expected}; reload and retry",
                 extensions={"current_version": version},
             )
         return version

@@ -393,9 +393,7 @@ def test_field_dict_and_attribute_reads_give_the_same_dtos(
 def test_a_strict_response_still_ignores_entity_fields_it_does_not_declare() -> None:
     mapper = GenericMapper(entity=Product, model=ProductRow, response=StrictSummary)
 
-    assert mapper.to_dto_list([make_product()]) == [
-        StrictSummary(id=1, name="widget-1", price=Decimal("9.99"))
-    ]
+    assert mapper.to_dto_list([make_product()]) == [StrictSummary(id=1, name="widget-1", price=Decimal("9.99"))]
 
 
 def test_an_aliased_response_field_reads_the_aliased_attribute() -> None:
@@ -588,9 +586,7 @@ def test_orm_style_classes_get_only_their_column_fields(model: type[KeywordRow],
 
 
 def test_a_mapped_dataclass_gets_columns_and_leaves_relationships_to_their_default() -> None:
-    row = GenericMapper(entity=Product, model=MappedDataclassRow, response=ProductOut).to_model(
-        make_product()
-    )
+    row = GenericMapper(entity=Product, model=MappedDataclassRow, response=ProductOut).to_model(make_product())
 
     assert row == MappedDataclassRow(id=1, name="widget-1", tags=[])
 
@@ -613,9 +609,7 @@ def test_a_model_without_a_readable_signature_is_refused_at_construction() -> No
 
 # --- properties ---------------------------------------------------------------------------------------------
 
-aware_datetimes = st.datetimes(
-    min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-)
+aware_datetimes = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 products = st.builds(
     Product,
     id=st.integers(min_value=-(2**63), max_value=2**63 - 1),

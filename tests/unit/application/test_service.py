@@ -186,9 +186,7 @@ async def test_get_maps_and_caches_and_missing_is_not_found(
     assert error.status == 404
 
 
-async def test_cached_reads_do_not_touch_the_repository(
-    service: RecordingService, repository: Widgets
-) -> None:
+async def test_cached_reads_do_not_touch_the_repository(service: RecordingService, repository: Widgets) -> None:
     created = ok(await service.create(widget()))
     ok(await service.get(created.id))
     assert await repository.delete(created.id, hard=True)

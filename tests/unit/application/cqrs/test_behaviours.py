@@ -135,9 +135,7 @@ class FakeStore:
             return None
         return value
 
-    async def set(
-        self, key: str, value: Result[object, AnyAppError], *, ttl_seconds: float | None = None
-    ) -> None:
+    async def set(self, key: str, value: Result[object, AnyAppError], *, ttl_seconds: float | None = None) -> None:
         self.ttls.append(ttl_seconds)
         self.entries[key] = (value, None if ttl_seconds is None else self.now + ttl_seconds)
 
@@ -165,9 +163,7 @@ class TestLoggingBehaviour:
             assert all(SECRET not in str(value) for value in record.__dict__.values())
             assert all("alice" not in str(value) for value in record.__dict__.values())
 
-    async def test_logs_start_and_ok_outcome_with_type_and_ids(
-        self, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    async def test_logs_start_and_ok_outcome_with_type_and_ids(self, caplog: pytest.LogCaptureFixture) -> None:
         command = self._command()
 
         result = await LoggingBehaviour()(command, Handler(Ok(None)))
@@ -288,9 +284,7 @@ class TestValidationBehaviour:
         assert await validation(CreateAdmin(username="bob", user_id="u"), Handler(Ok(1))) == Err(
             ValidationFailed("prefix")
         )
-        assert await validation(CreateUser(username="bob"), Handler(Ok(1))) == Err(
-            ValidationFailed("anonymous")
-        )
+        assert await validation(CreateUser(username="bob"), Handler(Ok(1))) == Err(ValidationFailed("anonymous"))
         assert await validation(SearchUsers(text="x"), Handler(Ok(["x"]))) == Ok(["x"])
 
 
@@ -308,9 +302,7 @@ class TestTransactionBehaviour:
         publisher = FakePublisher(uow.steps)
         error = DependencyUnavailable("mail server down")
 
-        result = await TransactionBehaviour(uow, publisher)(
-            CreateUser(username="ada"), Handler[int](Err(error))
-        )
+        result = await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler[int](Err(error)))
 
         assert result == Err(error)
         assert uow.steps == ["begin", "rollback", "end"]
@@ -321,9 +313,7 @@ class TestTransactionBehaviour:
         publisher = FakePublisher(uow.steps)
 
         with pytest.raises(KeyError, match="boom"):
-            await TransactionBehaviour(uow, publisher)(
-                CreateUser(username="ada"), Handler[int](KeyError("boom"))
-            )
+            await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler[int](KeyError("boom")))
 
         assert uow.steps == ["begin", "rollback", "end after KeyError"]
         assert publisher.published == []

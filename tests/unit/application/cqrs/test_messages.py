@@ -48,9 +48,7 @@ def test_command_metadata_defaults() -> None:
 
 def test_command_keeps_given_metadata() -> None:
     command_id = uuid.uuid4()
-    command = RenameUser(
-        new_name="a", password="p", command_id=command_id, correlation_id="req-1", user_id="u-1"
-    )
+    command = RenameUser(new_name="a", password="p", command_id=command_id, correlation_id="req-1", user_id="u-1")
 
     assert (command.command_id, command.correlation_id, command.user_id) == (command_id, "req-1", "u-1")
 

@@ -22,9 +22,7 @@ class WidgetMemoryRepository(InMemoryRepository[Widget, WidgetCreate, WidgetUpda
 
 class MemoryHarness:
     def __init__(self) -> None:
-        self.widgets = WidgetMemoryRepository(
-            Widget, new_widget, cursor_codec=CursorCodec("contract-test-secret")
-        )
+        self.widgets = WidgetMemoryRepository(Widget, new_widget, cursor_codec=CursorCodec("contract-test-secret"))
 
     def unit_of_work(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self.widgets)

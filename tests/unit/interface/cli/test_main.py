@@ -41,9 +41,7 @@ def test_version_prints_the_installed_package_version(runner: CliRunner) -> None
     assert result.stdout.strip() == "0.1.0"
 
 
-def test_version_without_an_installed_package_fails_clearly(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_version_without_an_installed_package_fails_clearly(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     def not_installed(name: str) -> str:
         raise PackageNotFoundError(name)
 
@@ -56,9 +54,7 @@ def test_version_without_an_installed_package_fails_clearly(
 
 
 def test_settings_prints_the_effective_settings_as_json(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["settings"], env={"APIBASE_PORT": "9000", "APIBASE_DATABASE__POOL_SIZE": "20"}
-    )
+    result = runner.invoke(cli, ["settings"], env={"APIBASE_PORT": "9000", "APIBASE_DATABASE__POOL_SIZE": "20"})
 
     assert result.exit_code == 0
     printed = json.loads(result.stdout)
@@ -81,9 +77,7 @@ def test_settings_never_print_a_secret(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert SECRET not in result.output
     assert "hunter2" not in result.output
-    assert (
-        json.loads(result.stdout)["database_url"] == f"postgresql+asyncpg://app:{MASK}@db.internal:5432/app"
-    )
+    assert json.loads(result.stdout)["database_url"] == f"postgresql+asyncpg://app:{MASK}@db.internal:5432/app"
 
 
 def test_settings_are_read_from_the_dotenv_file_too(runner: CliRunner, tmp_path: Path) -> None:
