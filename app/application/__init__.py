@@ -1,1 +1,118 @@
-"""API Base."""
+"""Use cases and their ports: repositories, units of work, CQRS buses, generic services, mapping and
+pagination. Imports only the core and the domain."""
+
+from app.application.cqrs import (
+    BaseCommand,
+    BaseQuery,
+    Behaviour,
+    CachingBehaviour,
+    CommandBus,
+    CommandHandler,
+    DuplicateHandlerError,
+    HandlerFunction,
+    HandlerNotFoundError,
+    HandlerRegistry,
+    HandlerRegistryError,
+    HandlerTypeError,
+    LoggingBehaviour,
+    Message,
+    Next,
+    Pipeline,
+    QueryBus,
+    QueryHandler,
+    TransactionBehaviour,
+    ValidationBehaviour,
+    message_type_of_function,
+    message_type_of_handler,
+)
+from app.application.cursor import (
+    MAX_CURSOR_LENGTH,
+    CursorCodec,
+)
+from app.application.in_memory import (
+    InMemoryEventPublisher,
+    InMemoryRepository,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+    TransactionalStore,
+)
+from app.application.keyset_cursor import (
+    KeysetCursors,
+    keyset_of,
+)
+from app.application.mapper import (
+    GenericMapper,
+)
+from app.application.pagination import (
+    ApiResponse,
+    CountStrategy,
+    CursorPage,
+    Page,
+    PaginatedResponse,
+    ResponseMeta,
+    SortField,
+    parse_sort,
+)
+from app.application.ports import (
+    EventPublisher,
+    Factory,
+    Repository,
+    Service,
+    Store,
+    UnitOfWork,
+)
+from app.application.service import (
+    GenericService,
+    ResponseMapper,
+)
+
+__all__ = [
+    "MAX_CURSOR_LENGTH",
+    "ApiResponse",
+    "BaseCommand",
+    "BaseQuery",
+    "Behaviour",
+    "CachingBehaviour",
+    "CommandBus",
+    "CommandHandler",
+    "CountStrategy",
+    "CursorCodec",
+    "CursorPage",
+    "DuplicateHandlerError",
+    "EventPublisher",
+    "Factory",
+    "GenericMapper",
+    "GenericService",
+    "HandlerFunction",
+    "HandlerNotFoundError",
+    "HandlerRegistry",
+    "HandlerRegistryError",
+    "HandlerTypeError",
+    "InMemoryEventPublisher",
+    "InMemoryRepository",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+    "KeysetCursors",
+    "LoggingBehaviour",
+    "Message",
+    "Next",
+    "Page",
+    "PaginatedResponse",
+    "Pipeline",
+    "QueryBus",
+    "QueryHandler",
+    "Repository",
+    "ResponseMapper",
+    "ResponseMeta",
+    "Service",
+    "SortField",
+    "Store",
+    "TransactionBehaviour",
+    "TransactionalStore",
+    "UnitOfWork",
+    "ValidationBehaviour",
+    "keyset_of",
+    "message_type_of_function",
+    "message_type_of_handler",
+    "parse_sort",
+]
