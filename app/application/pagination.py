@@ -15,6 +15,7 @@ __all__ = [
     "ApiResponse",
     "CountStrategy",
     "CursorPage",
+    "CursorPaginatedResponse",
     "Page",
     "PaginatedResponse",
     "ResponseMeta",
@@ -145,3 +146,23 @@ class PaginatedResponse[T](BaseModel):
             more=page.has_next,
             meta=meta or ResponseMeta(),
         )
+
+
+class CursorPaginatedResponse[T](BaseModel):
+    """The envelope for a keyset page: pass ``next_cursor`` back as ``cursor`` to get the next one."""
+
+    items: list[T]
+    limit: int = Field(ge=1)
+    next_cursor: str | None = None
+    meta: ResponseMeta = Field(default_factory=ResponseMeta)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @classmethod
+    def from_page[E](
+        cls, page: CursorPage[E, str], items: list[T], meta: ResponseMeta | None = None
+    ) -> CursorPaginatedResponse[T]:
+        return cls(items=items, limit=page.limit, next_cursor=page.next_cursor, meta=meta or ResponseMeta())

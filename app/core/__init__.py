@@ -1,5 +1,9 @@
-"""The kernel: Results, errors, problem details, refined types and settings. Imports no framework."""
+"""The kernel: Results, errors, problem details, refined types, settings and request context. Imports no framework."""
 
+from app.core.context import (
+    current_request_id,
+    request_id,
+)
 from app.core.error_codes import (
     CommonErrorCode,
     error_codes,
@@ -25,9 +29,12 @@ from app.core.errors import (
     InvalidCursorError,
     InvariantViolation,
     NotFoundError,
+    PayloadTooLargeError,
     PersistenceError,
     PreconditionFailedError,
+    TooManyRequestsError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
     ValidationFailed,
     error_from_dict,
 )
@@ -102,6 +109,7 @@ __all__ = [
     "NotFoundError",
     "Ok",
     "PaginationSettings",
+    "PayloadTooLargeError",
     "PersistenceError",
     "Positive",
     "PreconditionFailedError",
@@ -110,17 +118,21 @@ __all__ = [
     "SecuritySettings",
     "Settings",
     "SettingsError",
+    "TooManyRequestsError",
     "UnauthorizedError",
+    "UnsupportedMediaTypeError",
     "UnwrapError",
     "Validated",
     "ValidationFailed",
     "Validator",
     "collect_all_errors",
     "collect_results",
+    "current_request_id",
     "error_codes",
     "error_from_dict",
     "load_settings",
     "registered_error_codes",
+    "request_id",
     "result_from_dict",
     "try_catch",
     "try_catch_async",

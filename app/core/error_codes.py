@@ -55,3 +55,8 @@ class CommonErrorCode(StrEnum):
     DEPENDENCY_TIMEOUT = "common.dependency_timeout"
     PERSISTENCE_FAILED = "common.persistence_failed"
     INTERNAL = "common.internal"
+    METHOD_NOT_ALLOWED = "common.method_not_allowed"
+    PAYLOAD_TOO_LARGE = "common.payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "common.unsupported_media_type"
+    RATE_LIMITED = "common.rate_limited"
+    NOT_READY = "common.not_ready"

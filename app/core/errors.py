@@ -35,9 +35,12 @@ __all__ = [
     "InvalidCursorError",
     "InvariantViolation",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PersistenceError",
     "PreconditionFailedError",
+    "TooManyRequestsError",
     "UnauthorizedError",
+    "UnsupportedMediaTypeError",
     "ValidationFailed",
     "error_from_dict",
 ]
@@ -267,3 +270,46 @@ class InternalError(InfrastructureError[StrEnum]):
     status = 500
     title = "Internal error"
     default_code = CommonErrorCode.INTERNAL
+
+
+class PayloadTooLargeError(ApplicationError[StrEnum]):
+    """The request body is larger than the service accepts (RFC 9110 calls 413 "Content Too Large")."""
+
+    status = 413
+    title = "Content too large"
+    default_code = CommonErrorCode.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaTypeError(ApplicationError[StrEnum]):
+    """The request body is in a media type the endpoint does not read."""
+
+    status = 415
+    title = "Unsupported media type"
+    default_code = CommonErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class TooManyRequestsError(ApplicationError[StrEnum]):
+    """A rate limit said no; ``retry_after_seconds`` rides along as the ``retry_after`` extension.
+
+    Keeping it an extension (not an attribute) lets the error round-trip through ``to_dict``/``error_from_dict``;
+    the HTTP layer turns a ``retry_after`` extension into the ``Retry-After`` header.
+    """
+
+    status = 429
+    title = "Too many requests"
+    default_code = CommonErrorCode.RATE_LIMITED
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: StrEnum | None = None,
+        extensions: Mapping[str, JsonValue] | None = None,
+        retry_after_seconds: int | None = None,
+    ) -> None:
+        merged = dict(extensions or {})
+        if retry_after_seconds is not None:
+            if retry_after_seconds < 0:
+                raise ValueError("retry_after_seconds must not be negative")
+            merged["retry_after"] = retry_after_seconds
+        super().__init__(detail, code=code, extensions=merged)

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    compression_minimum_bytes: int = Field(default=500, ge=0)
+    auto_migrate: bool | None = Field(default=None, description="Migrate at start-up; default: only on SQLite")
     database_url: str = Field(default="sqlite+aiosqlite:///./apibase.db", min_length=1)
     database: DatabaseSettings = DatabaseSettings()
     pagination: PaginationSettings = PaginationSettings()

@@ -30,9 +30,12 @@ from app.core.errors import (
     InvalidCursorError,
     InvariantViolation,
     NotFoundError,
+    PayloadTooLargeError,
     PersistenceError,
     PreconditionFailedError,
+    TooManyRequestsError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
     ValidationFailed,
     error_from_dict,
 )
@@ -77,6 +80,9 @@ EXPECTED: dict[ErrorClass, tuple[str, int, str, CommonErrorCode]] = {
     DependencyTimeout: ("infrastructure", 504, "Dependency timed out", CommonErrorCode.DEPENDENCY_TIMEOUT),
     PersistenceError: ("infrastructure", 500, "Persistence failed", CommonErrorCode.PERSISTENCE_FAILED),
     InternalError: ("infrastructure", 500, "Internal error", CommonErrorCode.INTERNAL),
+    PayloadTooLargeError: ("application", 413, "Content too large", CommonErrorCode.PAYLOAD_TOO_LARGE),
+    UnsupportedMediaTypeError: ("application", 415, "Unsupported media type", CommonErrorCode.UNSUPPORTED_MEDIA_TYPE),
+    TooManyRequestsError: ("application", 429, "Too many requests", CommonErrorCode.RATE_LIMITED),
 }
 
 

@@ -1,0 +1,101 @@
+"""Response compression: brotli or gzip, whichever the client prefers, above a size threshold.
+
+The compressing itself is done by the libraries' pure ASGI responders (``brotli_asgi.BrotliResponder`` and
+Starlette's ``GZipResponder``); this module only negotiates. Their own middlewares pick a coding by
+substring (``"br" in Accept-Encoding``), which would send brotli to a client that said ``br;q=0``; here
+``Accept-Encoding`` is read per RFC 9110 12.5.3 (q-values, ``*``, ``x-gzip``), and brotli wins a tie.
+
+Public API:
+
+- ``add_compression(app: Starlette, minimum_size: int = 500) -> None``.
+- ``CompressionMiddleware(app, *, minimum_size=500, brotli_quality=4, gzip_level=6)`` (pure ASGI).
+- ``negotiate_encoding(accept_encoding: str | None) -> "br" | "gzip" | None``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, Literal
+
+from brotli_asgi import BrotliResponder, Mode
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware.gzip import GZipResponder, IdentityResponder
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["CompressionMiddleware", "Encoding", "add_compression", "negotiate_encoding"]
+
+type Encoding = Literal["br", "gzip"]
+
+_PREFERENCE: Final[tuple[Encoding, ...]] = ("br", "gzip")  # server preference, used to break ties
+_BROTLI_WINDOW_BITS: Final = 22
+_BROTLI_BLOCK_BITS: Final = 0  # let brotli choose from the quality
+
+
+def negotiate_encoding(accept_encoding: str | None) -> Encoding | None:
+    """The coding to use for ``accept_encoding``, or ``None`` to send the body as is."""
+    weights: dict[str, float] = {}
+    for item in (accept_encoding or "").split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        coding = "gzip" if coding.lower() == "x-gzip" else coding.lower()
+        if coding and coding not in weights:
+            weights[coding] = _quality(parameters)
+    wildcard = weights.get("*", 0.0)
+    best = max(_PREFERENCE, key=lambda coding: weights.get(coding, wildcard))
+    return best if weights.get(best, wildcard) > 0 else None
+
+
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                return 0.0
+            return weight if math.isfinite(weight) and 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
+
+
+class CompressionMiddleware:
+    """Pure ASGI: compresses responses of at least ``minimum_size`` bytes with the negotiated coding."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        minimum_size: int = 500,
+        brotli_quality: int = 4,
+        gzip_level: int = 6,
+    ) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+        self.brotli_quality = brotli_quality
+        self.gzip_level = gzip_level
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        responder: ASGIApp
+        match negotiate_encoding(Headers(scope=scope).get("accept-encoding")):
+            case "br":
+                responder = BrotliResponder(
+                    self.app,
+                    self.brotli_quality,
+                    Mode.text,
+                    _BROTLI_WINDOW_BITS,
+                    _BROTLI_BLOCK_BITS,
+                    self.minimum_size,
+                )
+            case "gzip":
+                responder = GZipResponder(self.app, self.minimum_size, compresslevel=self.gzip_level)
+            case _:
+                # Still adds ``Vary: Accept-Encoding`` to bodies that would have been compressed.
+                responder = IdentityResponder(self.app, self.minimum_size)
+        await responder(scope, receive, send)
+
+
+def add_compression(app: Starlette, minimum_size: int = 500) -> None:
+    """Add ``CompressionMiddleware`` to ``app`` (outermost so far: add it after the body checks)."""
+    app.add_middleware(CompressionMiddleware, minimum_size=minimum_size)

@@ -1,0 +1,373 @@
+"""create_crud_router: the standard endpoints of a resource from one configuration object.
+
+What a resource needs beyond the service — request and response models, allowlisted filters and sorts,
+pagination style, permissions per operation, OpenAPI text and examples — is data here, not code. Every
+outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
+and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI must see the endpoint annotations as objects,
+# and they are built inside functions where string annotations could not be resolved.
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum, StrEnum
+from types import NoneType, UnionType
+from typing import Annotated, Union, get_args, get_origin
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, params, status
+from fastapi import Body as BodyParameter
+from pydantic import BaseModel
+
+from app.application.pagination import (
+    ApiResponse,
+    CountStrategy,
+    CursorPaginatedResponse,
+    PaginatedResponse,
+    ResponseMeta,
+    parse_sort,
+)
+from app.application.ports.service import Service
+from app.core.context import request_id
+from app.core.errors import AnyAppError, ConcurrencyConflict, PreconditionFailedError
+from app.core.result import Err, Ok, Result
+from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
+from app.interface.http.conditional import etag_for, expected_version_from_if_match, if_none_match_matches
+
+__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "unwrap"]
+
+
+class CrudOperation(StrEnum):
+    CREATE = "create"
+    LIST = "list"
+    READ = "read"
+    REPLACE = "replace"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class Pagination(StrEnum):
+    OFFSET = "offset"
+    CURSOR = "cursor"
+
+
+@dataclass(frozen=True)
+class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID]:
+    """Everything ``create_crud_router`` needs to know about one resource."""
+
+    name: str
+    plural: str
+    service: Callable[..., Service[object, TCreate, TUpdate, TResponse, ID]]
+    id_type: type[ID]
+    create_model: type[TCreate]
+    update_model: type[TUpdate]
+    response_model: type[TResponse]
+    filter_types: Mapping[str, type[object]] = field(default_factory=dict)
+    sortable_fields: frozenset[str] = frozenset()
+    pagination: Pagination = Pagination.OFFSET
+    default_page_size: int = 50
+    max_page_size: int = 500
+    operations: frozenset[CrudOperation] = frozenset(CrudOperation)
+    permissions: Mapping[CrudOperation, Sequence[params.Depends]] = field(default_factory=dict)
+    tags: Sequence[str | Enum] = ()
+    create_example: Mapping[str, object] | None = None
+
+
+def unwrap[T](result: Result[T, AnyAppError]) -> T:
+    """The HTTP boundary of ADR 0002: an Err is raised and becomes a problem response."""
+    match result:
+        case Ok(value):
+            return value
+        case Err(error):
+            raise error
+
+
+def _precondition[T](result: Result[T, AnyAppError], if_match: str | None) -> Result[T, AnyAppError]:
+    """With If-Match a version conflict is the client's stale precondition: 412, not 409."""
+    if if_match is not None and isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict):
+        return Err(PreconditionFailedError(_STALE, extensions=result.error.extensions))
+    return result
+
+
+_STALE = "the resource changed since the ETag in If-Match was issued; GET it again"
+
+
+def _meta() -> ResponseMeta:
+    return ResponseMeta(request_id=request_id.get())
+
+
+def _etag(response: BaseModel) -> str | None:
+    version = getattr(response, "version", None)
+    return etag_for(getattr(response, "id", ""), version) if isinstance(version, int) else None
+
+
+# -- filters derived from the allowlist ---------------------------------------------------------------------------
+_ORDERED = (int, float, Decimal, date, datetime)
+
+
+def _plain(annotation: type[object]) -> type[object]:
+    """``X | None`` → ``X``: a filter parameter is always optional."""
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not NoneType]
+        if len(members) == 1:
+            return _plain(members[0])
+    return annotation
+
+
+def _filter_parameters(filter_types: Mapping[str, type[object]]) -> list[tuple[str, str, Operator, type[object]]]:
+    """(parameter name, field, operator, type) for every filter the allowlist allows."""
+    found: list[tuple[str, str, Operator, type[object]]] = []
+    for name, annotation in sorted(filter_types.items()):
+        kind = _plain(annotation)
+        found.append((name, name, Operator.EQ, kind))
+        if isinstance(kind, type) and issubclass(kind, _ORDERED) and not issubclass(kind, bool):
+            found += [(f"{name}__gte", name, Operator.GE, kind), (f"{name}__lte", name, Operator.LE, kind)]
+        if kind is str:
+            found.append((f"{name}__contains", name, Operator.CONTAINS, kind))
+    return found
+
+
+def _filter_dependency(filter_types: Mapping[str, type[object]]) -> Callable[..., Specification[object]]:
+    """A FastAPI dependency whose signature lists one typed query parameter per allowed filter."""
+    parameters = _filter_parameters(filter_types)
+
+    def build(**values: object) -> Specification[object]:
+        spec: Specification[object] = TrueSpecification()
+        for parameter, name, operator, _ in parameters:
+            if values.get(parameter) is not None:
+                spec = spec & Comparison(name, operator, values[parameter])
+        return spec
+
+    build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                parameter,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind | None, Query(description=f"{name} {operator.value}")],
+            )
+            for parameter, name, operator, kind in parameters
+        ]
+    )
+    return build
+
+
+def _where(spec: Specification[object]) -> Specification[object] | None:
+    return None if isinstance(spec, TrueSpecification) else spec
+
+
+# -- the router ----------------------------------------------------------------------------------------------------
+def create_crud_router[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID](
+    resource: CrudResource[TCreate, TUpdate, TResponse, ID],
+) -> APIRouter:
+    """Build ``POST /``, ``GET /``, ``GET /{id}``, ``PUT /{id}``, ``PATCH /{id}``, ``DELETE /{id}``."""
+    router = APIRouter(prefix=f"/{resource.plural}", tags=list(resource.tags) or [resource.plural])
+    endpoints = _Endpoints(resource, router)
+    for operation, add in (
+        (CrudOperation.CREATE, endpoints.add_create),
+        (CrudOperation.LIST, endpoints.add_list),
+        (CrudOperation.READ, endpoints.add_read),
+        (CrudOperation.REPLACE, endpoints.add_replace),
+        (CrudOperation.UPDATE, endpoints.add_update),
+        (CrudOperation.DELETE, endpoints.add_delete),
+    ):
+        if operation in resource.operations:
+            add(list(resource.permissions.get(operation, ())))
+    return router
+
+
+class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID]:
+    """One method per operation; the annotated parameter types are built once and shared."""
+
+    def __init__(self, resource: CrudResource[TCreate, TUpdate, TResponse, ID], router: APIRouter) -> None:
+        self.resource = resource
+        self.router = router
+
+    @staticmethod
+    async def _write(
+        service: Service[object, TCreate, TUpdate, TResponse, ID],
+        entity_id: ID,
+        data: TUpdate,
+        if_match: str | None,
+        response: Response,
+    ) -> ApiResponse[TResponse]:
+        expected = expected_version_from_if_match(if_match, entity_id)
+        updated = unwrap(_precondition(await service.update(entity_id, data, expected_version=expected), if_match))
+        if (etag := _etag(updated)) is not None:
+            response.headers["ETag"] = etag
+        return ApiResponse(data=updated, meta=_meta())
+
+    def add_create(self, guards: list[params.Depends]) -> None:
+        resource = self.resource
+        Body = (  # noqa: N806
+            Annotated[resource.create_model, BodyParameter(examples=[dict(resource.create_example)])]
+            if resource.create_example
+            else resource.create_model
+        )
+
+        @self.router.post(
+            "",
+            status_code=status.HTTP_201_CREATED,
+            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            summary=f"Create a {resource.name}",
+            dependencies=guards,
+        )
+        async def create(
+            data: Body,  # type: ignore[valid-type]
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            request: Request,
+            response: Response,
+        ) -> ApiResponse[TResponse]:
+            created = unwrap(await service.create(data))
+            response.headers["Location"] = f"{request.url.path.rstrip('/')}/{getattr(created, 'id', '')}"
+            if (etag := _etag(created)) is not None:
+                response.headers["ETag"] = etag
+            return ApiResponse(data=created, meta=_meta())
+
+    def add_list(self, guards: list[params.Depends]) -> None:
+        resource = self.resource
+        Filters = Annotated[Specification[object], Depends(_filter_dependency(resource.filter_types))]  # noqa: N806
+        Limit = Annotated[int, Query(ge=1, le=resource.max_page_size, description="Page size")]  # noqa: N806
+        sortable = ", ".join(sorted(resource.sortable_fields))
+        Sort = Annotated[  # noqa: N806
+            str | None, Query(max_length=200, description=f"Comma-separated fields, '-' descending: {sortable}")
+        ]
+        Out = resource.response_model  # noqa: N806
+
+        if resource.pagination is Pagination.OFFSET:
+
+            @self.router.get(
+                "",
+                response_model=PaginatedResponse[Out],  # type: ignore[valid-type]
+                summary=f"List {resource.plural}",
+                dependencies=guards,
+            )
+            async def list_offset(
+                service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+                where: Filters,
+                sort: Sort = None,
+                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                limit: Limit = resource.default_page_size,
+                count: CountStrategy = CountStrategy.EXACT,
+            ) -> PaginatedResponse[TResponse]:
+                order = parse_sort(sort, resource.sortable_fields)
+                page = unwrap(
+                    await service.list(where=_where(where), sort=order, offset=offset, limit=limit, count=count)
+                )
+                return PaginatedResponse.from_page(page, page.items, _meta())
+
+            return
+
+        @self.router.get(
+            "",
+            response_model=CursorPaginatedResponse[Out],  # type: ignore[valid-type]
+            summary=f"List {resource.plural} (keyset pagination)",
+            dependencies=guards,
+        )
+        async def list_cursor(
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            where: Filters,
+            sort: Sort = None,
+            cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
+            limit: Limit = resource.default_page_size,
+        ) -> CursorPaginatedResponse[TResponse]:
+            order = parse_sort(sort, resource.sortable_fields)
+            page = unwrap(await service.list_by_cursor(where=_where(where), sort=order, cursor=cursor, limit=limit))
+            return CursorPaginatedResponse.from_page(page, page.items, _meta())
+
+    def _id(self) -> object:
+        return Annotated[self.resource.id_type, Path(description=f"The {self.resource.name}'s id")]
+
+    def add_read(self, guards: list[params.Depends]) -> None:
+        resource = self.resource
+        Id = self._id()  # noqa: N806
+
+        @self.router.get(
+            "/{entity_id}",
+            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            summary=f"Get a {resource.name}",
+            dependencies=guards,
+            responses={304: {"description": "Not modified (If-None-Match)"}},
+        )
+        async def read(
+            entity_id: Id,  # type: ignore[valid-type]
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            response: Response,
+            if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+        ) -> ApiResponse[TResponse] | Response:
+            found = unwrap(await service.get(entity_id))
+            etag = _etag(found)
+            if etag is not None:
+                if if_none_match_matches(if_none_match, etag):
+                    return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+                response.headers["ETag"] = etag
+            return ApiResponse(data=found, meta=_meta())
+
+    def add_replace(self, guards: list[params.Depends]) -> None:
+        resource, write = self.resource, self._write
+        Id = self._id()  # noqa: N806
+        Body = resource.create_model  # noqa: N806
+
+        @self.router.put(
+            "/{entity_id}",
+            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            summary=f"Replace a {resource.name}",
+            dependencies=guards,
+        )
+        async def replace(
+            entity_id: Id,  # type: ignore[valid-type]
+            data: Body,  # type: ignore[valid-type]
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            response: Response,
+            if_match: _IfMatch = None,
+        ) -> ApiResponse[TResponse]:
+            changes = resource.update_model.model_validate(data.model_dump())  # type: ignore[attr-defined]
+            return await write(service, entity_id, changes, if_match, response)
+
+    def add_update(self, guards: list[params.Depends]) -> None:
+        resource, write = self.resource, self._write
+        Id = self._id()  # noqa: N806
+        Patch = resource.update_model  # noqa: N806
+
+        @self.router.patch(
+            "/{entity_id}",
+            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            summary=f"Update some fields of a {resource.name}",
+            dependencies=guards,
+        )
+        async def update(
+            entity_id: Id,  # type: ignore[valid-type]
+            data: Patch,  # type: ignore[valid-type]
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            response: Response,
+            if_match: _IfMatch = None,
+        ) -> ApiResponse[TResponse]:
+            return await write(service, entity_id, data, if_match, response)
+
+    def add_delete(self, guards: list[params.Depends]) -> None:
+        resource = self.resource
+        Id = self._id()  # noqa: N806
+
+        @self.router.delete(
+            "/{entity_id}",
+            status_code=status.HTTP_204_NO_CONTENT,
+            response_class=Response,
+            summary=f"Delete a {resource.name}",
+            dependencies=guards,
+        )
+        async def delete(
+            entity_id: Id,  # type: ignore[valid-type]
+            service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
+            if_match: _IfMatch = None,
+        ) -> Response:
+            expected = expected_version_from_if_match(if_match, entity_id)
+            if expected is not None and getattr(unwrap(await service.get(entity_id)), "version", None) != expected:
+                raise PreconditionFailedError(_STALE)
+            unwrap(await service.delete(entity_id))
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+type _Svc[C, U, R, I] = Service[object, C, U, R, I]
+_IfMatch = Annotated[str | None, Header(max_length=1024, description="ETag from a GET: refuse stale writes")]

@@ -1,0 +1,223 @@
+"""Every error leaves the service as one RFC 9457 ``application/problem+json`` body.
+
+``install_problem_handlers(app)`` registers one dispatcher for ``AppError``, FastAPI's
+``RequestValidationError``, Starlette's ``HTTPException`` and any other ``Exception``; the pure ASGI
+middlewares render their rejections with ``send_problem``, so both paths produce the same shape::
+
+    {"type", "title", "status", "detail", "instance", "code", "request_id", ...extensions}
+
+Public API:
+
+- ``ProblemResponse``: a ``JSONResponse`` with media type ``application/problem+json``.
+- ``install_problem_handlers(app: Starlette) -> None``.
+- ``problem_response(problem, *, request_id=None, headers=None) -> ProblemResponse``.
+- ``send_problem(scope, receive, send, problem, *, headers=None) -> None``: the same response, sent over ASGI.
+- ``http_problem(status, *, detail=None, instance=None) -> ProblemDetail``: the problem for a bare HTTP status.
+- ``request_id_for(scope) -> str | None`` and ``REQUEST_ID_SCOPE_KEY``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Final
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import JsonValue
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from app.core.context import current_request_id
+from app.core.error_codes import CommonErrorCode
+from app.core.errors import (
+    AppError,
+    BadRequestError,
+    ConflictError,
+    DependencyTimeout,
+    DependencyUnavailable,
+    FieldError,
+    ForbiddenError,
+    InternalError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PreconditionFailedError,
+    TooManyRequestsError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    ValidationFailed,
+)
+from app.core.problem_details import DEFAULT_PROBLEM_TYPE_BASE, ProblemDetail
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "REQUEST_ID_HEADER",
+    "REQUEST_ID_SCOPE_KEY",
+    "ProblemResponse",
+    "http_problem",
+    "install_problem_handlers",
+    "problem_response",
+    "request_id_for",
+    "send_problem",
+]
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+#: The request-id middleware also leaves the id in the ASGI scope: the server-error handler runs outside the
+#: user middlewares, after the middleware has reset its context variable.
+REQUEST_ID_SCOPE_KEY: Final = "apibase.request_id"
+_LOGGED_EXCEPTION_KEY: Final = "apibase.logged_exception"
+
+_INTERNAL_DETAIL: Final = "The server could not complete the request."
+_INVALID_JSON_DETAIL: Final = "The request body is not valid JSON."
+
+# Statuses the framework raises as HTTPException, answered like the error class the application would raise.
+_ERROR_FOR_STATUS: Final[Mapping[int, type[AppError[StrEnum]]]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+    422: ValidationFailed,
+    429: TooManyRequestsError,
+    500: InternalError,
+    503: DependencyUnavailable,
+    504: DependencyTimeout,
+}
+# Response headers a handler must not copy from an exception: the problem body sets its own.
+_OWN_HEADERS: Final = frozenset({"content-type", "content-length"})
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response announced as an RFC 9457 problem."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def request_id_for(scope: Scope) -> str | None:
+    """The current request id: the context variable first, then the copy the middleware left in the scope."""
+    found = current_request_id() or scope.get(REQUEST_ID_SCOPE_KEY)
+    return found if isinstance(found, str) else None
+
+
+def problem_response(
+    problem: ProblemDetail,
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    """Render ``problem`` with its ``request_id``; the id is echoed as ``X-Request-ID`` too."""
+    body: dict[str, JsonValue] = problem.model_dump(mode="json")
+    body["request_id"] = request_id
+    response_headers = {name: value for name, value in (headers or {}).items() if name.lower() not in _OWN_HEADERS}
+    if request_id is not None:
+        response_headers[REQUEST_ID_HEADER] = request_id
+    return ProblemResponse(body, status_code=problem.status, headers=response_headers)
+
+
+async def send_problem(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    problem: ProblemDetail,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Answer an ASGI request with ``problem``: what pure ASGI middlewares use to reject a request."""
+    response = problem_response(problem, request_id=request_id_for(scope), headers=headers)
+    await response(scope, receive, send)
+
+
+def http_problem(status: int, *, detail: str | None = None, instance: str | None = None) -> ProblemDetail:
+    """The problem for a bare HTTP status: known statuses take their error class's title and code."""
+    phrase = _phrase(status)
+    error_class = _ERROR_FOR_STATUS.get(status)
+    if error_class is not None:
+        return error_class(detail or phrase).to_problem_detail(instance=instance)
+    if status == 405:
+        code: StrEnum = CommonErrorCode.METHOD_NOT_ALLOWED
+        title = "Method not allowed"
+    else:
+        code = CommonErrorCode.INTERNAL if status >= 500 else CommonErrorCode.BAD_REQUEST
+        title = phrase
+    return ProblemDetail(
+        type=f"{DEFAULT_PROBLEM_TYPE_BASE}{code.value}",
+        title=title,
+        status=status,
+        detail=detail or phrase,
+        instance=instance,
+        code=code.value,
+    )
+
+
+def install_problem_handlers(app: Starlette) -> None:
+    """Make every error response of ``app`` a problem; call it on each (sub-)application."""
+    for exception_class in (AppError, RequestValidationError, HTTPException, Exception):
+        app.add_exception_handler(exception_class, _handle)
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    """One dispatcher for every exception type, so the shape cannot drift between them."""
+    instance = request.url.path
+    request_id = request_id_for(request.scope)
+    headers: Mapping[str, str] | None = None
+    if isinstance(exc, AppError):
+        if exc.status >= 500:
+            _log_once(request, exc, f"{type(exc).__name__} ({exc.code.value}) answered with {exc.status}")
+        problem = exc.to_problem_detail(instance=instance)
+        headers = _retry_after(exc.extensions)
+    elif isinstance(exc, RequestValidationError):
+        problem = _validation_problem(exc, instance)
+    elif isinstance(exc, HTTPException):
+        if exc.status_code < 400:  # not an error: keep the status and headers, send no problem body
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        problem = http_problem(exc.status_code, detail=detail, instance=instance)
+        headers = exc.headers
+    else:
+        _log_once(request, exc, f"Unhandled {type(exc).__name__}")
+        problem = InternalError(_INTERNAL_DETAIL).to_problem_detail(instance=instance)
+    return problem_response(problem, request_id=request_id, headers=headers)
+
+
+def _validation_problem(exc: RequestValidationError, instance: str) -> ProblemDetail:
+    """422 with ``loc``/``message``/``type`` per field (never the input), or 400 for a body that is not JSON."""
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return BadRequestError(_INVALID_JSON_DETAIL).to_problem_detail(instance=instance)
+    fields = [
+        FieldError(loc=tuple(error.get("loc", ())), message=str(error.get("msg", "")), type=str(error.get("type")))
+        for error in errors
+    ]
+    return ValidationFailed.from_field_errors(fields).to_problem_detail(instance=instance)
+
+
+def _retry_after(extensions: Mapping[str, JsonValue]) -> dict[str, str] | None:
+    seconds = extensions.get("retry_after")
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
+        return {"Retry-After": str(seconds)}
+    return None
+
+
+def _log_once(request: Request, exc: Exception, message: str) -> None:
+    """Log with the traceback, once: a mounted sub-application re-raises into its parent's handler."""
+    if request.scope.get(_LOGGED_EXCEPTION_KEY) is exc:
+        return
+    request.scope[_LOGGED_EXCEPTION_KEY] = exc
+    logger.exception("%s on %s %s", message, request.method, request.url.path, exc_info=exc)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
