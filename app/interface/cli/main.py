@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from app.core.settings import Settings, SettingsError, load_settings
+from app.interface.cli.db import db_cli
 
 __all__ = ["SETTINGS_ERROR_EXIT_CODE", "cli", "main", "masked_settings"]
 
@@ -31,6 +32,7 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+cli.add_typer(db_cli, name="db")
 
 
 @cli.command("version")

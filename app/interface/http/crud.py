@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import NoneType, UnionType
-from typing import Annotated, Union, get_args, get_origin
+from typing import Annotated, Union, cast, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
@@ -26,17 +26,15 @@ from app.application.pagination import (
     CountStrategy,
     CursorPaginatedResponse,
     PaginatedResponse,
-    ResponseMeta,
     parse_sort,
 )
 from app.application.ports.service import Service
-from app.core.context import request_id
-from app.core.errors import AnyAppError, ConcurrencyConflict, PreconditionFailedError
-from app.core.result import Err, Ok, Result
+from app.core.errors import PreconditionFailedError
 from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
-from app.interface.http.conditional import etag_for, expected_version_from_if_match, if_none_match_matches
+from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
+from app.interface.http.responses import STALE_PRECONDITION, etag_of, precondition, response_meta, unwrap
 
-__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "unwrap"]
+__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "field_types"]
 
 
 class CrudOperation(StrEnum):
@@ -75,32 +73,13 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
     create_example: Mapping[str, object] | None = None
 
 
-def unwrap[T](result: Result[T, AnyAppError]) -> T:
-    """The HTTP boundary of ADR 0002: an Err is raised and becomes a problem response."""
-    match result:
-        case Ok(value):
-            return value
-        case Err(error):
-            raise error
-
-
-def _precondition[T](result: Result[T, AnyAppError], if_match: str | None) -> Result[T, AnyAppError]:
-    """With If-Match a version conflict is the client's stale precondition: 412, not 409."""
-    if if_match is not None and isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict):
-        return Err(PreconditionFailedError(_STALE, extensions=result.error.extensions))
-    return result
-
-
-_STALE = "the resource changed since the ETag in If-Match was issued; GET it again"
-
-
-def _meta() -> ResponseMeta:
-    return ResponseMeta(request_id=request_id.get())
-
-
-def _etag(response: BaseModel) -> str | None:
-    version = getattr(response, "version", None)
-    return etag_for(getattr(response, "id", ""), version) if isinstance(version, int) else None
+def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, type[object]]:
+    """The filter allowlist with each field's type, read from a pydantic model (usually the response)."""
+    return {
+        name: cast("type[object]", info.annotation)
+        for name, info in model.model_fields.items()
+        if name in names and info.annotation is not None
+    }
 
 
 # -- filters derived from the allowlist ---------------------------------------------------------------------------
@@ -194,10 +173,10 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         response: Response,
     ) -> ApiResponse[TResponse]:
         expected = expected_version_from_if_match(if_match, entity_id)
-        updated = unwrap(_precondition(await service.update(entity_id, data, expected_version=expected), if_match))
-        if (etag := _etag(updated)) is not None:
+        updated = unwrap(precondition(await service.update(entity_id, data, expected_version=expected), if_match))
+        if (etag := etag_of(updated)) is not None:
             response.headers["ETag"] = etag
-        return ApiResponse(data=updated, meta=_meta())
+        return ApiResponse(data=updated, meta=response_meta())
 
     def add_create(self, guards: list[params.Depends]) -> None:
         resource = self.resource
@@ -222,9 +201,9 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         ) -> ApiResponse[TResponse]:
             created = unwrap(await service.create(data))
             response.headers["Location"] = f"{request.url.path.rstrip('/')}/{getattr(created, 'id', '')}"
-            if (etag := _etag(created)) is not None:
+            if (etag := etag_of(created)) is not None:
                 response.headers["ETag"] = etag
-            return ApiResponse(data=created, meta=_meta())
+            return ApiResponse(data=created, meta=response_meta())
 
     def add_list(self, guards: list[params.Depends]) -> None:
         resource = self.resource
@@ -256,7 +235,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 page = unwrap(
                     await service.list(where=_where(where), sort=order, offset=offset, limit=limit, count=count)
                 )
-                return PaginatedResponse.from_page(page, page.items, _meta())
+                return PaginatedResponse.from_page(page, page.items, response_meta())
 
             return
 
@@ -275,7 +254,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         ) -> CursorPaginatedResponse[TResponse]:
             order = parse_sort(sort, resource.sortable_fields)
             page = unwrap(await service.list_by_cursor(where=_where(where), sort=order, cursor=cursor, limit=limit))
-            return CursorPaginatedResponse.from_page(page, page.items, _meta())
+            return CursorPaginatedResponse.from_page(page, page.items, response_meta())
 
     def _id(self) -> object:
         return Annotated[self.resource.id_type, Path(description=f"The {self.resource.name}'s id")]
@@ -298,12 +277,12 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
         ) -> ApiResponse[TResponse] | Response:
             found = unwrap(await service.get(entity_id))
-            etag = _etag(found)
+            etag = etag_of(found)
             if etag is not None:
                 if if_none_match_matches(if_none_match, etag):
                     return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
                 response.headers["ETag"] = etag
-            return ApiResponse(data=found, meta=_meta())
+            return ApiResponse(data=found, meta=response_meta())
 
     def add_replace(self, guards: list[params.Depends]) -> None:
         resource, write = self.resource, self._write
@@ -364,7 +343,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         ) -> Response:
             expected = expected_version_from_if_match(if_match, entity_id)
             if expected is not None and getattr(unwrap(await service.get(entity_id)), "version", None) != expected:
-                raise PreconditionFailedError(_STALE)
+                raise PreconditionFailedError(STALE_PRECONDITION)
             unwrap(await service.delete(entity_id))
             return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,0 +1,18 @@
+"""Catalog use cases: product DTOs (v1 and v2 responses), the product service and its errors."""
+
+from __future__ import annotations
+
+from app.application.catalog.dto import MoneyOut, ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.errors import DuplicateSkuError
+from app.application.catalog.service import PRODUCT_FIELDS, ProductService
+
+__all__ = [
+    "PRODUCT_FIELDS",
+    "DuplicateSkuError",
+    "MoneyOut",
+    "ProductCreate",
+    "ProductOut",
+    "ProductOutV2",
+    "ProductService",
+    "ProductUpdate",
+]

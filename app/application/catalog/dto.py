@@ -1,0 +1,96 @@
+"""What clients send and receive for products; v2 reshapes the response for the versioning example."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.domain.catalog.product import MAX_STOCK, CurrencyCode, Price, ProductId, Sku
+
+__all__ = ["MoneyOut", "ProductCreate", "ProductOut", "ProductOutV2", "ProductUpdate"]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    price: Price
+    currency: CurrencyCode = "EUR"
+    stock: int = Field(default=0, ge=0, le=MAX_STOCK)
+    active: bool = True
+
+
+class ProductUpdate(BaseModel):
+    """A partial edit: only the fields sent change. ``null`` clears ``description`` and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    price: Price | None = None
+    currency: CurrencyCode | None = None
+    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> Self:
+        cleared = sorted(name for name in self.model_fields_set - {"description"} if getattr(self, name) is None)
+        if cleared:
+            raise ValueError(f"these fields cannot be null: {', '.join(cleared)}")
+        return self
+
+
+class ProductOut(BaseModel):
+    """The v1 representation: the stored product as it is."""
+
+    id: ProductId
+    sku: str
+    name: str
+    description: str | None
+    price: Decimal
+    currency: str
+    stock: int
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MoneyOut(BaseModel):
+    amount: Decimal
+    currency: str
+
+
+class ProductOutV2(BaseModel):
+    """The v2 representation: the price as one money object, no description, the version for ``If-Match``."""
+
+    id: ProductId
+    sku: str
+    name: str
+    price: MoneyOut
+    stock: int
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_v1(cls, product: ProductOut) -> ProductOutV2:
+        """Derived from v1, so both versions are served by one service and can never disagree."""
+        return cls(
+            id=product.id,
+            sku=product.sku,
+            name=product.name,
+            price=MoneyOut(amount=product.price, currency=product.currency),
+            stock=product.stock,
+            active=product.active,
+            version=product.version,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )

@@ -1,0 +1,65 @@
+"""Paying, shipping and cancelling: load the order, let the aggregate decide, save it under its version."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from app.application.cqrs.handlers import CommandHandler
+from app.application.ordering.dto import OrderOut
+from app.application.ordering.lookup import load_order
+from app.application.ordering.messages import CancelOrder, OrderCommand, PayOrder, ShipOrder
+from app.application.ordering.ports import OrderingDependencies
+from app.application.ordering.transaction import run_command
+from app.application.ports.unit_of_work import UnitOfWork
+from app.core.errors import AnyAppError
+from app.core.result import Result
+from app.domain.ordering.order import Order
+from app.domain.specification import field
+
+__all__ = ["CancelOrderHandler", "OrderChangeHandler", "PayOrderHandler", "ShipOrderHandler"]
+
+
+class OrderChangeHandler[C: OrderCommand](CommandHandler[C, OrderOut]):
+    """The shared flow; the save is guarded by the version the order was loaded at (optimistic locking)."""
+
+    def __init__(self, dependencies: OrderingDependencies) -> None:
+        self._dependencies = dependencies
+
+    async def handle(self, command: C) -> Result[OrderOut, AnyAppError]:
+        async def work(uow: UnitOfWork) -> OrderOut:
+            orders = self._dependencies.orders(uow)
+            order = await load_order(orders, command.order_id, command.expected_version)
+            await self.apply(uow, order, command)
+            await orders.save(order)
+            return OrderOut.from_order(order)
+
+        return await run_command(self._dependencies.unit_of_work, work, self._dependencies.publisher)
+
+    @abstractmethod
+    async def apply(self, uow: UnitOfWork, order: Order, command: C) -> None:
+        """Change the order (and anything else in the same unit of work); raise a ``DomainError`` to refuse."""
+
+
+class PayOrderHandler(OrderChangeHandler[PayOrder]):
+    async def apply(self, uow: UnitOfWork, order: Order, command: PayOrder) -> None:
+        order.pay()
+
+
+class ShipOrderHandler(OrderChangeHandler[ShipOrder]):
+    async def apply(self, uow: UnitOfWork, order: Order, command: ShipOrder) -> None:
+        order.ship()
+
+
+class CancelOrderHandler(OrderChangeHandler[CancelOrder]):
+    """Puts every line's quantity back in stock; products deleted since the sale have no stock to restore."""
+
+    async def apply(self, uow: UnitOfWork, order: Order, command: CancelOrder) -> None:
+        order.cancel(command.reason)
+        products = self._dependencies.products(uow)
+        sold = await products.find(field("id").is_in([line.product_id for line in order.lines]))
+        found = {product.id: product for product in sold}
+        for line in order.lines:
+            if line.product_id in found:
+                found[line.product_id].restock(line.quantity)
+        for product_id in sorted(found, key=str):  # the lock order PlaceOrderHandler uses
+            await products.save(found[product_id])

@@ -1,0 +1,81 @@
+"""The object graph of the reference service, built once per application from settings (ADR 0003)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.service import ProductService
+from app.application.cqrs.behaviours import LoggingBehaviour
+from app.application.cqrs.bus import CommandBus, QueryBus
+from app.application.cursor import CursorCodec
+from app.application.in_memory.events import InMemoryEventPublisher
+from app.application.mapped_service import MappedService
+from app.core.settings import Settings
+from app.domain.catalog.product import Product, ProductId
+from app.infrastructure.persistence.catalog.wiring import build_product_service
+from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
+from app.infrastructure.persistence.migrate import upgrade_database_async
+from app.infrastructure.persistence.ordering.wiring import build_ordering
+
+__all__ = ["Container", "build_container"]
+
+type ProductServiceV2 = MappedService[Product, ProductCreate, ProductUpdate, ProductOut, ProductOutV2, ProductId]
+
+
+@dataclass
+class Container:
+    """Application-scoped objects; per-use-case objects (units of work) are made by factories inside."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    events: InMemoryEventPublisher
+    products: ProductService
+    products_v2: ProductServiceV2
+    commands: CommandBus
+    queries: QueryBus
+    started: bool = field(default=False)
+
+    async def start(self) -> None:
+        """Migrate when asked to (by default only the embedded SQLite database), then accept traffic."""
+        migrate = self.settings.auto_migrate
+        if migrate or (migrate is None and is_sqlite(self.settings.database_url)):
+            await upgrade_database_async(self.settings)
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+        await self.engine.dispose()
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+
+def build_container(settings: Settings) -> Container:
+    engine = create_engine(settings)
+    session_factory = create_session_factory(engine)
+    codec = CursorCodec(settings.security.secret_key.get_secret_value())
+    events = InMemoryEventPublisher()
+    products = build_product_service(session_factory, cursor_codec=codec, publisher=events)
+    commands, queries = build_ordering(
+        session_factory,
+        cursor_codec=codec,
+        publisher=events,
+        command_behaviours=[LoggingBehaviour()],
+        query_behaviours=[LoggingBehaviour()],
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        events=events,
+        products=products,
+        products_v2=MappedService(products, ProductOutV2.from_v1),
+        commands=commands,
+        queries=queries,
+    )

@@ -1,0 +1,42 @@
+"""The catalog domain: products, their prices and their stock."""
+
+from __future__ import annotations
+
+from app.domain.catalog.errors import (
+    CatalogErrorCode,
+    InsufficientStock,
+    InvalidStockQuantity,
+    ProductInactive,
+    StockLimitExceeded,
+)
+from app.domain.catalog.events import ProductActivated, ProductDeactivated, ProductOutOfStock, ProductPriceChanged
+from app.domain.catalog.product import (
+    CURRENCY_PATTERN,
+    MAX_STOCK,
+    SKU_PATTERN,
+    CurrencyCode,
+    Price,
+    Product,
+    ProductId,
+    Sku,
+)
+
+__all__ = [
+    "CURRENCY_PATTERN",
+    "MAX_STOCK",
+    "SKU_PATTERN",
+    "CatalogErrorCode",
+    "CurrencyCode",
+    "InsufficientStock",
+    "InvalidStockQuantity",
+    "Price",
+    "Product",
+    "ProductActivated",
+    "ProductDeactivated",
+    "ProductId",
+    "ProductInactive",
+    "ProductOutOfStock",
+    "ProductPriceChanged",
+    "Sku",
+    "StockLimitExceeded",
+]

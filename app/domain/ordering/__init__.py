@@ -1,0 +1,57 @@
+"""The ordering domain: orders, their lines and their life cycle from placement to shipping."""
+
+from __future__ import annotations
+
+from app.domain.ordering.errors import (
+    CurrencyMismatch,
+    DuplicateOrderLine,
+    EmptyOrder,
+    InvalidCustomerEmail,
+    InvalidOrderQuantity,
+    InvalidOrderTransition,
+    OrderAlreadyShipped,
+    OrderErrorCode,
+    OrderNotShippable,
+    TooManyOrderLines,
+)
+from app.domain.ordering.events import OrderCancelled, OrderPaid, OrderPlaced, OrderShipped
+from app.domain.ordering.line import MAX_LINE_QUANTITY, OrderLine
+from app.domain.ordering.order import (
+    EMAIL_PATTERN,
+    MAX_EMAIL_LENGTH,
+    MAX_ORDER_LINES,
+    MAX_REASON_LENGTH,
+    Order,
+    OrderId,
+    check_line_count,
+    normalise_email,
+)
+from app.domain.ordering.status import OrderStatus
+
+__all__ = [
+    "EMAIL_PATTERN",
+    "MAX_EMAIL_LENGTH",
+    "MAX_LINE_QUANTITY",
+    "MAX_ORDER_LINES",
+    "MAX_REASON_LENGTH",
+    "CurrencyMismatch",
+    "DuplicateOrderLine",
+    "EmptyOrder",
+    "InvalidCustomerEmail",
+    "InvalidOrderQuantity",
+    "InvalidOrderTransition",
+    "Order",
+    "OrderAlreadyShipped",
+    "OrderCancelled",
+    "OrderErrorCode",
+    "OrderId",
+    "OrderLine",
+    "OrderNotShippable",
+    "OrderPaid",
+    "OrderPlaced",
+    "OrderShipped",
+    "OrderStatus",
+    "TooManyOrderLines",
+    "check_line_count",
+    "normalise_email",
+]

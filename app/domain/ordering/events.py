@@ -1,0 +1,31 @@
+"""Facts the order aggregate records at each step of its life, for billing, fulfilment and notifications."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.domain.events import DomainEvent
+from app.domain.ordering.status import OrderStatus
+
+__all__ = ["OrderCancelled", "OrderPaid", "OrderPlaced", "OrderShipped"]
+
+
+class OrderPlaced(DomainEvent):
+    customer_email: str
+    currency: str
+    total: Decimal
+    line_count: int
+
+
+class OrderPaid(DomainEvent):
+    currency: str
+    total: Decimal
+
+
+class OrderShipped(DomainEvent):
+    pass
+
+
+class OrderCancelled(DomainEvent):
+    reason: str
+    previous_status: OrderStatus

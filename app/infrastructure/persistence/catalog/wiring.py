@@ -1,0 +1,46 @@
+"""Factories the composition root calls to get the catalog on SQL: plain constructor injection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.application.catalog.dto import ProductOut
+from app.application.catalog.service import ProductService
+from app.application.cursor import CursorCodec
+from app.application.ports.events import EventPublisher
+from app.application.ports.store import Store
+from app.application.ports.unit_of_work import UnitOfWork
+from app.infrastructure.persistence.catalog.mapper import ProductMapper
+from app.infrastructure.persistence.catalog.repository import ProductRepository
+from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
+
+__all__ = ["build_product_service", "product_repository_factory"]
+
+
+def product_repository_factory(cursor_codec: CursorCodec) -> Callable[[UnitOfWork], ProductRepository]:
+    """Binds a product repository to each unit of work (services and handlers make one per use case)."""
+
+    def repository(unit_of_work: UnitOfWork) -> ProductRepository:
+        return ProductRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec)
+
+    return repository
+
+
+def build_product_service(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    cursor_codec: CursorCodec,
+    publisher: EventPublisher | None = None,
+    cache: Store[str, ProductOut] | None = None,
+    cache_ttl_seconds: float | None = 60.0,
+) -> ProductService:
+    return ProductService(
+        unit_of_work=sql_unit_of_work_factory(session_factory),
+        repository=product_repository_factory(cursor_codec),
+        mapper=ProductMapper(),
+        publisher=publisher,
+        cache=cache,
+        cache_ttl_seconds=cache_ttl_seconds,
+    )

@@ -1,0 +1,65 @@
+"""The order repository: an order is stored as one orders row plus its order_lines rows, always together.
+
+Reads load every listed order's lines with one extra ``IN`` query (never one per order); writes go through the
+generic version-guarded statements for the order row, then replace its lines in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Never, cast
+
+from sqlalchemy import Select, Table, delete, insert, select
+
+from app.domain.ordering.order import Order, OrderId
+from app.infrastructure.persistence.ordering.mapper import OrderMapper
+from app.infrastructure.persistence.ordering.tables import OrderLineRow, OrderRow
+from app.infrastructure.persistence.repository import SQLAlchemyRepository
+
+__all__ = ["ORDER_FIELDS", "OrderRepository"]
+
+ORDER_FIELDS = frozenset({"id", "status", "customer_email", "currency", "total", "created_at", "updated_at"})
+
+# Declarative classes type ``__table__`` as any FromClause; a mapped class's table is always a Table.
+_LINES = cast("Table", OrderLineRow.__table__)
+
+
+class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderId]):
+    """Orders are created by ``Order.place`` and changed by their methods: use ``add`` and ``save``.
+
+    ``create``/``update`` take ``Never``, so the type checker refuses every call to them.
+    """
+
+    mapper = OrderMapper()
+    filterable_fields = ORDER_FIELDS
+    sortable_fields = ORDER_FIELDS
+
+    async def _entities(self, statement: Select[tuple[object, ...]]) -> list[Order]:
+        rows = (await self._uow.session.execute(statement)).all()
+        if not rows:
+            return []
+        lines: defaultdict[object, list[object]] = defaultdict(list)
+        query = (
+            select(_LINES)
+            .where(_LINES.c.order_id.in_([row.id for row in rows]))
+            .order_by(_LINES.c.order_id, _LINES.c.position)
+        )
+        for line in (await self._uow.session.execute(query)).all():
+            lines[line.order_id].append(line)
+        return [self.mapper.to_order(row, lines[row.id]) for row in rows]
+
+    async def _replace_lines(self, order: Order, *, existing: bool) -> None:
+        session = self._uow.session
+        if existing:
+            await session.execute(delete(_LINES).where(_LINES.c.order_id == order.id))
+        await session.execute(insert(_LINES), self.mapper.line_rows(order))
+
+    async def add(self, entity: Order) -> Order:
+        await super().add(entity)
+        await self._replace_lines(entity, existing=False)
+        return entity
+
+    async def save(self, entity: Order) -> Order:
+        await super().save(entity)
+        await self._replace_lines(entity, existing=True)
+        return entity

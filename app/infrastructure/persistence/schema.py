@@ -1,0 +1,18 @@
+"""The service's complete schema: importing this module registers every table on ``Base.metadata``.
+
+Migrations (autogenerate and the schema tests) compare against :data:`metadata`, so a table module missing here
+would look like a table to drop.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from app.infrastructure.persistence.catalog.tables import ProductRow
+from app.infrastructure.persistence.ordering.tables import OrderLineRow, OrderRow
+from app.infrastructure.persistence.orm import Base
+
+__all__ = ["TABLE_MODELS", "metadata"]
+
+TABLE_MODELS: tuple[type[Base], ...] = (ProductRow, OrderRow, OrderLineRow)
+metadata: MetaData = Base.metadata

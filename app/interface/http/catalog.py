@@ -1,0 +1,59 @@
+"""The products endpoints of the reference service, v1 and v2, from the CRUD router factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.service import PRODUCT_FIELDS
+from app.application.ports.service import Service
+from app.domain.catalog.product import Product, ProductId
+from app.interface.http.crud import CrudResource, Pagination, create_crud_router, field_types
+
+__all__ = ["products_router_v1", "products_router_v2"]
+
+_EXAMPLE = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
+_FILTERS = PRODUCT_FIELDS - {"id"}
+
+
+def products_router_v1(
+    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
+) -> APIRouter:
+    """``/products`` with offset pagination and the flat v1 representation."""
+    return create_crud_router(
+        CrudResource(
+            name="product",
+            plural="products",
+            service=service,
+            id_type=ProductId,
+            create_model=ProductCreate,
+            update_model=ProductUpdate,
+            response_model=ProductOut,
+            filter_types=field_types(ProductOut, _FILTERS),
+            sortable_fields=PRODUCT_FIELDS,
+            create_example=_EXAMPLE,
+        )
+    )
+
+
+def products_router_v2(
+    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOutV2, ProductId]],
+) -> APIRouter:
+    """``/products`` with keyset pagination by default and the v2 money object."""
+    return create_crud_router(
+        CrudResource(
+            name="product",
+            plural="products",
+            service=service,
+            id_type=ProductId,
+            create_model=ProductCreate,
+            update_model=ProductUpdate,
+            response_model=ProductOutV2,
+            filter_types=field_types(ProductOut, _FILTERS),
+            sortable_fields=PRODUCT_FIELDS,
+            pagination=Pagination.CURSOR,
+            create_example=_EXAMPLE,
+        )
+    )

@@ -1,0 +1,63 @@
+"""Migrations on the real PostgreSQL: head is exactly the models' metadata, and downgrade to base works.
+
+Each test migrates a schema of its own (``search_path``), so nothing collides with other tests in the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, pool, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.core.settings import Settings
+from app.infrastructure.persistence.migrate import downgrade_database, head_revisions, upgrade_database
+from app.infrastructure.persistence.schema import TABLE_MODELS, metadata
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def schema_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    schema = f"migrate_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(postgres_url, poolclass=pool.NullPool)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_async_engine(
+        postgres_url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
+    )
+    yield engine
+    await engine.dispose()
+    async with admin.begin() as connection:
+        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+async def test_upgrade_produces_exactly_the_metadata_and_downgrade_removes_it(
+    schema_engine: AsyncEngine, postgres_url: str
+) -> None:
+    settings = Settings(database_url=postgres_url)
+
+    async with schema_engine.begin() as connection:
+        await connection.run_sync(lambda sync: upgrade_database(settings, connection=sync))
+    async with schema_engine.connect() as connection:
+        diffs = await connection.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+        heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+
+    assert diffs == []
+    assert heads == head_revisions()
+    assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
+
+    async with schema_engine.begin() as connection:
+        await connection.run_sync(lambda sync: downgrade_database(settings, "base", connection=sync))
+    async with schema_engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+
+    assert tables == {"alembic_version"}
+    assert heads == ()

@@ -1,0 +1,73 @@
+"""Product DTOs: the same rules as the aggregate, partial updates, and the v2 response shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from app.application.catalog import MoneyOut, ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.domain.catalog import ProductId
+
+pytestmark = pytest.mark.unit
+
+
+def test_create_defaults() -> None:
+    data = ProductCreate(sku="MUG-001", name="Mug", price=Decimal("9.90"))
+
+    assert (data.currency, data.stock, data.active, data.description) == ("EUR", 0, True, None)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"sku": "mug"}, {"price": "1.234"}, {"currency": "eur"}, {"stock": -1}, {"unknown": 1}, {"name": ""}],
+)
+def test_create_refuses_what_the_aggregate_would(changes: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ProductCreate.model_validate({"sku": "MUG-001", "name": "Mug", "price": "9.90", **changes})
+
+
+def test_update_keeps_only_the_fields_sent() -> None:
+    update = ProductUpdate.model_validate({"price": "12.00", "description": None})
+
+    assert update.model_dump(exclude_unset=True) == {"price": Decimal("12.00"), "description": None}
+
+
+@pytest.mark.parametrize("field", ["sku", "name", "price", "currency", "stock", "active"])
+def test_update_refuses_null_for_required_fields(field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        ProductUpdate.model_validate({field: None})
+
+
+def test_update_forbids_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        ProductUpdate.model_validate({"version": 3})
+
+
+def test_v2_is_derived_from_v1() -> None:
+    now = datetime(2025, 1, 2, tzinfo=UTC)
+    v1 = ProductOut(
+        id=ProductId.new(),
+        sku="MUG-001",
+        name="Mug",
+        description="500 ml",
+        price=Decimal("9.90"),
+        currency="EUR",
+        stock=3,
+        active=True,
+        version=4,
+        created_at=now,
+        updated_at=now,
+    )
+
+    v2 = ProductOutV2.from_v1(v1)
+
+    assert v2.price == MoneyOut(amount=Decimal("9.90"), currency="EUR")
+    assert v2.version == 4
+    dumped = v2.model_dump(mode="json")
+    assert "description" not in dumped
+    assert "currency" not in dumped
+    assert dumped["price"] == {"amount": "9.90", "currency": "EUR"}
+    assert dumped["id"] == str(v1.id)

@@ -1,0 +1,199 @@
+"""The reference service end to end over HTTP (in process, SQLite in a temp dir, migrated at start-up)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.settings import Settings
+from app.main import create_app
+
+pytestmark = pytest.mark.unit
+
+PRODUCT = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 5}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+    ):
+        yield http
+
+
+async def product(client: httpx.AsyncClient, **changes: object) -> dict[str, object]:
+    response = await client.post("/api/v1/products", json={**PRODUCT, **changes})
+    assert response.status_code == 201, response.text
+    created: dict[str, object] = response.json()["data"]
+    return created
+
+
+async def order(client: httpx.AsyncClient, product_id: object, quantity: int = 2) -> httpx.Response:
+    body = {"customer_email": "ada@example.com", "lines": [{"product_id": product_id, "quantity": quantity}]}
+    return await client.post("/api/v1/orders", json=body)
+
+
+# -- health ---------------------------------------------------------------------------------------------------------
+async def test_health_endpoints(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health/live")).status_code == 200
+    assert (await client.get("/health/startup")).status_code == 200
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"]["status"] == "ok"
+
+
+# -- products, v1 and v2 --------------------------------------------------------------------------------------------
+async def test_product_crud_round_trip_v1(client: httpx.AsyncClient) -> None:
+    created = await product(client)
+    url = f"/api/v1/products/{created['id']}"
+    fetched = await client.get(url)
+    assert fetched.json()["data"] == created
+    patched = await client.patch(url, json={"price": "12.50"}, headers={"If-Match": fetched.headers["etag"]})
+    assert patched.status_code == 200
+    assert patched.json()["data"]["price"] == "12.50"
+    listed = (await client.get("/api/v1/products", params={"price__gte": "10"})).json()
+    assert [item["sku"] for item in listed["items"]] == ["GEAR-001"]
+    assert (await client.delete(url)).status_code == 204
+    assert (await client.get(url)).status_code == 404
+
+
+async def test_duplicate_sku_is_a_409_with_a_catalog_code(client: httpx.AsyncClient) -> None:
+    await product(client)
+    duplicate = await client.post("/api/v1/products", json=PRODUCT)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["code"] == "catalog.duplicate_sku"
+    assert (await client.get("/api/v1/products")).json()["total"] == 1
+
+
+async def test_v1_is_deprecated_and_v2_has_its_own_shape_and_cursor_pages(client: httpx.AsyncClient) -> None:
+    for index in range(3):
+        await product(client, sku=f"SKU-{index}", name=f"P{index}")
+    v1 = await client.get("/api/v1/products", params={"limit": 2})
+    assert v1.headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+    assert v1.headers["deprecation"].startswith("@")
+    assert 'rel="successor-version"' in v1.headers["link"]
+    assert v1.json()["total"] == 3
+    first = await client.get("/api/v2/products", params={"limit": 2, "sort": "name"})
+    assert "sunset" not in first.headers
+    body = first.json()
+    assert body["items"][0]["price"] == {"amount": "9.99", "currency": "EUR"}
+    assert "total" not in body
+    rest = (
+        await client.get("/api/v2/products", params={"limit": 2, "sort": "name", "cursor": body["next_cursor"]})
+    ).json()
+    assert [item["name"] for item in body["items"] + rest["items"]] == ["P0", "P1", "P2"]
+    assert rest["has_next"] is False
+
+
+async def test_each_version_serves_its_own_openapi_and_docs(client: httpx.AsyncClient) -> None:
+    for version in ("v1", "v2"):
+        spec = (await client.get(f"/api/{version}/openapi.json")).json()
+        assert spec["openapi"].startswith("3.1")
+        assert spec["servers"] == [{"url": f"/api/{version}"}]
+        assert "/products" in spec["paths"]
+        assert "/orders/{order_id}/cancel" in spec["paths"]
+        assert (await client.get(f"/api/{version}/docs")).status_code == 200
+        assert (await client.get(f"/api/{version}/redoc")).status_code == 200
+    v1 = (await client.get("/api/v1/openapi.json")).json()
+    v2 = (await client.get("/api/v2/openapi.json")).json()
+    assert v1["paths"]["/products"]["get"]["deprecated"] is True
+    assert "cursor" in {p["name"] for p in v2["paths"]["/products"]["get"]["parameters"]}
+
+
+# -- orders ---------------------------------------------------------------------------------------------------------
+async def test_order_lifecycle_with_stock_and_etags(client: httpx.AsyncClient) -> None:
+    gear = await product(client, stock=5)
+    placed = await order(client, gear["id"], quantity=2)
+    assert placed.status_code == 201
+    data = placed.json()["data"]
+    assert (data["status"], data["total"]) == ("placed", "19.98")
+    assert placed.headers["location"].endswith(data["id"])
+    assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 3
+    url = f"/api/v1/orders/{data['id']}"
+    etag = placed.headers["etag"]
+    assert (await client.get(url, headers={"If-None-Match": etag})).status_code == 304
+    paid = await client.post(f"{url}/pay", headers={"If-Match": etag})
+    assert paid.json()["data"]["status"] == "paid"
+    stale = await client.post(f"{url}/ship", headers={"If-Match": etag})
+    assert stale.status_code == 412
+    shipped = await client.post(f"{url}/ship", headers={"If-Match": paid.headers["etag"]})
+    assert shipped.json()["data"]["status"] == "shipped"
+    refused = await client.post(f"{url}/cancel", json={"reason": "changed my mind"})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "orders.already_shipped"
+    listed = (await client.get("/api/v1/orders", params={"status": "shipped"})).json()
+    assert [item["id"] for item in listed["items"]] == [data["id"]]
+
+
+async def test_cancelling_restores_stock(client: httpx.AsyncClient) -> None:
+    gear = await product(client, stock=5)
+    placed = (await order(client, gear["id"], quantity=4)).json()["data"]
+    cancelled = await client.post(f"/api/v1/orders/{placed['id']}/cancel", json={"reason": "duplicate"})
+    assert cancelled.json()["data"]["status"] == "cancelled"
+    assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 5
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "code"),
+    [
+        ([], 422, "orders.empty"),
+        ([{"product_id": "PRODUCT", "quantity": 0}], 422, "orders.invalid_quantity"),
+        ([{"product_id": "PRODUCT", "quantity": 99}], 409, "catalog.insufficient_stock"),
+        ([{"product_id": "00000000-0000-4000-8000-000000000000", "quantity": 1}], 422, "orders.unknown_product"),
+    ],
+)
+async def test_order_invariants_are_problems_and_change_nothing(
+    client: httpx.AsyncClient, lines: list[dict[str, object]], status: int, code: str
+) -> None:
+    gear = await product(client, stock=5)
+    for line in lines:
+        if line["product_id"] == "PRODUCT":
+            line["product_id"] = gear["id"]
+    response = await client.post("/api/v1/orders", json={"customer_email": "ada@example.com", "lines": lines})
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 5
+    assert (await client.get("/api/v1/orders")).json()["total"] == 0
+
+
+# -- the HTTP error classes on the real service ---------------------------------------------------------------------
+async def test_transport_level_errors_are_problems(client: httpx.AsyncClient) -> None:
+    cases = [
+        (await client.get("/api/v1/nothing-here"), 404),
+        (await client.put("/api/v1/products"), 405),
+        (await client.post("/api/v1/products", content=b"sku=x", headers={"content-type": "text/plain"}), 415),
+        (await client.post("/api/v1/products", content=b'{"sku": ', headers={"content-type": "application/json"}), 400),
+        (await client.post("/api/v1/products", json={**PRODUCT, "admin": True}), 422),
+        (await client.post("/api/v1/products", json={**PRODUCT, "stock": 10**30}), 422),
+        (await client.post("/api/v1/products", json={**PRODUCT, "name": "x" * 2_000_000}), 413),
+        (await client.get("/api/v1/products", params={"limit": 10**9}), 422),
+        (await client.get("/api/v1/products", params={"sort": "password"}), 422),
+        (await client.get("/api/v2/products", params={"cursor": "forged.cursor"}), 400),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+    assert (await client.get("/api/v1/products")).json()["total"] == 0
+
+
+async def test_request_ids_are_echoed_when_valid_and_replaced_when_not(client: httpx.AsyncClient) -> None:
+    echoed = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    replaced = await client.get("/health/live", headers={"X-Request-ID": "bad id\twith junk"})
+    assert replaced.headers["x-request-id"] != "bad id\twith junk"
+
+
+async def test_large_lists_are_compressed(client: httpx.AsyncClient) -> None:
+    for index in range(20):
+        await product(client, sku=f"SKU-{index:03d}", description="x" * 200)
+    brotli = await client.get("/api/v1/products", headers={"Accept-Encoding": "br"})
+    assert brotli.headers["content-encoding"] == "br"
+    gzip = await client.get("/api/v1/products", headers={"Accept-Encoding": "gzip"})
+    assert gzip.headers["content-encoding"] == "gzip"
+    assert gzip.json()["total"] == 20
