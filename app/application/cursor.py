@@ -14,9 +14,11 @@ from pydantic import JsonValue
 from app.core.errors import InvalidCursorError
 from app.core.result import Err, Ok, Result
 
-__all__ = ["MAX_CURSOR_LENGTH", "CursorCodec"]
+__all__ = ["CURSOR_PATTERN", "MAX_CURSOR_LENGTH", "CursorCodec"]
 
 MAX_CURSOR_LENGTH = 2048
+#: What a cursor looks like from outside (for API schemas); only ``decode`` can tell whether it is genuine.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,40}$"
 _SIGNATURE_BYTES = 16
 
 

@@ -185,19 +185,19 @@ class InvariantViolation(DomainError[StrEnum]):
 class BusinessRuleViolation(DomainError[StrEnum]):
     status = 409
     title = "Business rule violated"
-    default_code = CommonErrorCode.BUSINESS_RULE_VIOLATED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.BUSINESS_RULE_VIOLATED
 
 
 class EntityNotFound(DomainError[StrEnum]):
     status = 404
     title = "Entity not found"
-    default_code = CommonErrorCode.NOT_FOUND
+    default_code: ClassVar[StrEnum] = CommonErrorCode.NOT_FOUND
 
 
 class ConcurrencyConflict(DomainError[StrEnum]):
     status = 409
     title = "Concurrent modification"
-    default_code = CommonErrorCode.CONCURRENCY_CONFLICT
+    default_code: ClassVar[StrEnum] = CommonErrorCode.CONCURRENCY_CONFLICT
 
 
 class BadRequestError(ApplicationError[StrEnum]):
@@ -206,13 +206,13 @@ class BadRequestError(ApplicationError[StrEnum]):
 
 class InvalidCursorError(ApplicationError[StrEnum]):
     title = "Invalid cursor"
-    default_code = CommonErrorCode.INVALID_CURSOR
+    default_code: ClassVar[StrEnum] = CommonErrorCode.INVALID_CURSOR
 
 
 class ValidationFailed(ApplicationError[StrEnum]):
     status = 422
     title = "Validation failed"
-    default_code = CommonErrorCode.VALIDATION_FAILED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.VALIDATION_FAILED
 
     @classmethod
     def from_field_errors(cls, errors: Sequence[FieldError], detail: str | None = None) -> ValidationFailed:
@@ -223,31 +223,31 @@ class ValidationFailed(ApplicationError[StrEnum]):
 class UnauthorizedError(ApplicationError[StrEnum]):
     status = 401
     title = "Unauthorized"
-    default_code = CommonErrorCode.UNAUTHORIZED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.UNAUTHORIZED
 
 
 class ForbiddenError(ApplicationError[StrEnum]):
     status = 403
     title = "Forbidden"
-    default_code = CommonErrorCode.FORBIDDEN
+    default_code: ClassVar[StrEnum] = CommonErrorCode.FORBIDDEN
 
 
 class NotFoundError(ApplicationError[StrEnum]):
     status = 404
     title = "Not found"
-    default_code = CommonErrorCode.NOT_FOUND
+    default_code: ClassVar[StrEnum] = CommonErrorCode.NOT_FOUND
 
 
 class ConflictError(ApplicationError[StrEnum]):
     status = 409
     title = "Conflict"
-    default_code = CommonErrorCode.CONFLICT
+    default_code: ClassVar[StrEnum] = CommonErrorCode.CONFLICT
 
 
 class PreconditionFailedError(ApplicationError[StrEnum]):
     status = 412
     title = "Precondition failed"
-    default_code = CommonErrorCode.PRECONDITION_FAILED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.PRECONDITION_FAILED
 
 
 class DependencyUnavailable(InfrastructureError[StrEnum]):
@@ -257,19 +257,19 @@ class DependencyUnavailable(InfrastructureError[StrEnum]):
 class DependencyTimeout(InfrastructureError[StrEnum]):
     status = 504
     title = "Dependency timed out"
-    default_code = CommonErrorCode.DEPENDENCY_TIMEOUT
+    default_code: ClassVar[StrEnum] = CommonErrorCode.DEPENDENCY_TIMEOUT
 
 
 class PersistenceError(InfrastructureError[StrEnum]):
     status = 500
     title = "Persistence failed"
-    default_code = CommonErrorCode.PERSISTENCE_FAILED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.PERSISTENCE_FAILED
 
 
 class InternalError(InfrastructureError[StrEnum]):
     status = 500
     title = "Internal error"
-    default_code = CommonErrorCode.INTERNAL
+    default_code: ClassVar[StrEnum] = CommonErrorCode.INTERNAL
 
 
 class PayloadTooLargeError(ApplicationError[StrEnum]):
@@ -277,7 +277,7 @@ class PayloadTooLargeError(ApplicationError[StrEnum]):
 
     status = 413
     title = "Content too large"
-    default_code = CommonErrorCode.PAYLOAD_TOO_LARGE
+    default_code: ClassVar[StrEnum] = CommonErrorCode.PAYLOAD_TOO_LARGE
 
 
 class UnsupportedMediaTypeError(ApplicationError[StrEnum]):
@@ -285,7 +285,7 @@ class UnsupportedMediaTypeError(ApplicationError[StrEnum]):
 
     status = 415
     title = "Unsupported media type"
-    default_code = CommonErrorCode.UNSUPPORTED_MEDIA_TYPE
+    default_code: ClassVar[StrEnum] = CommonErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class TooManyRequestsError(ApplicationError[StrEnum]):
@@ -297,7 +297,7 @@ class TooManyRequestsError(ApplicationError[StrEnum]):
 
     status = 429
     title = "Too many requests"
-    default_code = CommonErrorCode.RATE_LIMITED
+    default_code: ClassVar[StrEnum] = CommonErrorCode.RATE_LIMITED
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Never, Self
 
 from annotated_types import Gt, MinLen
-from pydantic import GetCoreSchemaHandler
+from pydantic import BeforeValidator, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
 from app.core.errors import ValidationFailed
@@ -19,12 +19,14 @@ __all__ = [
     "Branded",
     "Filter",
     "Handler",
+    "JsonInt",
     "Lazy",
     "NonEmpty",
     "NonEmptyStr",
     "Positive",
     "Validated",
     "Validator",
+    "json_integer",
 ]
 
 type AsyncResult[T, E] = Awaitable[Result[T, E]]
@@ -32,6 +34,16 @@ type Handler[TIn, TOut] = Callable[[TIn], Awaitable[TOut]]
 type Validator[T] = Callable[[T], Result[T, ValidationFailed]]
 type Filter[T] = Callable[[T], bool]
 
+
+def json_integer(value: object) -> object:
+    """JSON Schema's integer: ``3`` and ``3.0``, never ``true`` or ``"3"`` (pydantic's lax int takes both)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")  # noqa: TRY004 - pydantic turns ValueError into a field error
+    return value
+
+
+# A plain alias, not a ``type`` statement: pydantic must see through it when constraints are added around it.
+JsonInt = Annotated[int, BeforeValidator(json_integer)]
 type NonEmpty[T] = Annotated[list[T], MinLen(1)]
 type NonEmptyStr = Annotated[str, MinLen(1)]
 type Positive[N: (int, float, Decimal)] = Annotated[N, Gt(0)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -141,10 +142,15 @@ async def test_cancelling_restores_stock(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("lines", "status", "code"),
     [
-        ([], 422, "orders.empty"),
-        ([{"product_id": "PRODUCT", "quantity": 0}], 422, "orders.invalid_quantity"),
+        ([], 422, "common.validation_failed"),
+        ([{"product_id": "PRODUCT", "quantity": 0}], 422, "common.validation_failed"),
+        (
+            [{"product_id": "PRODUCT", "quantity": 1}, {"product_id": "PRODUCT", "quantity": 1}],
+            422,
+            "orders.duplicate_line",
+        ),
         ([{"product_id": "PRODUCT", "quantity": 99}], 409, "catalog.insufficient_stock"),
-        ([{"product_id": "00000000-0000-4000-8000-000000000000", "quantity": 1}], 422, "orders.unknown_product"),
+        ([{"product_id": "00000000-0000-4000-8000-000000000000", "quantity": 1}], 409, "orders.unknown_product"),
     ],
 )
 async def test_order_invariants_are_problems_and_change_nothing(
@@ -173,6 +179,12 @@ async def test_transport_level_errors_are_problems(client: httpx.AsyncClient) ->
         (await client.post("/api/v1/products", json={**PRODUCT, "name": "x" * 2_000_000}), 413),
         (await client.get("/api/v1/products", params={"limit": 10**9}), 422),
         (await client.get("/api/v1/products", params={"sort": "password"}), 422),
+        (await client.get("/api/v1/products", params={"stock__lte": 10**30}), 422),
+        (await client.get("/api/v1/products", params={"price": "-3.5e96"}), 422),
+        (await client.get("/api/v1/products", params={"updated_at__lte": "0.5"}), 422),
+        (await client.patch(f"/api/v1/products/{uuid.uuid4()}", json={"stock": None}), 422),
+        (await client.post("/api/v1/products", json={**PRODUCT, "active": 0}), 422),
+        (await client.post("/api/v1/products", json={**PRODUCT, "stock": "5"}), 422),
         (await client.get("/api/v2/products", params={"cursor": "forged.cursor"}), 400),
     ]
     for response, status in cases:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
+from app.core.types import JsonInt, json_integer
 from app.domain.catalog.product import MAX_STOCK, CurrencyCode, Price, ProductId, Sku
 
 __all__ = ["MoneyOut", "ProductCreate", "ProductOut", "ProductOutV2", "ProductUpdate"]
@@ -21,8 +23,8 @@ class ProductCreate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     price: Price
     currency: CurrencyCode = "EUR"
-    stock: int = Field(default=0, ge=0, le=MAX_STOCK)
-    active: bool = True
+    stock: JsonInt = Field(default=0, ge=0, le=MAX_STOCK)
+    active: StrictBool = True
 
 
 class ProductUpdate(BaseModel):
@@ -30,13 +32,15 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: Sku | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    # ``SkipJsonSchema[None]``: absent means "unchanged", but the schema must not invite an explicit null.
+    # Constraints sit inside ``Annotated`` so they apply to the value, never to the null branch.
+    sku: Sku | SkipJsonSchema[None] = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
     description: str | None = Field(default=None, max_length=2000)
-    price: Price | None = None
-    currency: CurrencyCode | None = None
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    active: bool | None = None
+    price: Price | SkipJsonSchema[None] = None
+    currency: CurrencyCode | SkipJsonSchema[None] = None
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK), BeforeValidator(json_integer)] | SkipJsonSchema[None] = None
+    active: StrictBool | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> Self:

@@ -16,4 +16,4 @@ class DuplicateSkuError(ConflictError):
 
     title = "Duplicate SKU"
     # ConflictError declares default_code without ClassVar[StrEnum], so mypy pins it to CommonErrorCode.
-    default_code: ClassVar[StrEnum] = CatalogErrorCode.DUPLICATE_SKU  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = CatalogErrorCode.DUPLICATE_SKU

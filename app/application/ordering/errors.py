@@ -12,8 +12,11 @@ __all__ = ["UnknownProductError"]
 
 
 class UnknownProductError(ApplicationError[StrEnum]):
-    """A line names a product that does not exist (or was deleted): the order can never be placed as sent."""
+    """A line names a product the catalog does not have (now): the request conflicts with the catalog's state.
 
-    status: ClassVar[int] = 422
+    409, not 422: the request is well formed, and the same body succeeds once the product exists.
+    """
+
+    status: ClassVar[int] = 409
     title: ClassVar[str] = "Unknown product"
     default_code: ClassVar[StrEnum] = OrderErrorCode.UNKNOWN_PRODUCT

@@ -13,6 +13,7 @@ from app.domain.catalog.events import ProductActivated, ProductDeactivated, Prod
 from app.domain.catalog.product import (
     CURRENCY_PATTERN,
     MAX_STOCK,
+    PRICE_PATTERN,
     SKU_PATTERN,
     CurrencyCode,
     Price,
@@ -24,6 +25,7 @@ from app.domain.catalog.product import (
 __all__ = [
     "CURRENCY_PATTERN",
     "MAX_STOCK",
+    "PRICE_PATTERN",
     "SKU_PATTERN",
     "CatalogErrorCode",
     "CurrencyCode",

@@ -1,9 +1,6 @@
 """The catalog's error codes and the domain errors its aggregate raises.
 
 Codes are public API (docs/error-codes.md); one error class per code keeps each code's HTTP status fixed.
-
-``BusinessRuleViolation`` declares ``default_code`` without ``ClassVar[StrEnum]``, so mypy pins it to
-``CommonErrorCode``; its subclasses below silence that one assignment check.
 """
 
 from __future__ import annotations
@@ -36,12 +33,12 @@ class ProductInactive(BusinessRuleViolation):
     """An inactive product is kept for history but cannot be sold."""
 
     title = "Product inactive"
-    default_code: ClassVar[StrEnum] = CatalogErrorCode.PRODUCT_INACTIVE  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = CatalogErrorCode.PRODUCT_INACTIVE
 
 
 class InsufficientStock(BusinessRuleViolation):
     title = "Insufficient stock"
-    default_code: ClassVar[StrEnum] = CatalogErrorCode.INSUFFICIENT_STOCK  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = CatalogErrorCode.INSUFFICIENT_STOCK
 
 
 class InvalidStockQuantity(InvariantViolation):

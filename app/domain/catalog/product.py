@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from app.core.types import Branded
 from app.domain.catalog.errors import InsufficientStock, InvalidStockQuantity, ProductInactive, StockLimitExceeded
@@ -16,6 +16,7 @@ from app.domain.entities import AggregateRoot
 __all__ = [
     "CURRENCY_PATTERN",
     "MAX_STOCK",
+    "PRICE_PATTERN",
     "SKU_PATTERN",
     "CurrencyCode",
     "Price",
@@ -25,14 +26,28 @@ __all__ = [
 ]
 
 SKU_PATTERN = r"^[A-Z0-9-]{3,32}$"
+PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_STOCK = 1_000_000
 
 type Sku = Annotated[str, Field(pattern=SKU_PATTERN)]
 #: ISO 4217 alphabetic code (shape only: the list of codes changes, the shape does not).
 type CurrencyCode = Annotated[str, Field(pattern=CURRENCY_PATTERN)]
-#: Non-negative, cents precision, at most ten integer digits (what NUMERIC(12, 2) stores).
-type Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+#: Non-negative, cents precision, at most ten integer digits (what NUMERIC(12, 2) stores). The JSON schema says
+#: exactly that (a decimal string), so generated clients and fuzzers send only prices the service accepts.
+type Price = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": PRICE_PATTERN},
+                {"type": "number", "minimum": 0, "maximum": 9_999_999_999.99, "multipleOf": 0.01},
+            ],
+            "examples": ["9.99"],
+        }
+    ),
+]
 
 _REVISABLE = frozenset({"sku", "name", "description", "price", "currency", "stock", "active"})
 

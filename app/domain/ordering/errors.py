@@ -2,9 +2,6 @@
 
 Malformed orders are 422 (``InvariantViolation``): the request can never succeed as sent. Refused state changes
 are 409 (``BusinessRuleViolation``): the request is well formed but conflicts with the order's current state.
-
-``BusinessRuleViolation`` declares ``default_code`` without ``ClassVar[StrEnum]``, so mypy pins it to
-``CommonErrorCode``; its subclasses below silence that one assignment check.
 """
 
 from __future__ import annotations
@@ -63,7 +60,9 @@ class DuplicateOrderLine(InvariantViolation):
     default_code: ClassVar[StrEnum] = OrderErrorCode.DUPLICATE_LINE
 
 
-class CurrencyMismatch(InvariantViolation):
+class CurrencyMismatch(BusinessRuleViolation):
+    """The products' prices are in different currencies: well formed, but in conflict with the catalog."""
+
     title = "Currency mismatch"
     default_code: ClassVar[StrEnum] = OrderErrorCode.CURRENCY_MISMATCH
 
@@ -75,14 +74,14 @@ class InvalidCustomerEmail(InvariantViolation):
 
 class OrderAlreadyShipped(BusinessRuleViolation):
     title = "Order already shipped"
-    default_code: ClassVar[StrEnum] = OrderErrorCode.ALREADY_SHIPPED  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = OrderErrorCode.ALREADY_SHIPPED
 
 
 class OrderNotShippable(BusinessRuleViolation):
     title = "Order not shippable"
-    default_code: ClassVar[StrEnum] = OrderErrorCode.NOT_SHIPPABLE  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = OrderErrorCode.NOT_SHIPPABLE
 
 
 class InvalidOrderTransition(BusinessRuleViolation):
     title = "Invalid order transition"
-    default_code: ClassVar[StrEnum] = OrderErrorCode.INVALID_TRANSITION  # type: ignore[assignment]
+    default_code: ClassVar[StrEnum] = OrderErrorCode.INVALID_TRANSITION

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from app.core.errors import ConcurrencyConflict
 from app.core.settings import Settings
 
 __all__ = ["create_engine", "create_session_factory", "is_sqlite"]
@@ -50,6 +51,13 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: object) -> None:
         connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        # In WAL mode a transaction that read before another writer committed cannot write any more: SQLite
+        # answers "database is locked" at once. That is a lost race, which the client resolves by retrying.
+        if "database is locked" in str(context.original_exception):
+            raise ConcurrencyConflict("the data changed concurrently; retry the request") from None
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

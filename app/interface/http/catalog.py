@@ -15,7 +15,9 @@ from app.interface.http.crud import CrudResource, Pagination, create_crud_router
 __all__ = ["products_router_v1", "products_router_v2"]
 
 _EXAMPLE = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
+#: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
+_FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
 
 
 def products_router_v1(
@@ -31,7 +33,7 @@ def products_router_v1(
             create_model=ProductCreate,
             update_model=ProductUpdate,
             response_model=ProductOut,
-            filter_types=field_types(ProductOut, _FILTERS),
+            filter_types=_FILTER_TYPES,
             sortable_fields=PRODUCT_FIELDS,
             create_example=_EXAMPLE,
         )
@@ -51,7 +53,7 @@ def products_router_v2(
             create_model=ProductCreate,
             update_model=ProductUpdate,
             response_model=ProductOutV2,
-            filter_types=field_types(ProductOut, _FILTERS),
+            filter_types=_FILTER_TYPES,
             sortable_fields=PRODUCT_FIELDS,
             pagination=Pagination.CURSOR,
             create_example=_EXAMPLE,

@@ -47,7 +47,7 @@ def if_none_match_matches(header: str | None, etag: str) -> bool:
     ``*`` matches any current representation; an unparsable header matches nothing, so the request is
     served normally.
     """
-    if header is None:
+    if header is None or not header.strip():
         return False
     if header.strip() == "*":
         return True
@@ -65,7 +65,7 @@ def expected_version_from_if_match(header: str | None, resource_id: object) -> i
     resource are skipped (they can never match); when none is left, or the tags name several versions, the
     precondition cannot hold and ``PreconditionFailedError`` (412) is raised.
     """
-    if header is None or header.strip() == "*":
+    if header is None or header.strip() in {"", "*"}:
         return None
     fingerprint = _fingerprint(resource_id)
     versions: set[int] = set()

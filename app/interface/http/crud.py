@@ -9,18 +9,31 @@ and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
 # No ``from __future__ import annotations`` here: FastAPI must see the endpoint annotations as objects,
 # and they are built inside functions where string annotations could not be resolved.
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import NoneType, UnionType
-from typing import Annotated, Union, cast, get_args, get_origin
+from typing import Annotated, Union, get_args, get_origin
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, params, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
-from pydantic import BaseModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    WrapValidator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
+from app.application.cursor import CURSOR_PATTERN
 from app.application.pagination import (
     ApiResponse,
     CountStrategy,
@@ -32,9 +45,17 @@ from app.application.ports.service import Service
 from app.core.errors import PreconditionFailedError
 from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
-from app.interface.http.responses import STALE_PRECONDITION, etag_of, precondition, response_meta, unwrap
+from app.interface.http.responses import (
+    STALE_PRECONDITION,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    etag_of,
+    precondition,
+    response_meta,
+    unwrap,
+)
 
-__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "field_types"]
+__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "field_types", "sort_pattern"]
 
 
 class CrudOperation(StrEnum):
@@ -62,32 +83,53 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
     create_model: type[TCreate]
     update_model: type[TUpdate]
     response_model: type[TResponse]
-    filter_types: Mapping[str, type[object]] = field(default_factory=dict)
+    filter_types: Mapping[str, object] = dataclass_field(default_factory=dict)
     sortable_fields: frozenset[str] = frozenset()
     pagination: Pagination = Pagination.OFFSET
     default_page_size: int = 50
     max_page_size: int = 500
     operations: frozenset[CrudOperation] = frozenset(CrudOperation)
-    permissions: Mapping[CrudOperation, Sequence[params.Depends]] = field(default_factory=dict)
+    permissions: Mapping[CrudOperation, Sequence[params.Depends]] = dataclass_field(default_factory=dict)
     tags: Sequence[str | Enum] = ()
     create_example: Mapping[str, object] | None = None
 
 
-def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, type[object]]:
-    """The filter allowlist with each field's type, read from a pydantic model (usually the response)."""
-    return {
-        name: cast("type[object]", info.annotation)
-        for name, info in model.model_fields.items()
-        if name in names and info.annotation is not None
-    }
+def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, object]:
+    """The filter allowlist with each field's type and constraints (``Annotated``), read from a pydantic model.
+
+    Taking the constraints along means a filter can never carry a value the column could not hold (an integer
+    beyond 64 bits, a price with a hundred digits): such input is a 422 at the edge, not a driver error.
+    """
+    found: dict[str, object] = {}
+    for name, info in model.model_fields.items():
+        if name in names and info.annotation is not None:
+            # Constraints only: strictness and custom validators are for JSON bodies, a query string is text.
+            metadata = [item for item in info.metadata if not isinstance(item, _BODY_ONLY)]
+            found[name] = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
+    return found
+
+
+_BODY_ONLY = (Strict, BeforeValidator, AfterValidator, WrapValidator, PlainValidator)
 
 
 # -- filters derived from the allowlist ---------------------------------------------------------------------------
 _ORDERED = (int, float, Decimal, date, datetime)
+_INT64 = Field(ge=-(2**63), le=2**63 - 1)
+_SEARCH_TEXT = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-def _plain(annotation: type[object]) -> type[object]:
-    """``X | None`` → ``X``: a filter parameter is always optional."""
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_datetime(value: object) -> object:
+    """Only ISO 8601 text is a date-time here; pydantic's lax mode would also take ``0.5`` as a timestamp."""
+    if isinstance(value, str) and not _ISO_DATETIME.match(value):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+def _plain(annotation: object) -> object:
+    """``X | None`` → ``X``: a filter parameter is always optional anyway."""
     if get_origin(annotation) in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not NoneType]
         if len(members) == 1:
@@ -95,20 +137,36 @@ def _plain(annotation: type[object]) -> type[object]:
     return annotation
 
 
-def _filter_parameters(filter_types: Mapping[str, type[object]]) -> list[tuple[str, str, Operator, type[object]]]:
-    """(parameter name, field, operator, type) for every filter the allowlist allows."""
-    found: list[tuple[str, str, Operator, type[object]]] = []
+def _base(annotation: object) -> object:
+    """The bare type under ``Annotated`` and ``| None``, to decide which operators make sense."""
+    annotation = _plain(annotation)
+    return _base(get_args(annotation)[0]) if get_origin(annotation) is Annotated else annotation
+
+
+def _filter_parameters(filter_types: Mapping[str, object]) -> list[tuple[str, str, Operator, object]]:
+    """(parameter name, field, operator, annotation) for every filter the allowlist allows."""
+    found: list[tuple[str, str, Operator, object]] = []
     for name, annotation in sorted(filter_types.items()):
-        kind = _plain(annotation)
+        kind, base = _plain(annotation), _base(annotation)
+        if base is int and kind is int:  # unbounded: keep it within a 64-bit column
+            kind = Annotated[kind, _INT64]
+        elif base is datetime:
+            kind = Annotated[kind, BeforeValidator(_iso_datetime)]
         found.append((name, name, Operator.EQ, kind))
-        if isinstance(kind, type) and issubclass(kind, _ORDERED) and not issubclass(kind, bool):
+        if isinstance(base, type) and issubclass(base, _ORDERED) and not issubclass(base, bool):
             found += [(f"{name}__gte", name, Operator.GE, kind), (f"{name}__lte", name, Operator.LE, kind)]
-        if kind is str:
-            found.append((f"{name}__contains", name, Operator.CONTAINS, kind))
+        if base is str:
+            found.append((f"{name}__contains", name, Operator.CONTAINS, _SEARCH_TEXT))
     return found
 
 
-def _filter_dependency(filter_types: Mapping[str, type[object]]) -> Callable[..., Specification[object]]:
+def sort_pattern(fields: frozenset[str]) -> str:
+    """The regular expression of a valid ``sort`` value, so the OpenAPI document tells clients exactly."""
+    names = "|".join(sorted(fields))
+    return rf"^(|-?({names})(,-?({names})){{0,9}})$"
+
+
+def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Specification[object]]:
     """A FastAPI dependency whose signature lists one typed query parameter per allowed filter."""
     parameters = _filter_parameters(filter_types)
 
@@ -125,7 +183,7 @@ def _filter_dependency(filter_types: Mapping[str, type[object]]) -> Callable[...
                 parameter,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=None,
-                annotation=Annotated[kind | None, Query(description=f"{name} {operator.value}")],
+                annotation=Annotated[kind | SkipJsonSchema[None], Query(description=f"{name} {operator.value}")],  # type: ignore[misc]
             )
             for parameter, name, operator, kind in parameters
         ]
@@ -211,7 +269,8 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         Limit = Annotated[int, Query(ge=1, le=resource.max_page_size, description="Page size")]  # noqa: N806
         sortable = ", ".join(sorted(resource.sortable_fields))
         Sort = Annotated[  # noqa: N806
-            str | None, Query(max_length=200, description=f"Comma-separated fields, '-' descending: {sortable}")
+            Annotated[str, StringConstraints(pattern=sort_pattern(resource.sortable_fields))] | SkipJsonSchema[None],
+            Query(description=f"Comma-separated fields, '-' descending: {sortable}"),
         ]
         Out = resource.response_model  # noqa: N806
 
@@ -249,11 +308,13 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             where: Filters,
             sort: Sort = None,
-            cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
+            cursor: Annotated[_Cursor | SkipJsonSchema[None], Query(description="next_cursor of the last page")] = None,
             limit: Limit = resource.default_page_size,
         ) -> CursorPaginatedResponse[TResponse]:
             order = parse_sort(sort, resource.sortable_fields)
-            page = unwrap(await service.list_by_cursor(where=_where(where), sort=order, cursor=cursor, limit=limit))
+            page = unwrap(
+                await service.list_by_cursor(where=_where(where), sort=order, cursor=cursor or None, limit=limit)
+            )
             return CursorPaginatedResponse.from_page(page, page.items, response_meta())
 
     def _id(self) -> object:
@@ -274,7 +335,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             entity_id: Id,  # type: ignore[valid-type]
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             response: Response,
-            if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+            if_none_match: IfNoneMatchHeader = None,
         ) -> ApiResponse[TResponse] | Response:
             found = unwrap(await service.get(entity_id))
             etag = etag_of(found)
@@ -300,7 +361,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             data: Body,  # type: ignore[valid-type]
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             response: Response,
-            if_match: _IfMatch = None,
+            if_match: IfMatchHeader = None,
         ) -> ApiResponse[TResponse]:
             changes = resource.update_model.model_validate(data.model_dump())  # type: ignore[attr-defined]
             return await write(service, entity_id, changes, if_match, response)
@@ -321,7 +382,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             data: Patch,  # type: ignore[valid-type]
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             response: Response,
-            if_match: _IfMatch = None,
+            if_match: IfMatchHeader = None,
         ) -> ApiResponse[TResponse]:
             return await write(service, entity_id, data, if_match, response)
 
@@ -339,7 +400,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         async def delete(
             entity_id: Id,  # type: ignore[valid-type]
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
-            if_match: _IfMatch = None,
+            if_match: IfMatchHeader = None,
         ) -> Response:
             expected = expected_version_from_if_match(if_match, entity_id)
             if expected is not None and getattr(unwrap(await service.get(entity_id)), "version", None) != expected:
@@ -349,4 +410,4 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
 
 type _Svc[C, U, R, I] = Service[object, C, U, R, I]
-_IfMatch = Annotated[str | None, Header(max_length=1024, description="ETag from a GET: refuse stale writes")]
+_Cursor = Annotated[str, StringConstraints(pattern=f"^$|{CURSOR_PATTERN}")]

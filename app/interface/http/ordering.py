@@ -4,8 +4,9 @@
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from app.application.cqrs.bus import CommandBus, QueryBus
 from app.application.ordering import (
@@ -21,13 +22,29 @@ from app.application.ordering import (
 )
 from app.application.pagination import ApiResponse, CountStrategy, PaginatedResponse
 from app.core.context import current_request_id
+from app.core.types import JsonInt
 from app.domain.catalog.product import CurrencyCode
-from app.domain.ordering.order import MAX_REASON_LENGTH, OrderId
+from app.domain.ordering.line import MAX_LINE_QUANTITY
+from app.domain.ordering.order import (
+    EMAIL_PATTERN,
+    MAX_EMAIL_LENGTH,
+    MAX_ORDER_LINES,
+    MAX_REASON_LENGTH,
+    OrderId,
+)
 from app.domain.ordering.status import OrderStatus
+from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
-from app.interface.http.responses import etag_of, precondition, response_meta, unwrap
+from app.interface.http.crud import sort_pattern
+from app.interface.http.responses import IfMatchHeader, IfNoneMatchHeader, etag_of, precondition, response_meta, unwrap
 
 __all__ = ["CancelOrderRequest", "PlaceOrderRequest", "orders_router"]
+
+
+class OrderLine(OrderLineRequest):
+    """The request line with its quantity limits in the schema (the aggregate checks them again)."""
+
+    quantity: JsonInt = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
 class PlaceOrderRequest(BaseModel):
@@ -35,8 +52,8 @@ class PlaceOrderRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_email: str = Field(max_length=320, examples=["ada@example.com"])
-    lines: list[OrderLineRequest] = Field(max_length=100)
+    customer_email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN, examples=["ada@example.com"])
+    lines: list[OrderLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     currency: CurrencyCode | None = None
 
 
@@ -46,7 +63,6 @@ class CancelOrderRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
-IfMatch = Annotated[str | None, Header(max_length=1024, description="ETag from a GET: refuse stale changes")]
 OrderPath = Annotated[OrderId, Path(description="The order's id")]
 
 
@@ -77,9 +93,12 @@ def orders_router(commands: Callable[[], CommandBus], queries: Callable[[], Quer
     @router.get("", summary="List orders, newest first")
     async def list_orders(
         bus: Queries,
-        order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
-        customer_email: Annotated[str | None, Query(max_length=320)] = None,
-        sort: Annotated[str | None, Query(max_length=200, description="e.g. -total,created_at")] = None,
+        order_status: Annotated[OrderStatus | SkipJsonSchema[None], Query(alias="status")] = None,
+        customer_email: Annotated[str | SkipJsonSchema[None], Query(max_length=MAX_EMAIL_LENGTH)] = None,
+        sort: Annotated[
+            Annotated[str, StringConstraints(pattern=sort_pattern(ORDER_FIELDS))] | SkipJsonSchema[None],
+            Query(description="e.g. -total,created_at"),
+        ] = None,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         count: CountStrategy = CountStrategy.EXACT,
@@ -100,7 +119,7 @@ def orders_router(commands: Callable[[], CommandBus], queries: Callable[[], Quer
         order_id: OrderPath,
         bus: Queries,
         response: Response,
-        if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+        if_none_match: IfNoneMatchHeader = None,
     ) -> ApiResponse[OrderOut] | Response:
         order = unwrap(await bus.ask(GetOrder(order_id=order_id)))
         etag = etag_of(order)
@@ -116,21 +135,21 @@ def orders_router(commands: Callable[[], CommandBus], queries: Callable[[], Quer
 
     @router.post("/{order_id}/pay", summary="Mark an order paid")
     async def pay(
-        order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatch = None
+        order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, PayOrder(order_id=order_id, expected_version=expected), if_match, response)
 
     @router.post("/{order_id}/ship", summary="Ship a paid order")
     async def ship(
-        order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatch = None
+        order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, ShipOrder(order_id=order_id, expected_version=expected), if_match, response)
 
     @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped")
     async def cancel(
-        order_id: OrderPath, body: CancelOrderRequest, bus: Commands, response: Response, if_match: IfMatch = None
+        order_id: OrderPath, body: CancelOrderRequest, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         command = CancelOrder(order_id=order_id, expected_version=expected, reason=body.reason)

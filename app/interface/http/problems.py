@@ -30,6 +30,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from app.core.context import current_request_id
@@ -183,10 +184,23 @@ async def _handle(request: Request, exc: Exception) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else None
         problem = http_problem(exc.status_code, detail=detail, instance=instance)
         headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     else:
         _log_once(request, exc, f"Unhandled {type(exc).__name__}")
         problem = InternalError(_INTERNAL_DETAIL).to_problem_detail(instance=instance)
     return problem_response(problem, request_id=request_id, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path; Starlette's own ``Allow`` names only the first route."""
+    methods: set[str] = set()
+    app = request.scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _validation_problem(exc: RequestValidationError, instance: str) -> ProblemDetail:

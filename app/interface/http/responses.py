@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import Header
+from pydantic import BaseModel, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from app.application.pagination import ResponseMeta
 from app.core.context import current_request_id
@@ -10,9 +14,30 @@ from app.core.errors import AnyAppError, ConcurrencyConflict, PreconditionFailed
 from app.core.result import Err, Ok, Result
 from app.interface.http.conditional import etag_for
 
-__all__ = ["STALE_PRECONDITION", "etag_of", "precondition", "response_meta", "unwrap"]
+__all__ = [
+    "ENTITY_TAG_LIST",
+    "STALE_PRECONDITION",
+    "EntityTags",
+    "IfMatchHeader",
+    "IfNoneMatchHeader",
+    "etag_of",
+    "precondition",
+    "response_meta",
+    "unwrap",
+]
 
 STALE_PRECONDITION = "the resource changed since the ETag in If-Match was issued; GET it again"
+
+#: RFC 9110 ``If-Match``/``If-None-Match`` syntax: ``*`` or a comma-separated list of (weak) entity tags; an
+#: empty value counts as absent. The bounds live in the pattern (no separate maxLength to contradict it).
+ENTITY_TAG_LIST = r'^(|\*|(W/)?"[\x21\x23-\x7e]{0,64}"( ?, ?(W/)?"[\x21\x23-\x7e]{0,64}"){0,15})$'
+
+# ``SkipJsonSchema[None]``: an absent header is fine, but the schema must not describe a "null" header value.
+EntityTags = Annotated[str, StringConstraints(pattern=ENTITY_TAG_LIST)]
+IfMatchHeader = Annotated[
+    EntityTags | SkipJsonSchema[None], Header(description="ETag from a GET: refuse the write if stale")
+]
+IfNoneMatchHeader = Annotated[EntityTags | SkipJsonSchema[None], Header(description="ETag you hold: 304 if unchanged")]
 
 
 def unwrap[T](result: Result[T, AnyAppError]) -> T:
@@ -26,7 +51,7 @@ def unwrap[T](result: Result[T, AnyAppError]) -> T:
 
 def precondition[T](result: Result[T, AnyAppError], if_match: str | None) -> Result[T, AnyAppError]:
     """With If-Match a version conflict is the client's stale precondition: 412, not 409."""
-    if if_match is not None and isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict):
+    if if_match and isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict):
         return Err(PreconditionFailedError(STALE_PRECONDITION, extensions=result.error.extensions))
     return result
 

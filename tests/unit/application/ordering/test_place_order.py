@@ -129,7 +129,7 @@ async def test_unknown_products_are_listed(
     error = await refused(commands, order_of((mug, 1), (ghost, 1)))
 
     assert isinstance(error, UnknownProductError)
-    assert (error.status, error.code) == (422, OrderErrorCode.UNKNOWN_PRODUCT)
+    assert (error.status, error.code) == (409, OrderErrorCode.UNKNOWN_PRODUCT)
     assert error.extensions == {"product_ids": [str(ghost)]}
     assert await stock_of(catalog, mug) == 10
 

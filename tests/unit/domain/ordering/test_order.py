@@ -137,7 +137,7 @@ def test_one_currency_per_order() -> None:
     with pytest.raises(CurrencyMismatch) as raised:
         place(line(), line(currency="USD", sku="TEA-002"), line(currency="GBP", sku="CUP-003"))
 
-    assert (raised.value.status, raised.value.code) == (422, OrderErrorCode.CURRENCY_MISMATCH)
+    assert (raised.value.status, raised.value.code) == (409, OrderErrorCode.CURRENCY_MISMATCH)
     assert raised.value.extensions == {"currency": "EUR", "other_currencies": ["GBP", "USD"]}
 
 

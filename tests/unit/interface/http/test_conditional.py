@@ -98,6 +98,8 @@ def test_if_none_match_with_a_malformed_own_etag_matches_nothing() -> None:
         ('"foreign", V3', 3),
         ("V3, V3", 3),
         ('V3, W/"x"', 3),
+        ("", None),  # an empty field value is treated as no precondition
+        ("  ", None),
     ],
 )
 def test_if_match_gives_the_expected_version(header: str | None, expected: int | None) -> None:
@@ -108,7 +110,6 @@ def test_if_match_gives_the_expected_version(header: str | None, expected: int |
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ("", "does not name a version"),
         ("garbage", "does not name a version"),
         ('"foreign"', "does not name a version"),
         ("W/V3", "does not name a version"),  # If-Match uses strong comparison: a weak tag never matches
@@ -124,3 +125,8 @@ def test_if_match_that_cannot_hold_is_412(header: str, message: str) -> None:
         expected_version_from_if_match(value, WIDGET)
     assert raised.value.status == 412
     assert "0123456789abcdef" not in raised.value.detail
+
+
+def test_an_empty_if_none_match_matches_nothing() -> None:
+    assert not if_none_match_matches("", etag_for(WIDGET, 1))
+    assert not if_none_match_matches("   ", etag_for(WIDGET, 1))
