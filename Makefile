@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/apibase --help
+	$(BIN)/apibase serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -273,3 +273,36 @@ def test_openapi_documents_summaries_filters_and_examples() -> None:
     assert spec["paths"]["/widgets"]["post"]["summary"] == "Create a widget"
     body = spec["paths"]["/widgets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["examples"] == [{"name": "gear", "price": "9.99", "quantity": 3}]
+
+
+class FailingCommit(InMemoryUnitOfWork):
+    async def commit(self) -> None:
+        raise ConnectionError("the database went away during COMMIT")
+
+
+async def test_a_failed_commit_is_never_a_2xx_and_stores_nothing() -> None:
+    repository = Widgets(Widget, new_widget, cursor_codec=CursorCodec("crud-router-test-secret"))
+    service: WidgetService = GenericService(
+        unit_of_work=lambda: FailingCommit(repository),
+        repository=lambda uow: repository,
+        mapper=GenericMapper(entity=Widget, model=WidgetRow, response=WidgetOut),
+    )
+    resource = CrudResource(
+        name="widget",
+        plural="widgets",
+        service=lambda: service,
+        id_type=uuid.UUID,
+        create_model=WidgetCreate,
+        update_model=WidgetUpdate,
+        response_model=WidgetOut,
+    )
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(create_crud_router(resource))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/widgets", json={"name": "gear", "price": "1.00"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "went away" not in response.text
+    assert await repository.count() == 0

@@ -1,0 +1,63 @@
+"""The reference service on a real PostgreSQL: migrated at start-up into a database of its own, then used."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.core.settings import Settings
+from app.main import create_app
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A throwaway database next to ``test``, so migrations run from nothing and nothing leaks."""
+    admin = make_url(postgres_url)
+    name = f"apibase_it_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(host=admin.host, port=admin.port, user=admin.username, database=admin.database)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=database_url, auto_migrate=True))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+    ):
+        yield http
+
+
+async def test_products_and_orders_round_trip_on_postgres(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health/ready")).json()["checks"]["database"]["status"] == "ok"
+    product = {"sku": "PG-001", "name": "Kettle", "price": "24.50", "stock": 3}
+    created = await client.post("/api/v1/products", json=product)
+    assert created.status_code == 201, created.text
+    gear = created.json()["data"]
+    assert (await client.post("/api/v1/products", json=product)).json()["code"] == "catalog.duplicate_sku"
+    order = await client.post(
+        "/api/v1/orders",
+        json={"customer_email": "ada@example.com", "lines": [{"product_id": gear["id"], "quantity": 2}]},
+    )
+    assert order.status_code == 201, order.text
+    assert order.json()["data"]["total"] == "49.00"
+    stale = await client.patch(
+        f"/api/v1/products/{gear['id']}", json={"name": "x"}, headers={"If-Match": created.headers["etag"]}
+    )
+    assert stale.status_code == 412
+    listed = (await client.get("/api/v1/products", params={"price__gte": "20", "count": "estimated"})).json()
+    assert [item["stock"] for item in listed["items"]] == [1]
+    v2 = (await client.get("/api/v2/products", params={"sort": "-price"})).json()
+    assert v2["items"][0]["price"] == {"amount": "24.50", "currency": "EUR"}

@@ -1,0 +1,54 @@
+"""``apibase serve`` hands uvicorn the composition root with settings-derived defaults and CLI overrides."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from app.interface.cli import serve as serve_module
+from app.interface.cli.main import cli
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    recorded: list[dict[str, object]] = []
+
+    def fake_run(target: str, **options: object) -> None:
+        recorded.append({"target": target, **options})
+
+    monkeypatch.setattr(serve_module.uvicorn, "run", fake_run)
+    for name in ("APIBASE_HOST", "APIBASE_PORT", "APIBASE_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    return recorded
+
+
+def test_serve_uses_settings_from_the_environment(
+    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APIBASE_PORT", "9001")
+    monkeypatch.setenv("APIBASE_WORKERS", "3")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    assert call["target"] == "app.main:create_app"
+    assert (call["factory"], call["host"], call["port"], call["workers"]) == (True, "127.0.0.1", 9001, 3)
+    assert (call["loop"], call["http"]) == ("uvloop", "httptools")
+
+
+def test_command_line_options_win_and_reload_means_one_worker(calls: list[dict[str, object]]) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8080", "--reload"])  # noqa: S104
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    assert (call["host"], call["port"], call["reload"], call["workers"]) == ("0.0.0.0", 8080, True, None)  # noqa: S104
+
+
+def test_invalid_settings_exit_2_naming_the_variable(
+    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APIBASE_PORT", "not-a-port")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "APIBASE_PORT" in result.output
+    assert calls == []
