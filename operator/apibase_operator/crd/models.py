@@ -197,9 +197,7 @@ class VaultAuth(CrdModel):
 
 class VaultPath(CrdModel):
     path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", max_length=512, description="KV v2 path")
-    keys: dict[str, str] = Field(
-        min_length=1, description="Vault key → key in the target Secret", max_length=200
-    )
+    keys: dict[str, str] = Field(min_length=1, description="Vault key → key in the target Secret", max_length=200)
 
 
 class Vault(CrdModel):
@@ -207,7 +205,9 @@ class Vault(CrdModel):
     auth: VaultAuth
     mount: str = Field(default="secret", pattern=r"^[A-Za-z0-9_-]+$", max_length=128, description="KV v2 mount")
     paths: list[VaultPath] = Field(min_length=1, max_length=50)
-    target_secret: str | None = Field(default=None, pattern=_DNS_LABEL, max_length=253, description="Default: NAME-vault")
+    target_secret: str | None = Field(
+        default=None, pattern=_DNS_LABEL, max_length=253, description="Default: NAME-vault"
+    )
     refresh_interval_seconds: int = Field(default=300, ge=10, le=86400)
     restart_on_rotation: bool = True
 
