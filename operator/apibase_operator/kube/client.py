@@ -1,0 +1,134 @@
+"""An async façade over the official Kubernetes client: get, list, server-side apply, delete, status, events.
+
+The official client is synchronous, so each call runs in a worker thread; the operator's concurrency comes
+from kopf handling many resources at once, not from parallel requests within one reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import cast
+from urllib.parse import quote, urlencode
+
+from kubernetes.client import ApiClient
+
+from apibase_operator import API_VERSION, KIND, PLURAL
+from apibase_operator.kube.kinds import Kind, kind_of
+
+__all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Write"]
+
+FIELD_MANAGER = "apibase-operator"
+_JSON = "application/json"
+
+
+class KubeError(Exception):
+    """The API server refused a request; ``status`` is its HTTP status."""
+
+    def __init__(self, status: int, method: str, path: str, body: str) -> None:
+        super().__init__(f"{method} {path} answered {status}: {body[:300]}")
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    method: str
+    path: str
+
+
+@dataclass
+class KubeClient:
+    """One per operator process; ``writes`` records every mutating request (a no-op resync must add none)."""
+
+    api: ApiClient
+    field_manager: str = FIELD_MANAGER
+    server_side_apply: bool = True
+    writes: list[Write] = field(default_factory=list)
+
+    async def _call(
+        self, method: str, path: str, body: object = None, content_type: str = _JSON
+    ) -> tuple[int, dict[str, object] | None]:
+        def call() -> tuple[int, bytes]:
+            url = self.api.configuration.host.rstrip("/") + path
+            headers = {"Accept": _JSON, "Content-Type": content_type}
+            # The client JSON-encodes bodies of JSON media types itself; an apply patch must be sent as text.
+            payload = json.dumps(body) if body is not None and "json" not in content_type else body
+            response = self.api.call_api(method, url, header_params=headers, body=payload)
+            response.read()  # type: ignore[no-untyped-call]
+            return response.status, response.data or b""
+
+        if method != "GET":
+            self.writes.append(Write(method, path))
+        status, raw = await asyncio.to_thread(call)
+        if status == 404 and method in {"GET", "DELETE"}:
+            return status, None
+        if status >= 400:
+            raise KubeError(status, method, path, raw.decode(errors="replace"))
+        return status, cast("dict[str, object]", json.loads(raw)) if raw else None
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> dict[str, object] | None:
+        return (await self._call("GET", kind.item(namespace, name)))[1]
+
+    async def list(self, kind: Kind, namespace: str, selector: Mapping[str, str]) -> list[dict[str, object]]:
+        query = urlencode({"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))})
+        _, body = await self._call("GET", f"{kind.collection(namespace)}?{query}")
+        items = (body or {}).get("items") or []
+        return [cast("dict[str, object]", item) for item in cast("list[object]", items)]
+
+    async def apply(self, obj: dict[str, object]) -> dict[str, object] | None:
+        """Server-side apply under our field manager; where the server has no SSA, create or merge-patch."""
+        kind = kind_of(obj)
+        metadata = cast("dict[str, str]", obj["metadata"])
+        namespace, name = metadata["namespace"], metadata["name"]
+        if self.server_side_apply:
+            params = urlencode({"fieldManager": self.field_manager, "force": "true"})
+            try:
+                _, body = await self._call(
+                    "PATCH", f"{kind.item(namespace, name)}?{params}", obj, "application/apply-patch+yaml"
+                )
+            except KubeError as error:
+                if error.status not in {404, 415}:  # 404: a server without SSA cannot create by PATCH
+                    raise
+            else:
+                return body
+        if await self.get(kind, namespace, name) is None:
+            return (await self._call("POST", kind.collection(namespace), obj))[1]
+        return (await self._call("PATCH", kind.item(namespace, name), obj, "application/merge-patch+json"))[1]
+
+    async def delete(self, kind: Kind, namespace: str, name: str) -> bool:
+        status, _ = await self._call("DELETE", kind.item(namespace, name))
+        return status != 404
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, object]) -> None:
+        path = f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}/{quote(name)}/status"
+        await self._call("PATCH", path, {"status": dict(status)}, "application/merge-patch+json")
+
+    async def event(self, involved: Mapping[str, object], event_type: str, reason: str, message: str) -> None:
+        """A core/v1 Event on the ApiBase, so ``kubectl describe`` tells the story of every change."""
+        metadata = cast("Mapping[str, str]", involved["metadata"])
+        namespace = metadata["namespace"]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": metadata["name"],
+                "namespace": namespace,
+                "uid": metadata.get("uid", ""),
+            },
+            "type": event_type,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": self.field_manager},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "reportingComponent": self.field_manager,
+        }
+        await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body)
