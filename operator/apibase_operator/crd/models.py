@@ -261,6 +261,10 @@ class ApiBaseStatus(CrdModel):
     selector: str | None = Field(default=None, description="Label selector, for the scale subresource")
     stable_revision: str | None = None
     canary_revision: str | None = None
+    canary_image: str | None = Field(
+        default=None, description="The canary in flight, or the last one that finished (never retried as is)"
+    )
+    stable_image: str | None = Field(default=None, description="The image the stable Deployment runs")
     canary_weight: int = Field(default=0, ge=0, le=100)
     canary_step: int = Field(default=0, ge=0)
     canary_step_started_at: datetime | None = None
