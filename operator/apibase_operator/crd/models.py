@@ -265,6 +265,9 @@ class ApiBaseStatus(CrdModel):
         default=None, description="The canary in flight, or the last one that finished (never retried as is)"
     )
     stable_image: str | None = Field(default=None, description="The image the stable Deployment runs")
+    promoted_over: str | None = Field(
+        default=None, description="spec.image when a canary was promoted; the promoted image wins until it changes"
+    )
     canary_weight: int = Field(default=0, ge=0, le=100)
     canary_step: int = Field(default=0, ge=0)
     canary_step_started_at: datetime | None = None
