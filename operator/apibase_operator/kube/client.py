@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from apibase_operator.kube.kinds import Kind, kind_of
 __all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Write"]
 
 FIELD_MANAGER = "apibase-operator"
+_log = logging.getLogger(__name__)
 _JSON = "application/json"
 
 
@@ -102,19 +105,25 @@ class KubeClient:
         status, _ = await self._call("DELETE", kind.item(namespace, name))
         return status != 404
 
+    async def get_apibase(self, namespace: str, name: str) -> dict[str, object] | None:
+        return (await self._call("GET", f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}/{quote(name)}"))[1]
+
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, object]) -> None:
         path = f"/apis/{API_VERSION}/namespaces/{namespace}/{PLURAL}/{quote(name)}/status"
         await self._call("PATCH", path, {"status": dict(status)}, "application/merge-patch+json")
 
     async def event(self, involved: Mapping[str, object], event_type: str, reason: str, message: str) -> None:
-        """A core/v1 Event on the ApiBase, so ``kubectl describe`` tells the story of every change."""
+        """A core/v1 Event on the ApiBase, so ``kubectl describe`` tells the story of every change.
+
+        Best effort: an event that cannot be recorded is logged, never a reason to fail the reconciliation.
+        """
         metadata = cast("Mapping[str, str]", involved["metadata"])
         namespace = metadata["namespace"]
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{metadata['name']}.", "namespace": namespace},
+            "metadata": {"name": f"{metadata['name']}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
             "involvedObject": {
                 "apiVersion": API_VERSION,
                 "kind": KIND,
@@ -131,4 +140,7 @@ class KubeClient:
             "count": 1,
             "reportingComponent": self.field_manager,
         }
-        await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body)
+        try:
+            await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body)
+        except KubeError:
+            _log.warning("could not record event %s on %s/%s", reason, namespace, metadata["name"], exc_info=True)

@@ -1,0 +1,129 @@
+"""The ``apibase-operator`` command: offline tools around the operator (and, later, ``run``).
+
+Every command is one function registered on :data:`cli` with ``@cli.command(name)``; ``run`` will be one
+more. Heavy or optional imports happen inside the command that needs them, so ``render`` works without the
+CRD generator and ``--help`` stays fast.
+
+Exit status: 0 success, 1 the rendered objects are invalid, 2 the input is unusable (bad YAML, not an
+ApiBase, refused by the model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from apibase_operator import API_VERSION, KIND
+from apibase_operator.crd.models import ApiBaseResource
+from apibase_operator.reconcile import Observed, desired_objects
+from apibase_operator.reconcile.validation import KUBERNETES_VERSION, validate_objects
+
+__all__ = [
+    "INVALID_INPUT_EXIT_CODE",
+    "INVALID_OUTPUT_EXIT_CODE",
+    "ManifestError",
+    "cli",
+    "crd_command",
+    "load_resources",
+    "main",
+    "render_command",
+    "render_yaml",
+]
+
+INVALID_INPUT_EXIT_CODE = 2
+INVALID_OUTPUT_EXIT_CODE = 1
+
+cli = typer.Typer(
+    name="apibase-operator",
+    help="The ApiBase Kubernetes operator and its offline tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class ManifestError(ValueError):
+    """The file cannot be turned into ApiBase resources; the message says where and why."""
+
+
+def _model_errors(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()
+    )
+
+
+def _resource(document: object, where: str) -> ApiBaseResource:
+    if not isinstance(document, dict):
+        raise ManifestError(f"{where}: expected a mapping, got {type(document).__name__}")
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    if (api_version, kind) != (API_VERSION, KIND):
+        raise ManifestError(f"{where}: expected apiVersion {API_VERSION} and kind {KIND}, got {api_version} {kind}")
+    try:
+        return ApiBaseResource.model_validate(document)
+    except ValidationError as error:
+        raise ManifestError(f"{where}: {_model_errors(error)}") from None
+
+
+def load_resources(path: Path) -> list[ApiBaseResource]:
+    """Every ApiBase in a (multi-document) YAML file, validated by the model; empty documents are skipped."""
+    try:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ManifestError(f"{path}: cannot read YAML: {error}") from None
+    resources = [
+        _resource(document, f"{path}: document {index}")
+        for index, document in enumerate(documents, start=1)
+        if document is not None
+    ]
+    if not resources:
+        raise ManifestError(f"{path}: no ApiBase document")
+    return resources
+
+
+def render_yaml(objects: list[dict[str, object]]) -> str:
+    """Multi-document YAML in the objects' own key order (apiVersion, kind, metadata, spec first)."""
+    return yaml.safe_dump_all(objects, sort_keys=False, allow_unicode=True, width=4096)
+
+
+@cli.command("render")
+def render_command(
+    file: Annotated[Path, typer.Argument(help="YAML file with one or more ApiBase documents", dir_okay=False)],
+    validate: Annotated[
+        bool, typer.Option("--validate", help="Check every object (Kubernetes strict schemas, Istio and Dapr)")
+    ] = False,
+    kubernetes_version: Annotated[
+        str, typer.Option(help="Kubernetes version whose schemas --validate uses")
+    ] = KUBERNETES_VERSION,
+) -> None:
+    """Print the objects the operator would create for each ApiBase (no canary running, no Vault secret yet)."""
+    try:
+        resources = load_resources(file)
+    except ManifestError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=INVALID_INPUT_EXIT_CODE) from None
+    objects = [obj for resource in resources for obj in desired_objects(resource, Observed())]
+    if validate:
+        problems = validate_objects(objects, kubernetes_version)
+        if problems:
+            for problem in problems:
+                typer.echo(f"invalid: {problem}", err=True)
+            raise typer.Exit(code=INVALID_OUTPUT_EXIT_CODE)
+        typer.echo(f"{len(objects)} objects valid for Kubernetes {kubernetes_version}", err=True)
+    typer.echo(render_yaml(objects), nl=False)
+
+
+@cli.command("crd")
+def crd_command() -> None:
+    """Print the ApiBase CustomResourceDefinition generated from the models."""
+    from apibase_operator.crd.schema import crd_yaml  # noqa: PLC0415 - only this command needs the generator
+
+    typer.echo(crd_yaml(), nl=False)
+
+
+def main() -> None:
+    """Console-script entry point (``apibase-operator``)."""
+    cli()

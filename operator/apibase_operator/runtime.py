@@ -1,0 +1,323 @@
+"""One reconciliation of one ApiBase: read Vault, move the canary, apply what changed, prune, report.
+
+Everything the cluster sees goes through :class:`KubeClient`; every decision is made by the pure modules
+(``reconcile``, ``canary.progression``, ``vault.sync``). A write happens only when the cluster differs from
+the desired state, so a resync of an unchanged ApiBase makes no write request at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import cast
+
+from pydantic import ValidationError
+
+from apibase_operator.canary.analysis import AnalysisResult, PrometheusAnalysis
+from apibase_operator.canary.progression import CanaryAction, CanaryDecision, CanaryStatus, next_canary_state
+from apibase_operator.conditions import set_condition
+from apibase_operator.crd.models import (
+    ApiBaseResource,
+    ApiBaseStatus,
+    ConditionStatus,
+    ConditionType,
+    Vault,
+)
+from apibase_operator.kube.client import KubeClient, KubeError
+from apibase_operator.kube.compare import contains
+from apibase_operator.kube.kinds import MANAGED_KINDS, kind_of
+from apibase_operator.metrics import METRICS, OperatorMetrics
+from apibase_operator.reconcile.desired import desired_objects
+from apibase_operator.reconcile.observed import Observed
+from apibase_operator.reconcile.secrets import target_secret_name
+from apibase_operator.vault.client import VaultError, VaultReader
+from apibase_operator.vault.sync import SyncedSecret, sync_secret
+
+__all__ = ["OperatorConfig", "ReconcileResult", "Reconciler", "owned_selector"]
+
+MANAGED_BY = "apibase-operator"
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """Operator-wide policy, from the operator's environment (never from an ApiBase)."""
+
+    resync_seconds: float = 60.0
+    #: Vault mounts (or mount/path prefixes) an ApiBase may read; None allows every mount.
+    vault_mounts: frozenset[str] | None = None
+    #: Vault addresses the operator sends credentials to; None allows any (tests only: set it in production).
+    vault_addresses: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    writes: int
+    requeue_after_seconds: float
+    status: Mapping[str, object]
+
+
+def owned_selector(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+@dataclass
+class Reconciler:
+    kube: KubeClient
+    vault_reader: Callable[[Vault], VaultReader]
+    analysis: PrometheusAnalysis = field(default_factory=PrometheusAnalysis)
+    config: OperatorConfig = OperatorConfig()
+    metrics: OperatorMetrics = METRICS
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    async def reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
+        with self.metrics.reconciling():
+            return await self._reconcile(body)
+
+    async def _reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
+        writes_before = len(self.kube.writes)
+        now = self.clock()
+        generation = int(cast("Mapping[str, int]", body["metadata"]).get("generation") or 1)
+        old_status = ApiBaseStatus.model_validate(body.get("status") or {})
+        try:
+            resource = ApiBaseResource.model_validate(body)
+        except ValidationError as error:
+            status = self._degraded(old_status, "InvalidSpec", _first_error(error), generation, now)
+            return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
+        if resource.spec.paused:
+            status = self._with(
+                old_status,
+                ConditionType.PROGRESSING,
+                ConditionStatus.FALSE,
+                "Paused",
+                "reconciliation is paused (spec.paused)",
+                generation,
+                now,
+            )
+            return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
+
+        status = old_status.model_copy(update={"observed_generation": generation})
+        secret, status = self._sync_vault(resource, status, now)
+        decision = await self._canary(resource, status, now)
+        status = self._record_canary(resource, status, decision, generation, now)
+        effective = self._effective(resource, status)
+        observed = Observed(
+            canary_weight=decision.weight,
+            canary_active=decision.status.active,
+            secret=secret,
+            secret_hash=status.secret_hash,
+        )
+        desired = desired_objects(effective, observed)
+        try:
+            await self._apply(resource, desired)
+            await self._prune(resource, desired)
+        except KubeError as error:
+            self.metrics.reconcile_errors.labels(reason="KubeError").inc()
+            await self.kube.event(body, "Warning", "ApplyFailed", str(error))
+            status = self._degraded(status, "ApplyFailed", str(error), generation, now)
+            return await self._finish(body, old_status, status, writes_before, 10.0)
+        status = await self._readiness(resource, status, generation, now)
+        requeue = min(self.config.resync_seconds, decision.requeue_after_seconds or self.config.resync_seconds)
+        if resource.spec.vault is not None:
+            requeue = min(requeue, float(resource.spec.vault.refresh_interval_seconds))
+        return await self._finish(body, old_status, status, writes_before, requeue)
+
+    # -- pieces ----------------------------------------------------------------------------------------------
+    def _with(
+        self,
+        status: ApiBaseStatus,
+        type_: ConditionType,
+        value: ConditionStatus,
+        reason: str,
+        message: str,
+        generation: int,
+        now: datetime,
+    ) -> ApiBaseStatus:
+        conditions = set_condition(
+            list(status.conditions), type_, value, reason, message, generation=generation, now=now
+        )
+        return status.model_copy(update={"conditions": conditions})
+
+    def _degraded(
+        self, status: ApiBaseStatus, reason: str, message: str, generation: int, now: datetime
+    ) -> ApiBaseStatus:
+        status = self._with(status, ConditionType.DEGRADED, ConditionStatus.TRUE, reason, message, generation, now)
+        return self._with(status, ConditionType.READY, ConditionStatus.FALSE, reason, message, generation, now)
+
+    def _sync_vault(
+        self, resource: ApiBaseResource, status: ApiBaseStatus, now: datetime
+    ) -> tuple[SyncedSecret | None, ApiBaseStatus]:
+        """Read Vault when it is due; on failure keep the existing Secret and say why (never the values)."""
+        spec = resource.spec.vault
+        if spec is None:
+            return None, status
+        due = status.last_secret_sync is None or (now - status.last_secret_sync).total_seconds() >= (
+            spec.refresh_interval_seconds
+        )
+        if self.config.vault_addresses is not None and spec.address not in self.config.vault_addresses:
+            # The operator would send its service-account token there: only configured servers are trusted.
+            message = f"Vault address {spec.address} is not allowed by the operator configuration"
+            return None, self._secrets_synced(status, ConditionStatus.FALSE, "VaultAddressNotAllowed", message, now)
+        if not due:
+            return None, status
+        try:
+            reader = self.vault_reader(spec)
+            secret = sync_secret(spec, resource.metadata.name, reader, allowed_mounts=self.config.vault_mounts)
+        except VaultError as error:
+            self.metrics.secret_sync("failed")
+            return None, self._secrets_synced(status, ConditionStatus.FALSE, type(error).__name__, error.reason, now)
+        self.metrics.secret_sync("ok")
+        message = f"{len(secret.data)} key(s) synced into Secret {secret.name}"
+        status = self._secrets_synced(status, ConditionStatus.TRUE, "Synced", message, now)
+        return secret, status.model_copy(update={"last_secret_sync": now, "secret_hash": secret.hash})
+
+    def _secrets_synced(
+        self, status: ApiBaseStatus, value: ConditionStatus, reason: str, message: str, now: datetime
+    ) -> ApiBaseStatus:
+        generation = status.observed_generation or 1
+        return self._with(status, ConditionType.SECRETS_SYNCED, value, reason, message, generation, now)
+
+    async def _canary(self, resource: ApiBaseResource, status: ApiBaseStatus, now: datetime) -> CanaryDecision:
+        current = CanaryStatus(
+            weight=status.canary_weight,
+            step=status.canary_step,
+            step_started_at=status.canary_step_started_at,
+            active=status.canary_weight > 0,
+            image=status.canary_image,
+        )
+        stable = self._stable_image(resource, status)
+        decision = next_canary_state(resource.spec.canary, current, now, None, stable_image=stable)
+        if decision.action is CanaryAction.ANALYZE and resource.spec.canary is not None:
+            result: AnalysisResult | None = None
+            if resource.spec.canary.analysis is not None:
+                result = await self.analysis.evaluate(resource.spec.canary.analysis)
+            decision = next_canary_state(resource.spec.canary, current, now, result, stable_image=stable)
+        if decision.action is not CanaryAction.NONE:
+            self.metrics.canary_step(decision.action.value)
+        return decision
+
+    def _record_canary(
+        self, resource: ApiBaseResource, status: ApiBaseStatus, decision: CanaryDecision, generation: int, now: datetime
+    ) -> ApiBaseStatus:
+        update: dict[str, object] = {
+            "canary_weight": decision.weight,
+            "canary_step": decision.step,
+            "canary_step_started_at": decision.step_started_at,
+            "canary_image": decision.status.image,
+        }
+        if decision.action is CanaryAction.PROMOTE and decision.status.image is not None:
+            update |= {"stable_image": decision.status.image, "promoted_over": resource.spec.image}
+        status = status.model_copy(update=update)
+        for condition in decision.conditions:
+            status = self._with(
+                status, condition.type, condition.status, condition.reason, condition.message, generation, now
+            )
+        return status
+
+    @staticmethod
+    def _stable_image(resource: ApiBaseResource, status: ApiBaseStatus) -> str:
+        """A promoted canary keeps running until ``spec.image`` changes; then the spec wins again."""
+        if status.stable_image and status.promoted_over == resource.spec.image:
+            return status.stable_image
+        return resource.spec.image
+
+    def _effective(self, resource: ApiBaseResource, status: ApiBaseStatus) -> ApiBaseResource:
+        image = self._stable_image(resource, status)
+        if image == resource.spec.image:
+            return resource
+        return resource.model_copy(update={"spec": resource.spec.model_copy(update={"image": image})})
+
+    async def _apply(self, resource: ApiBaseResource, desired: list[dict[str, object]]) -> None:
+        owner = {"metadata": resource.metadata.model_dump()}
+        for obj in desired:
+            kind, meta = kind_of(obj), cast("Mapping[str, str]", obj["metadata"])
+            existing = await self.kube.get(kind, meta["namespace"], meta["name"])
+            if existing is not None and contains(existing, obj):
+                continue
+            await self.kube.apply(obj)
+            self.metrics.write_request("apply", kind.kind)
+            verb = "Created" if existing is None else "Updated"
+            await self.kube.event(owner, "Normal", verb, f"{verb} {kind.kind} {meta['name']}")
+
+    async def _prune(self, resource: ApiBaseResource, desired: list[dict[str, object]]) -> None:
+        """Delete owned objects that are no longer desired (a finished canary, Istio or Dapr turned off)."""
+        wanted = {(str(obj["kind"]), cast("Mapping[str, str]", obj["metadata"])["name"]) for obj in desired}
+        if (vault_secret := target_secret_name(resource)) is not None:
+            wanted.add(("Secret", vault_secret))  # between syncs, or while Vault is down, the last values stay
+        owner = {"metadata": resource.metadata.model_dump()}
+        for kind in MANAGED_KINDS:
+            for item in await self.kube.list(kind, resource.metadata.namespace, owned_selector(resource.metadata.name)):
+                name = cast("Mapping[str, str]", item["metadata"])["name"]
+                if (kind.kind, name) not in wanted and await self.kube.delete(kind, resource.metadata.namespace, name):
+                    self.metrics.write_request("delete", kind.kind)
+                    await self.kube.event(owner, "Normal", "Pruned", f"Deleted {kind.kind} {name}: no longer desired")
+
+    async def _readiness(
+        self, resource: ApiBaseResource, status: ApiBaseStatus, generation: int, now: datetime
+    ) -> ApiBaseStatus:
+        """Ready follows the stable Deployment's availability, as the Deployment controller reports it."""
+        kind = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
+        deployment = await self.kube.get(kind, resource.metadata.namespace, resource.metadata.name) or {}
+        observed = cast("Mapping[str, object]", deployment.get("status") or {})
+        wanted = resource.spec.autoscaling.min_replicas if resource.spec.autoscaling else resource.spec.replicas
+        available = int(cast("int", observed.get("availableReplicas") or 0))
+        status = status.model_copy(
+            update={"replicas": available, "selector": f"app.kubernetes.io/instance={resource.metadata.name}"}
+        )
+        status = self._with(
+            status,
+            ConditionType.DEGRADED,
+            ConditionStatus.FALSE,
+            "Reconciled",
+            "all objects match the spec",
+            generation,
+            now,
+        )
+        if available >= wanted:
+            return self._with(
+                status,
+                ConditionType.READY,
+                ConditionStatus.TRUE,
+                "Available",
+                f"{available} replica(s) available",
+                generation,
+                now,
+            )
+        return self._with(
+            status,
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            "Progressing",
+            f"{available} of {wanted} replica(s) available",
+            generation,
+            now,
+        )
+
+    async def _finish(
+        self, body: Mapping[str, object], old: ApiBaseStatus, new: ApiBaseStatus, writes_before: int, requeue: float
+    ) -> ReconcileResult:
+        """Write the status only when it changed: status churn would be writes on every resync."""
+        payload = new.model_dump(mode="json", by_alias=True)
+        if payload != old.model_dump(mode="json", by_alias=True):  # nulls included: a merge patch clears them
+            meta = cast("Mapping[str, str]", body["metadata"])
+            await self.kube.patch_status(meta["namespace"], meta["name"], payload)
+            self.metrics.write_request("patch", "ApiBase")
+        return ReconcileResult(
+            writes=len(self.kube.writes) - writes_before, requeue_after_seconds=requeue, status=payload
+        )
+
+    async def cleanup(self, body: Mapping[str, object]) -> int:
+        """On deletion: remove every owned object now, rather than waiting for (or trusting) garbage collection."""
+        meta = cast("Mapping[str, str]", body["metadata"])
+        removed = 0
+        for kind in MANAGED_KINDS:
+            for item in await self.kube.list(kind, meta["namespace"], owned_selector(meta["name"])):
+                name = cast("Mapping[str, str]", item["metadata"])["name"]
+                removed += await self.kube.delete(kind, meta["namespace"], name)
+        return removed
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']} ({error.error_count()} problem(s) in the spec)"
