@@ -32,6 +32,7 @@ __all__ = [
     "main",
     "render_command",
     "render_yaml",
+    "run_command",
 ]
 
 INVALID_INPUT_EXIT_CODE = 2
@@ -122,6 +123,30 @@ def crd_command() -> None:
     from apibase_operator.crd.schema import crd_yaml  # noqa: PLC0415 - only this command needs the generator
 
     typer.echo(crd_yaml(), nl=False)
+
+
+@cli.command("run")
+def run_command(
+    namespace: Annotated[
+        list[str] | None, typer.Option(help="Watch only these namespaces (repeatable); default: the whole cluster")
+    ] = None,
+    liveness: Annotated[str, typer.Option(help="kopf liveness endpoint")] = "http://0.0.0.0:8080/healthz",
+    metrics_port: Annotated[int, typer.Option(help="Port of the Prometheus /metrics endpoint (0: off)")] = 9090,
+) -> None:
+    """Run the operator against the cluster of the service account (in a pod) or of $KUBECONFIG."""
+    import kopf  # noqa: PLC0415 - the offline commands must not need a cluster library's start-up
+
+    import apibase_operator.handlers  # noqa: F401, PLC0415 - registers the handlers with kopf
+    from apibase_operator.metrics import METRICS, start_metrics_server  # noqa: PLC0415
+
+    if metrics_port:
+        start_metrics_server(metrics_port, metrics=METRICS)
+    kopf.run(
+        clusterwide=not namespace,
+        namespaces=namespace or (),
+        standalone=True,
+        liveness_endpoint=liveness,
+    )
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import kopf
 
 from apibase_operator import GROUP, PLURAL, VERSION
 from apibase_operator.runtime import MANAGED_BY, Reconciler
-from apibase_operator.wiring import config_from_env, reconciler_from_env
+from apibase_operator.wiring import config_from_env, kube_configuration, reconciler_from_env
 
 __all__ = ["OWNED_KINDS", "RESYNC_SECONDS"]
 
@@ -30,6 +30,22 @@ OWNED_KINDS = (
     ("dapr.io", "v1alpha1", "components"),
 )
 _OWNED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+@kopf.on.login()
+def login(**_: object) -> kopf.ConnectionInfo:
+    """The same credentials as the reconciler's client (see ``wiring.kube_configuration``)."""
+    configuration = kube_configuration()
+    bearer = str(configuration.api_key.get("authorization", "")).removeprefix("Bearer ").strip()
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        scheme="Bearer" if bearer else None,
+        token=bearer or None,
+    )
 
 
 @kopf.on.startup()

@@ -18,7 +18,7 @@ from apibase_operator.kube.client import KubeClient
 from apibase_operator.runtime import OperatorConfig, Reconciler
 from apibase_operator.vault.client import HvacVaultReader, VaultReader
 
-__all__ = ["api_client", "config_from_env", "reconciler_from_env"]
+__all__ = ["api_client", "config_from_env", "kube_configuration", "reconciler_from_env"]
 
 
 def _set(value: str | None) -> frozenset[str] | None:
@@ -33,8 +33,11 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> OperatorConfig:
     )
 
 
-def api_client() -> k8s.ApiClient:
-    """In a pod: the service account; elsewhere: the kubeconfig named by ``$KUBECONFIG`` (read now, not at import)."""
+def kube_configuration() -> k8s.Configuration:
+    """In a pod: the service account; elsewhere: the kubeconfig named by ``$KUBECONFIG`` (read now, not at import).
+
+    kopf's login and the reconciler's client both come from here, so they always talk to the same cluster.
+    """
     configuration = k8s.Configuration()
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
@@ -42,7 +45,11 @@ def api_client() -> k8s.ApiClient:
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
         )
-    return k8s.ApiClient(configuration)
+    return configuration
+
+
+def api_client() -> k8s.ApiClient:
+    return k8s.ApiClient(kube_configuration())
 
 
 def reconciler_from_env(namespace_of_token_secrets: str | None = None) -> Reconciler:
