@@ -37,6 +37,8 @@ from apibase_operator.vault.sync import SyncedSecret, sync_secret
 __all__ = ["OperatorConfig", "ReconcileResult", "Reconciler", "owned_selector"]
 
 MANAGED_BY = "apibase-operator"
+#: SecretsSynced reasons that are configuration errors (the spec asks for what policy forbids), not outages.
+_POLICY_REASONS = frozenset({"VaultAddressNotAllowed", "VaultPathNotAllowed", "VaultMappingInvalid"})
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,22 @@ class Reconciler:
             status = self._degraded(status, "ApplyFailed", str(error), generation, now)
             return await self._finish(body, old_status, status, writes_before, 10.0)
         status = await self._readiness(resource, status, generation, now)
+        status = self._policy_violations(status, generation, now)
         requeue = min(self.config.resync_seconds, decision.requeue_after_seconds or self.config.resync_seconds)
         if resource.spec.vault is not None:
             requeue = min(requeue, float(resource.spec.vault.refresh_interval_seconds))
         return await self._finish(body, old_status, status, writes_before, requeue)
 
     # -- pieces ----------------------------------------------------------------------------------------------
+    def _policy_violations(self, status: ApiBaseStatus, generation: int, now: datetime) -> ApiBaseStatus:
+        """A Vault setting the operator's policy refuses will not heal by retrying: that is Degraded, not a blip."""
+        synced = next((c for c in status.conditions if c.type is ConditionType.SECRETS_SYNCED), None)
+        if synced is None or synced.status is not ConditionStatus.FALSE or synced.reason not in _POLICY_REASONS:
+            return status
+        return self._with(
+            status, ConditionType.DEGRADED, ConditionStatus.TRUE, synced.reason, synced.message, generation, now
+        )
+
     def _with(
         self,
         status: ApiBaseStatus,

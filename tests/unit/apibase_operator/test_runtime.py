@@ -230,6 +230,16 @@ async def test_vault_values_are_synced_rotated_and_kept_when_vault_is_down(world
     assert await world.get(SECRET, f"{NAME}-vault") is not None
 
 
+async def test_a_vault_mount_outside_the_operator_policy_is_degraded(world: World) -> None:
+    world.put({"image": IMAGE, "vault": {**VAULT, "mount": "team-b"}})
+    await world.reconcile()
+    degraded = await world.condition("Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "VaultPathNotAllowed")
+    assert "team-b" in str(degraded["message"])
+    assert await world.get(SECRET, f"{NAME}-vault") is None
+    assert await world.get(DEPLOYMENT) is not None  # other resources are not held hostage
+
+
 async def test_invalid_and_paused_specs_touch_nothing_but_status(world: World) -> None:
     world.put({"image": "NOT a valid image!!", "replicas": -1})
     writes = await world.reconcile()
