@@ -1,0 +1,63 @@
+{{/*
+RBAC rules, least privilege: exactly the verbs the operator's code uses.
+
+- Owned kinds (apibase_operator.kube.kinds.MANAGED_KINDS): the reconciler reads one object (get), lists them by
+  label to prune (list), applies with server-side apply (patch; create when the server has no SSA) and prunes
+  (delete). Never update.
+- The kinds kopf watches for drift (apibase_operator.handlers.OWNED_KINDS) also need watch.
+- ApiBases: kopf lists and watches them and patches annotations and its finalizer; the reconciler reads one
+  (get) and patches the status subresource; owner references with blockOwnerDeletion need update on
+  apibases/finalizers (OwnerReferencesPermissionEnforcement).
+- Events: kopf and the reconciler create core/v1 Events.
+- Secrets: besides owning Secrets, the operator reads Vault token Secrets in its own namespace (get).
+*/}}
+{{- define "apibase-operator.rules.namespaced" -}}
+- apiGroups: ["apibase.dev"]
+  resources: ["apibases"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["apibase.dev"]
+  resources: ["apibases/status"]
+  verbs: ["patch"]
+# Owned objects carry an owner reference with blockOwnerDeletion: where the OwnerReferencesPermissionEnforcement
+# admission plugin is on, setting it needs update on the owner's finalizers.
+- apiGroups: ["apibase.dev"]
+  resources: ["apibases/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["services", "secrets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+- apiGroups: ["dapr.io"]
+  resources: ["components"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["destinationrules", "virtualservices"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["security.istio.io"]
+  resources: ["peerauthentications", "authorizationpolicies"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
+
+{{/* kopf observes namespaces and CRDs (cluster-scoped: only a ClusterRole can grant this). */}}
+{{- define "apibase-operator.rules.cluster" -}}
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end -}}
