@@ -98,6 +98,9 @@ def _probe(probe: Probe, port: int) -> dict[str, object]:
     }
 
 
+PORT_VARIABLE = "APIBASE_PORT"
+
+
 def _container(resource: ApiBaseResource, image: str) -> dict[str, object]:
     spec = resource.spec
     container: dict[str, object] = {
@@ -106,8 +109,11 @@ def _container(resource: ApiBaseResource, image: str) -> dict[str, object]:
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
     }
-    if spec.env:
-        container["env"] = [_env_var(var) for var in spec.env]
+    env = [_env_var(var) for var in spec.env]
+    if not any(var.name == PORT_VARIABLE for var in spec.env):
+        # API Base services listen on APIBASE_PORT: keep the process on the port the probes and Service use.
+        env.append({"name": PORT_VARIABLE, "value": str(spec.port)})
+    container["env"] = env
     env_from = _env_from(resource)
     if env_from:
         container["envFrom"] = env_from

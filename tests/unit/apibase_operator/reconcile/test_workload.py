@@ -39,7 +39,7 @@ def test_the_stable_deployment_runs_the_image_with_defaults(make, render):
     assert container["image"] == "ghcr.io/acme/orders:1.4.2"
     assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
     assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}
-    assert "env" not in container
+    assert container["env"] == [{"name": "APIBASE_PORT", "value": "8000"}]
     assert "envFrom" not in container
     assert rendered.pod()["metadata"]["labels"]["apibase.dev/track"] == "stable"
     assert "annotations" not in rendered.pod()["metadata"]
@@ -91,7 +91,14 @@ def test_env_takes_values_and_secret_keys_in_order(make, render):
         {"name": "PLAIN", "value": "1"},
         {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}},
         {"name": "EMPTY", "value": ""},
+        {"name": "APIBASE_PORT", "value": "8000"},
     ]
+
+
+def test_the_service_listens_on_the_spec_port_unless_the_env_says_otherwise(make, render):
+    assert render(make(port=9000)).container()["env"] == [{"name": "APIBASE_PORT", "value": "9000"}]
+    own = [{"name": "APIBASE_PORT", "value": "7000"}]
+    assert render(make(port=9000, env=own)).container()["env"] == [{"name": "APIBASE_PORT", "value": "7000"}]
 
 
 def test_env_from_lists_the_secrets_then_the_vault_target(make, render):
