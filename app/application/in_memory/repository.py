@@ -17,6 +17,7 @@ from app.application.in_memory.keyset import compare_keys, sort_key_values, sort
 from app.application.keyset_cursor import KeysetCursors, keyset_of
 from app.application.pagination import CountStrategy, CursorPage, Page, SortField
 from app.application.ports.factory import Factory
+from app.application.query_guards import check_allowed, check_window
 from app.core.errors import (
     ConcurrencyConflict,
     ConflictError,
@@ -29,8 +30,6 @@ from app.domain.events import DomainEvent
 from app.domain.specification import Specification
 
 __all__ = ["InMemoryRepository"]
-
-MAX_LIMIT = 10_000
 
 
 class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel, ID: Hashable]:
@@ -76,23 +75,8 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         rows = self._visible(include_deleted)
         if where is None:
             return rows
-        self._check_allowed(where.fields(), self.filterable_fields, "filter")
+        check_allowed(where.fields(), self.filterable_fields, "filter")
         return [row for row in rows if where.is_satisfied_by(row)]
-
-    @staticmethod
-    def _check_allowed(names: frozenset[str], allowed: frozenset[str], what: str) -> None:
-        unknown = sorted(names - allowed)
-        if unknown:
-            errors = [
-                FieldError(loc=(what, name), message=f"cannot {what} by {name!r}", type=f"{what}.unknown_field")
-                for name in unknown
-            ]
-            raise ValidationFailed.from_field_errors(errors, f"allowed {what} fields: {', '.join(sorted(allowed))}")
-
-    @staticmethod
-    def _check_window(offset: int, limit: int) -> None:
-        if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-            raise ValidationFailed(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}")
 
     async def get_by_id(self, entity_id: ID, *, include_deleted: bool = False) -> T | None:
         row = self._rows.get(entity_id)
@@ -110,8 +94,8 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         count: CountStrategy = CountStrategy.EXACT,
         include_deleted: bool = False,
     ) -> Page[T]:
-        self._check_window(offset, limit)
-        self._check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
+        check_window(offset, limit)
+        check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         rows = sorted_by(self._matching(where, include_deleted), sort)
         window = [row.model_copy(deep=True) for row in rows[offset : offset + limit]]
         total = None if count is CountStrategy.NONE else len(rows)
@@ -126,8 +110,8 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         limit: int = 50,
         include_deleted: bool = False,
     ) -> CursorPage[T, str]:
-        self._check_window(0, limit)
-        self._check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
+        check_window(0, limit)
+        check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         keyset = keyset_of(sort)
         rows = sorted_by(self._matching(where, include_deleted), keyset)
         if cursor is not None:

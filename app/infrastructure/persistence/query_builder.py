@@ -66,9 +66,9 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from app.application.pagination import SortField
+from app.application.query_guards import MAX_LIMIT
 from app.core.errors import FieldError, ValidationFailed
 from app.domain.specification import Specification
-from app.infrastructure.persistence.repository import MAX_LIMIT
 from app.infrastructure.persistence.specification_sql import compile_specification
 
 __all__ = [

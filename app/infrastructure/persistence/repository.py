@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase
 from app.application.cursor import CursorCodec
 from app.application.keyset_cursor import KeysetCursors, keyset_of
 from app.application.pagination import CountStrategy, CursorPage, Page, SortField
+from app.application.query_guards import check_allowed, check_window
 from app.core.errors import ConcurrencyConflict, ConflictError, EntityNotFound, FieldError, ValidationFailed
 from app.core.types import Branded
 from app.domain.entities import Identifiable, utc_now
@@ -32,8 +33,6 @@ from app.infrastructure.persistence.specification_sql import compile_specificati
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
 __all__ = ["PersistenceMapper", "SQLAlchemyRepository"]
-
-MAX_LIMIT = 10_000
 
 
 class PersistenceMapper[TEntity, TModel](Protocol):
@@ -86,28 +85,12 @@ class SQLAlchemyRepository[
     def _column(self, name: str) -> ColumnElement[object]:
         return self._table.c[name]
 
-    @staticmethod
-    def _check_allowed(names: frozenset[str], allowed: frozenset[str], what: str) -> None:
-        unknown = sorted(names - allowed)
-        if unknown:
-            errors = [
-                FieldError(loc=(what, name), message=f"cannot {what} by {name!r}", type=f"{what}.unknown_field")
-                for name in unknown
-            ]
-            allowed_list = ", ".join(sorted(allowed))
-            raise ValidationFailed.from_field_errors(errors, f"allowed {what} fields: {allowed_list}")
-
-    @staticmethod
-    def _check_window(offset: int, limit: int) -> None:
-        if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-            raise ValidationFailed(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}")
-
     def _conditions(self, where: Specification[TEntity] | None, include_deleted: bool) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if not include_deleted:
             conditions.append(self._column("deleted_at").is_(None))
         if where is not None:
-            self._check_allowed(where.fields(), self.filterable_fields, "filter")
+            check_allowed(where.fields(), self.filterable_fields, "filter")
             conditions.append(compile_specification(where, self._column))
         return conditions
 
@@ -143,8 +126,8 @@ class SQLAlchemyRepository[
         count: CountStrategy = CountStrategy.EXACT,
         include_deleted: bool = False,
     ) -> Page[TEntity]:
-        self._check_window(offset, limit)
-        self._check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
+        check_window(offset, limit)
+        check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         conditions = self._conditions(where, include_deleted)
         statement = self._select().where(*conditions).order_by(*self._order_by(keyset_of(sort)))
         items = await self._entities(statement.offset(offset).limit(limit + 1))
@@ -186,8 +169,8 @@ class SQLAlchemyRepository[
         limit: int = 50,
         include_deleted: bool = False,
     ) -> CursorPage[TEntity, str]:
-        self._check_window(0, limit)
-        self._check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
+        check_window(0, limit)
+        check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         keyset = keyset_of(sort)
         conditions = self._conditions(where, include_deleted)
         if cursor is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
 from app.application.catalog.service import PRODUCT_FIELDS
@@ -20,10 +21,11 @@ _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
 
 
-def products_router_v1(
-    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
+def _products[TResponse: BaseModel](
+    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, TResponse, ProductId]],
+    response_model: type[TResponse],
+    pagination: Pagination,
 ) -> APIRouter:
-    """``/products`` with offset pagination and the flat v1 representation."""
     return create_crud_router(
         CrudResource(
             name="product",
@@ -32,30 +34,24 @@ def products_router_v1(
             id_type=ProductId,
             create_model=ProductCreate,
             update_model=ProductUpdate,
-            response_model=ProductOut,
+            response_model=response_model,
             filter_types=_FILTER_TYPES,
             sortable_fields=PRODUCT_FIELDS,
+            pagination=pagination,
             create_example=_EXAMPLE,
         )
     )
+
+
+def products_router_v1(
+    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
+) -> APIRouter:
+    """``/products`` with offset pagination and the flat v1 representation."""
+    return _products(service, ProductOut, Pagination.OFFSET)
 
 
 def products_router_v2(
     service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOutV2, ProductId]],
 ) -> APIRouter:
     """``/products`` with keyset pagination by default and the v2 money object."""
-    return create_crud_router(
-        CrudResource(
-            name="product",
-            plural="products",
-            service=service,
-            id_type=ProductId,
-            create_model=ProductCreate,
-            update_model=ProductUpdate,
-            response_model=ProductOutV2,
-            filter_types=_FILTER_TYPES,
-            sortable_fields=PRODUCT_FIELDS,
-            pagination=Pagination.CURSOR,
-            create_example=_EXAMPLE,
-        )
-    )
+    return _products(service, ProductOutV2, Pagination.CURSOR)

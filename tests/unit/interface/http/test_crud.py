@@ -53,10 +53,15 @@ def forbid_deletes() -> None:
     raise HTTPException(status_code=403, detail="deleting widgets is not allowed")
 
 
-def build(pagination: Pagination = Pagination.OFFSET, **options: object) -> FastAPI:
-    repository = Widgets(Widget, new_widget, cursor_codec=CursorCodec("crud-router-test-secret"))
+def build(
+    pagination: Pagination = Pagination.OFFSET,
+    repository: Widgets | None = None,
+    unit_of_work: type[InMemoryUnitOfWork] = InMemoryUnitOfWork,
+    **options: object,
+) -> FastAPI:
+    repository = repository or Widgets(Widget, new_widget, cursor_codec=CursorCodec("crud-router-test-secret"))
     service: WidgetService = GenericService(
-        unit_of_work=lambda: InMemoryUnitOfWork(repository),
+        unit_of_work=lambda: unit_of_work(repository),
         repository=lambda uow: repository,
         mapper=GenericMapper(entity=Widget, model=WidgetRow, response=WidgetOut),
     )
@@ -282,23 +287,7 @@ class FailingCommit(InMemoryUnitOfWork):
 
 async def test_a_failed_commit_is_never_a_2xx_and_stores_nothing() -> None:
     repository = Widgets(Widget, new_widget, cursor_codec=CursorCodec("crud-router-test-secret"))
-    service: WidgetService = GenericService(
-        unit_of_work=lambda: FailingCommit(repository),
-        repository=lambda uow: repository,
-        mapper=GenericMapper(entity=Widget, model=WidgetRow, response=WidgetOut),
-    )
-    resource = CrudResource(
-        name="widget",
-        plural="widgets",
-        service=lambda: service,
-        id_type=uuid.UUID,
-        create_model=WidgetCreate,
-        update_model=WidgetUpdate,
-        response_model=WidgetOut,
-    )
-    app = FastAPI()
-    install_problem_handlers(app)
-    app.include_router(create_crud_router(resource))
+    app = build(repository=repository, unit_of_work=FailingCommit)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.post("/widgets", json={"name": "gear", "price": "1.00"})
