@@ -60,3 +60,4 @@ class CommonErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "common.unsupported_media_type"
     RATE_LIMITED = "common.rate_limited"
     NOT_READY = "common.not_ready"
+    REQUEST_TIMEOUT = "common.request_timeout"
