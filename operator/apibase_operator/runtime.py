@@ -30,6 +30,7 @@ from apibase_operator.kube.kinds import MANAGED_KINDS, kind_of
 from apibase_operator.metrics import METRICS, OperatorMetrics
 from apibase_operator.reconcile.desired import desired_objects
 from apibase_operator.reconcile.observed import Observed
+from apibase_operator.reconcile.revision import revision_hash
 from apibase_operator.reconcile.secrets import target_secret_name
 from apibase_operator.vault.client import VaultError, VaultReader
 from apibase_operator.vault.sync import SyncedSecret, sync_secret
@@ -110,6 +111,7 @@ class Reconciler:
             secret_hash=status.secret_hash,
         )
         desired = desired_objects(effective, observed)
+        status = status.model_copy(update=_revisions(resource.metadata.name, desired))
         try:
             await self._apply(resource, desired)
             await self._prune(resource, desired)
@@ -271,7 +273,8 @@ class Reconciler:
         kind = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
         deployment = await self.kube.get(kind, resource.metadata.namespace, resource.metadata.name) or {}
         observed = cast("Mapping[str, object]", deployment.get("status") or {})
-        wanted = resource.spec.autoscaling.min_replicas if resource.spec.autoscaling else resource.spec.replicas
+        autoscaling = resource.spec.autoscaling
+        wanted = autoscaling.min_replicas if autoscaling is not None and autoscaling.enabled else resource.spec.replicas
         available = int(cast("int", observed.get("availableReplicas") or 0))
         status = status.model_copy(
             update={"replicas": available, "selector": f"app.kubernetes.io/instance={resource.metadata.name}"}
@@ -327,6 +330,20 @@ class Reconciler:
                 name = cast("Mapping[str, str]", item["metadata"])["name"]
                 removed += await self.kube.delete(kind, meta["namespace"], name)
         return removed
+
+
+def _revisions(name: str, desired: list[dict[str, object]]) -> dict[str, str | None]:
+    """Short hashes of the stable and canary pod templates, so ``kubectl get`` shows what each track runs."""
+    templates = {
+        cast("Mapping[str, str]", obj["metadata"])["name"]: cast("Mapping[str, object]", obj["spec"])["template"]
+        for obj in desired
+        if obj["kind"] == "Deployment"
+    }
+    stable, canary = templates.get(name), templates.get(f"{name}-canary")
+    return {
+        "stable_revision": revision_hash(cast("Mapping[str, object]", stable)) if stable is not None else None,
+        "canary_revision": revision_hash(cast("Mapping[str, object]", canary)) if canary is not None else None,
+    }
 
 
 def _first_error(error: ValidationError) -> str:

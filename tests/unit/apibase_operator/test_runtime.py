@@ -124,6 +124,9 @@ async def test_create_applies_everything_and_a_resync_writes_nothing(world: Worl
     assert await world.get(VIRTUAL_SERVICE) is not None
     ready = await world.condition("Ready")
     assert (ready["status"], ready["reason"]) == ("False", "Progressing")
+    status = (await world.body())["status"]
+    assert len(status["stableRevision"]) == 12  # type: ignore[index,arg-type]
+    assert status.get("canaryRevision") is None  # type: ignore[union-attr]
     assert await world.reconcile() == 0
     assert await world.reconcile() == 0
 
@@ -168,6 +171,7 @@ async def test_a_canary_advances_step_by_step_and_is_promoted(world: World) -> N
         weights.append(status["canaryWeight"])  # type: ignore[index]
         world.clock.advance(61)
     assert weights[:3] == [10, 50, 100]
+    assert status["stableRevision"]  # type: ignore[index]
     assert weights[-1] == 0
     assert await world.get(DEPLOYMENT, f"{NAME}-canary") is None
     stable = await world.get(DEPLOYMENT)
