@@ -21,7 +21,7 @@ from app.infrastructure.persistence.database import create_engine, create_sessio
 from app.infrastructure.persistence.migrate import upgrade_database_async
 from app.infrastructure.persistence.ordering.wiring import build_ordering
 
-__all__ = ["Container", "build_container"]
+__all__ = ["Container", "ProductServiceV2", "build_container"]
 
 type ProductServiceV2 = MappedService[Product, ProductCreate, ProductUpdate, ProductOut, ProductOutV2, ProductId]
 

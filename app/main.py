@@ -11,7 +11,9 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from app.bootstrap import Container, build_container
+from app.application.catalog.service import ProductService
+from app.application.cqrs.bus import CommandBus, QueryBus
+from app.bootstrap import Container, ProductServiceV2, build_container
 from app.core.settings import Settings, load_settings
 from app.interface.http.catalog import products_router_v1, products_router_v2
 from app.interface.http.compression import add_compression
@@ -61,17 +63,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _versions(container: Container) -> list[ApiVersion]:
-    orders = orders_router(lambda: container.commands, lambda: container.queries)
+    # Async providers: FastAPI runs a plain-function dependency in a worker thread, a measurable cost per request.
+    async def commands() -> CommandBus:
+        return container.commands
+
+    async def queries() -> QueryBus:
+        return container.queries
+
+    async def products() -> ProductService:
+        return container.products
+
+    async def products_v2() -> ProductServiceV2:
+        return container.products_v2
+
+    orders = orders_router(commands, queries)
     v1 = ApiVersion(
         "v1",
-        routers=[products_router_v1(lambda: container.products), orders],
+        routers=[products_router_v1(products), orders],
         deprecated=DeprecationPolicy(deprecated_at=V1_DEPRECATED, sunset=V1_SUNSET, successor="/api/v2"),
         title="API Base reference service",
         description="Products (offset pages, flat prices) and orders. Deprecated: use v2.",
     )
     v2 = ApiVersion(
         "v2",
-        routers=[products_router_v2(lambda: container.products_v2), orders],
+        routers=[products_router_v2(products_v2), orders],
         title="API Base reference service",
         description="Products with keyset pagination and money objects, and orders.",
     )

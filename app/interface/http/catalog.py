@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -11,7 +9,7 @@ from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2,
 from app.application.catalog.service import PRODUCT_FIELDS
 from app.application.ports.service import Service
 from app.domain.catalog.product import Product, ProductId
-from app.interface.http.crud import CrudResource, Pagination, create_crud_router, field_types
+from app.interface.http.crud import CrudResource, Pagination, Provider, create_crud_router, field_types
 
 __all__ = ["products_router_v1", "products_router_v2"]
 
@@ -22,7 +20,7 @@ _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreat
 
 
 def _products[TResponse: BaseModel](
-    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, TResponse, ProductId]],
+    service: Provider[Service[Product, ProductCreate, ProductUpdate, TResponse, ProductId]],
     response_model: type[TResponse],
     pagination: Pagination,
 ) -> APIRouter:
@@ -44,14 +42,14 @@ def _products[TResponse: BaseModel](
 
 
 def products_router_v1(
-    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
+    service: Provider[Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
 ) -> APIRouter:
     """``/products`` with offset pagination and the flat v1 representation."""
     return _products(service, ProductOut, Pagination.OFFSET)
 
 
 def products_router_v2(
-    service: Callable[[], Service[Product, ProductCreate, ProductUpdate, ProductOutV2, ProductId]],
+    service: Provider[Service[Product, ProductCreate, ProductUpdate, ProductOutV2, ProductId]],
 ) -> APIRouter:
     """``/products`` with keyset pagination by default and the v2 money object."""
     return _products(service, ProductOutV2, Pagination.CURSOR)

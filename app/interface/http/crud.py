@@ -10,7 +10,7 @@ and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
 # and they are built inside functions where string annotations could not be resolved.
 import inspect
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date, datetime
@@ -55,7 +55,19 @@ from app.interface.http.responses import (
     unwrap,
 )
 
-__all__ = ["CrudOperation", "CrudResource", "Pagination", "create_crud_router", "field_types", "sort_pattern"]
+__all__ = [
+    "CrudOperation",
+    "CrudResource",
+    "Pagination",
+    "Provider",
+    "create_crud_router",
+    "field_types",
+    "sort_pattern",
+]
+
+
+type Provider[T] = Callable[[], T] | Callable[[], Awaitable[T]]
+"""A FastAPI dependency giving ``T``; prefer ``async def`` (a plain function runs in a worker thread)."""
 
 
 class CrudOperation(StrEnum):
@@ -78,7 +90,7 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
 
     name: str
     plural: str
-    service: Callable[..., Service[object, TCreate, TUpdate, TResponse, ID]]
+    service: Provider[Service[object, TCreate, TUpdate, TResponse, ID]]
     id_type: type[ID]
     create_model: type[TCreate]
     update_model: type[TUpdate]
@@ -166,11 +178,11 @@ def sort_pattern(fields: frozenset[str]) -> str:
     return rf"^(|-?({names})(,-?({names})){{0,9}})$"
 
 
-def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Specification[object]]:
+def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Awaitable[Specification[object]]]:
     """A FastAPI dependency whose signature lists one typed query parameter per allowed filter."""
     parameters = _filter_parameters(filter_types)
 
-    def build(**values: object) -> Specification[object]:
+    async def build(**values: object) -> Specification[object]:  # async: no worker-thread hop per request
         spec: Specification[object] = TrueSpecification()
         for parameter, name, operator, _ in parameters:
             if values.get(parameter) is not None:

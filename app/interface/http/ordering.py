@@ -1,7 +1,6 @@
 """The orders endpoints: thin translations from HTTP to ordering commands and queries on the buses."""
 
 # No ``from __future__ import annotations``: FastAPI reads these endpoint annotations at definition time.
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -35,7 +34,7 @@ from app.domain.ordering.order import (
 from app.domain.ordering.status import OrderStatus
 from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
-from app.interface.http.crud import sort_pattern
+from app.interface.http.crud import Provider, sort_pattern
 from app.interface.http.responses import IfMatchHeader, IfNoneMatchHeader, etag_of, precondition, response_meta, unwrap
 
 __all__ = ["CancelOrderRequest", "PlaceOrderRequest", "orders_router"]
@@ -66,7 +65,7 @@ class CancelOrderRequest(BaseModel):
 OrderPath = Annotated[OrderId, Path(description="The order's id")]
 
 
-def orders_router(commands: Callable[[], CommandBus], queries: Callable[[], QueryBus]) -> APIRouter:
+def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -> APIRouter:
     router = APIRouter(prefix="/orders", tags=["orders"])
     Commands = Annotated[CommandBus, Depends(commands)]  # noqa: N806
     Queries = Annotated[QueryBus, Depends(queries)]  # noqa: N806
