@@ -1,4 +1,4 @@
-"""Pure ASGI middlewares (never ``BaseHTTPMiddleware``: it breaks streaming, context variables and
+"""Pure ASGI middlewares (never Starlette's base HTTP middleware class: it breaks streaming, context variables and
 background tasks); each one rejects with the same problem body as the exception handlers.
 """
 
