@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal, Self, cast
 
 from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import ValidationError as PydanticValidationError
 
 from app.core.error_codes import CommonErrorCode, registered_error_codes
 from app.core.problem_details import DEFAULT_PROBLEM_TYPE_BASE, ProblemDetail
@@ -218,6 +219,12 @@ class ValidationFailed(ApplicationError[StrEnum]):
     def from_field_errors(cls, errors: Sequence[FieldError], detail: str | None = None) -> ValidationFailed:
         message = detail or f"{len(errors)} field(s) failed validation"
         return cls(message, extensions={"errors": [error.model_dump(mode="json") for error in errors]})
+
+    @classmethod
+    def from_pydantic(cls, error: PydanticValidationError) -> ValidationFailed:
+        """A domain model refused a value: the same ``errors`` shape as a refused request body (no input echoed)."""
+        fields = [FieldError(loc=tuple(e["loc"]), message=e["msg"], type=e["type"]) for e in error.errors()]
+        return cls.from_field_errors(fields)
 
 
 class UnauthorizedError(ApplicationError[StrEnum]):

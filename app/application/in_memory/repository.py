@@ -22,7 +22,6 @@ from app.core.errors import (
     ConcurrencyConflict,
     ConflictError,
     EntityNotFound,
-    FieldError,
     ValidationFailed,
 )
 from app.domain.entities import AggregateRoot, Identifiable
@@ -183,9 +182,7 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
             for name, value in changes.items():
                 setattr(updated, name, value)
         except ValidationError as exc:
-            raise ValidationFailed.from_field_errors(
-                [FieldError(loc=tuple(e["loc"]), message=e["msg"], type=e["type"]) for e in exc.errors()]
-            ) from None
+            raise ValidationFailed.from_pydantic(exc) from None
         updated.touch()
         return self._store(updated)
 

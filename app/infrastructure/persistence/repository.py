@@ -25,7 +25,7 @@ from app.application.cursor import CursorCodec
 from app.application.keyset_cursor import KeysetCursors, keyset_of
 from app.application.pagination import CountStrategy, CursorPage, Page, SortField
 from app.application.query_guards import check_allowed, check_window
-from app.core.errors import ConcurrencyConflict, ConflictError, EntityNotFound, FieldError, ValidationFailed
+from app.core.errors import ConcurrencyConflict, ConflictError, EntityNotFound, ValidationFailed
 from app.core.types import Branded
 from app.domain.entities import Identifiable, utc_now
 from app.domain.specification import Specification
@@ -288,9 +288,7 @@ class SQLAlchemyRepository[
             if version is not None:
                 setattr(current, "version", version + 1)  # noqa: B010 - versioned entities only
         except ValidationError as exc:
-            raise ValidationFailed.from_field_errors(
-                [FieldError(loc=tuple(e["loc"]), message=e["msg"], type=e["type"]) for e in exc.errors()]
-            ) from None
+            raise ValidationFailed.from_pydantic(exc) from None
         current.touch()
         await self._write(current, version)
         return current

@@ -404,3 +404,19 @@ def test_hash_agrees_with_equality() -> None:
 def test_every_core_class_is_registered_under_its_name() -> None:
     for error_class in ALL_CLASSES:
         assert AppError._classes[error_class.__name__] is error_class
+
+
+def test_validation_failed_from_pydantic_lists_fields_without_the_input() -> None:
+    from pydantic import BaseModel, Field, ValidationError
+
+    class Model(BaseModel):
+        quantity: int = Field(ge=0)
+
+    with pytest.raises(ValidationError) as refused:
+        Model(quantity=-7)
+    error = ValidationFailed.from_pydantic(refused.value)
+    assert error.status == 422
+    assert error.extensions["errors"] == [
+        {"loc": ["quantity"], "message": "Input should be greater than or equal to 0", "type": "greater_than_equal"}
+    ]
+    assert "-7" not in str(error.to_problem_detail().model_dump())

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app.application.catalog.dto import ProductCreate, ProductUpdate
 from app.application.catalog.errors import DuplicateSkuError
 from app.application.catalog.service import PRODUCT_FIELDS
-from app.core.errors import ConflictError, EntityNotFound, FieldError, ValidationFailed
+from app.core.errors import ConflictError, EntityNotFound, ValidationFailed
 from app.domain.catalog.product import Product, ProductId
 from app.infrastructure.persistence.catalog.mapper import ProductMapper
 from app.infrastructure.persistence.catalog.tables import ProductRow
@@ -63,6 +63,5 @@ class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate,
         try:
             product.revise(data.model_dump(exclude_unset=True))
         except ValidationError as exc:
-            errors = [FieldError(loc=tuple(e["loc"]), message=e["msg"], type=e["type"]) for e in exc.errors()]
-            raise ValidationFailed.from_field_errors(errors) from None
+            raise ValidationFailed.from_pydantic(exc) from None
         return await self.save(product)
