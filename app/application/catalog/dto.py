@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 from pydantic.json_schema import SkipJsonSchema
 
 from app.core.types import JsonInt, json_integer
-from app.domain.catalog.product import MAX_STOCK, CurrencyCode, Price, ProductId, Sku
+from app.domain.catalog.product import MAX_STOCK, CurrencyCode, Description, Price, ProductId, Sku
 
 __all__ = ["MoneyOut", "ProductCreate", "ProductOut", "ProductOutV2", "ProductUpdate"]
 
@@ -20,7 +20,7 @@ class ProductCreate(BaseModel):
 
     sku: Sku
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    description: Description | None = None
     price: Price
     currency: CurrencyCode = "EUR"
     stock: JsonInt = Field(default=0, ge=0, le=MAX_STOCK)
@@ -36,7 +36,7 @@ class ProductUpdate(BaseModel):
     # Constraints sit inside ``Annotated`` so they apply to the value, never to the null branch.
     sku: Sku | SkipJsonSchema[None] = None
     name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
-    description: str | None = Field(default=None, max_length=2000)
+    description: Description | None = None
     price: Price | SkipJsonSchema[None] = None
     currency: CurrencyCode | SkipJsonSchema[None] = None
     stock: Annotated[int, Field(ge=0, le=MAX_STOCK), BeforeValidator(json_integer)] | SkipJsonSchema[None] = None

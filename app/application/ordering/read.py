@@ -12,7 +12,8 @@ from app.application.pagination import Page, SortField, parse_sort
 from app.application.ports.unit_of_work import UnitOfWork
 from app.core.errors import AnyAppError
 from app.core.result import Result
-from app.domain.ordering.order import Order
+from app.domain.ordering.errors import InvalidCustomerEmail
+from app.domain.ordering.order import Order, normalise_email
 from app.domain.specification import Specification, field
 
 __all__ = ["DEFAULT_ORDER_SORT", "GetOrderHandler", "ListOrdersHandler"]
@@ -54,6 +55,14 @@ def order_filter(query: ListOrders) -> Specification[Order] | None:
     if query.status is not None:
         where = field("status").eq(query.status.value)
     if query.customer_email is not None:
-        by_email = field("customer_email").eq(query.customer_email.strip().lower())
+        by_email = field("customer_email").eq(_as_stored(query.customer_email))
         where = by_email if where is None else where & by_email
     return where
+
+
+def _as_stored(email: str) -> str:
+    """The form ``Order`` stores (IDN domains in Unicode); an address it would refuse can only match nothing."""
+    try:
+        return normalise_email(email)
+    except InvalidCustomerEmail:
+        return email.strip().lower()

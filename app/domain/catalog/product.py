@@ -9,16 +9,19 @@ from typing import Annotated
 from pydantic import Field, WithJsonSchema
 
 from app.core.types import Branded
+from app.core.validators import SafeHtml
 from app.domain.catalog.errors import InsufficientStock, InvalidStockQuantity, ProductInactive, StockLimitExceeded
 from app.domain.catalog.events import ProductActivated, ProductDeactivated, ProductOutOfStock, ProductPriceChanged
 from app.domain.entities import AggregateRoot
 
 __all__ = [
     "CURRENCY_PATTERN",
+    "MAX_DESCRIPTION_LENGTH",
     "MAX_STOCK",
     "PRICE_PATTERN",
     "SKU_PATTERN",
     "CurrencyCode",
+    "Description",
     "Price",
     "Product",
     "ProductId",
@@ -29,8 +32,12 @@ SKU_PATTERN = r"^[A-Z0-9-]{3,32}$"
 PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_STOCK = 1_000_000
+MAX_DESCRIPTION_LENGTH = 2000
 
 type Sku = Annotated[str, Field(pattern=SKU_PATTERN)]
+#: Rich text shown on product pages: sanitised HTML, bounded after sanitising (escaping can lengthen it) so that
+#: what is stored always fits the column.
+type Description = Annotated[SafeHtml, Field(max_length=MAX_DESCRIPTION_LENGTH)]
 #: ISO 4217 alphabetic code (shape only: the list of codes changes, the shape does not).
 type CurrencyCode = Annotated[str, Field(pattern=CURRENCY_PATTERN)]
 #: Non-negative, cents precision, at most ten integer digits (what NUMERIC(12, 2) stores). The JSON schema says
@@ -61,7 +68,7 @@ class Product(AggregateRoot[ProductId]):
 
     sku: Sku
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    description: Description | None = None
     price: Price
     currency: CurrencyCode = "EUR"
     stock: int = Field(default=0, ge=0, le=MAX_STOCK)

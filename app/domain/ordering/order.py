@@ -7,15 +7,17 @@ for data loaded from storage, where a violation is corruption, not a client erro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Self
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from app.core import validators
 from app.core.types import Branded
+from app.core.validators import Email
 from app.domain.catalog.product import CurrencyCode, ProductId
 from app.domain.entities import AggregateRoot, utc_now
 from app.domain.ordering.errors import (
@@ -44,11 +46,11 @@ __all__ = [
 ]
 
 MAX_ORDER_LINES = 50
-MAX_EMAIL_LENGTH = 254
+MAX_EMAIL_LENGTH = validators.MAX_EMAIL_LENGTH
 MAX_REASON_LENGTH = 500
-#: Deliberately loose (one @, a dot in the domain, no spaces): only a confirmation mail proves an address.
+#: A cheap shape check for request schemas (one @, a dot in the domain, no spaces); the aggregate applies the
+#: full syntax check of ``app.core.validators.Email`` however it is built.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class OrderId(Branded):
@@ -67,15 +69,20 @@ def check_line_count(count: int) -> None:
 
 
 def normalise_email(email: str) -> str:
-    """Trimmed and lower-cased, so that filtering orders by customer does not depend on how it was typed."""
-    normalised = email.strip().lower()
-    if len(normalised) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalised):
-        raise InvalidCustomerEmail("the customer email is not a valid address")
-    return normalised
+    """Trimmed and lower-cased, so that filtering orders by customer does not depend on how it was typed.
+
+    The shared rule of ``app.core.validators``, reported as the domain error clients switch on.
+    """
+    try:
+        return validators.normalise_email(email)
+    except PydanticCustomError as exc:
+        raise InvalidCustomerEmail(f"the customer email is not valid ({exc.message()})") from exc
 
 
 class Order(AggregateRoot[OrderId]):
-    customer_email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN)
+    #: Checked on every construction and assignment, not only by ``place``: a direct ``Order(...)``, a stored row
+    #: or ``order.customer_email = ...`` cannot hold an address the placing rules would refuse.
+    customer_email: Email
     currency: CurrencyCode
     lines: tuple[OrderLine, ...] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     status: OrderStatus = OrderStatus.PLACED

@@ -71,3 +71,22 @@ def test_v2_is_derived_from_v1() -> None:
     assert "currency" not in dumped
     assert dumped["price"] == {"amount": "9.90", "currency": "EUR"}
     assert dumped["id"] == str(v1.id)
+
+
+def test_descriptions_are_sanitised_on_the_way_in() -> None:
+    body = {
+        "sku": "MUG-001",
+        "name": "Mug",
+        "price": "9.90",
+        "description": "<img src=x onerror=alert(1)><i>500</i> ml",
+    }
+
+    assert ProductCreate.model_validate(body).description == "<i>500</i> ml"
+    assert ProductUpdate.model_validate({"description": "<script>x</script>ok"}).description == "ok"
+    assert ProductUpdate.model_validate({"description": None}).description is None
+
+
+def test_the_description_schema_says_html_and_bounds_it() -> None:
+    schema = ProductCreate.model_json_schema()
+
+    assert schema["$defs"]["Description"] == {"contentMediaType": "text/html", "maxLength": 2000, "type": "string"}

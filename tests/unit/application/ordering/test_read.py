@@ -24,7 +24,7 @@ from app.core.errors import NotFoundError, ValidationFailed
 from app.core.result import Err
 from app.domain.ordering import OrderId, OrderStatus
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 type AddProduct = Callable[..., Awaitable[ProductOut]]
 
@@ -68,6 +68,19 @@ async def test_filter_by_status_and_customer(queries: QueryBus, orders: list[Ord
     assert {order.id for order in by_customer.items} == {orders[0].id, orders[1].id}
     assert [order.id for order in paid_by_ada.items] == [orders[1].id]
     assert placed.total == 3
+
+
+async def test_the_customer_filter_matches_the_stored_form(
+    commands: CommandBus, queries: QueryBus, add_product: AddProduct
+) -> None:
+    mug = await add_product("MUG-001", "1.00", stock=10)
+    line = (OrderLineRequest(product_id=mug.id, quantity=1),)
+    placed = (await commands.dispatch(PlaceOrder(customer_email="Ada@BÜCHER.de", lines=line))).unwrap()
+
+    for spelling in ["ada@xn--bcher-kva.de", " ADA@bücher.de"]:
+        found = (await queries.ask(ListOrders(customer_email=spelling))).unwrap()
+        assert [order.id for order in found.items] == [placed.id], spelling
+    assert (await queries.ask(ListOrders(customer_email="not an email"))).unwrap().items == []
 
 
 async def test_sort_by_total(queries: QueryBus, orders: list[OrderOut]) -> None:

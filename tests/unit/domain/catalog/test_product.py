@@ -74,6 +74,31 @@ def test_the_largest_valid_values_are_accepted() -> None:
     assert product.price == Decimal("9999999999.99")
 
 
+XSS = '<p onclick="steal()">Big <b>mug</b><script>alert(1)</script> <a href="javascript:alert(1)">x</a></p>'
+SAFE = '<p>Big <b>mug</b> <a rel="noopener noreferrer">x</a></p>'
+
+
+def test_the_description_is_sanitised_html_however_the_product_is_built() -> None:
+    built = make_product(description=XSS)
+    assigned = make_product()
+    assigned.description = XSS
+    revised = make_product()
+    revised.revise({"description": XSS})
+
+    assert built.description == assigned.description == revised.description == SAFE
+
+
+def test_a_stored_description_survives_reloading_unchanged() -> None:
+    product = make_product(description=XSS)
+
+    assert Product.model_validate(product.model_dump()).description == SAFE
+
+
+def test_the_description_limit_applies_to_what_is_stored() -> None:
+    with pytest.raises(ValidationError, match="at most 2000"):
+        make_product(description="&" * 1000)  # 1000 characters in, 5000 once escaped
+
+
 def test_change_price_records_old_and_new_price() -> None:
     product = make_product()
 

@@ -158,14 +158,22 @@ def test_a_product_appears_on_one_line_only() -> None:
 
 @pytest.mark.parametrize(
     ("given", "stored"),
-    [("Ada@Example.COM", "ada@example.com"), ("  ada@example.com ", "ada@example.com")],
+    [
+        ("Ada@Example.COM", "ada@example.com"),
+        ("  ada@example.com ", "ada@example.com"),
+        ("Ada@BÜCHER.de", "ada@bücher.de"),
+        ("ada@xn--bcher-kva.de", "ada@bücher.de"),
+    ],
 )
 def test_emails_are_normalised(given: str, stored: str) -> None:
     assert place(email=given).customer_email == stored
     assert normalise_email(given) == stored
 
 
-@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.io"])
+@pytest.mark.parametrize(
+    "email",
+    ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "a@b@c.io", "ada@localhost", "a..b@c.io"],
+)
 def test_invalid_emails_are_refused(email: str) -> None:
     with pytest.raises(InvalidCustomerEmail) as raised:
         place(email=email)
@@ -176,6 +184,31 @@ def test_invalid_emails_are_refused(email: str) -> None:
 def test_overlong_emails_are_refused() -> None:
     with pytest.raises(InvalidCustomerEmail):
         place(email="a" * 250 + "@b.io")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "ada@example", "<script>@x.io", "a" * 250 + "@b.io"])
+def test_an_order_built_directly_refuses_an_invalid_email(email: str) -> None:
+    valid = place().model_dump()
+
+    with pytest.raises(ValidationError) as raised:
+        Order(**{**valid, "customer_email": email})
+
+    assert [(error["loc"], error["type"]) for error in raised.value.errors()] == [
+        (("customer_email",), "invalid_email")
+    ]
+
+
+def test_an_order_built_directly_stores_the_normalised_email() -> None:
+    assert Order(**{**place().model_dump(), "customer_email": " Ada@Example.COM"}).customer_email == "ada@example.com"
+
+
+def test_an_invalid_email_cannot_be_assigned() -> None:
+    order = place()
+
+    with pytest.raises(ValidationError, match="invalid_email"):
+        order.customer_email = "ada@"
+
+    assert order.customer_email == "ada@example.com"
 
 
 # -- loading (the safety net for stored data) ------------------------------------------------------------------
