@@ -1,18 +1,32 @@
 """Per-request context that code in every layer may read without importing a web framework.
 
-The HTTP edge sets these values (see ``app.interface.http.middleware.request_id``); logging and error
-rendering read them, so a request id reaches log lines and problem bodies without being passed around.
+The HTTP edge sets these values (request id, the authenticated principal and its tenant); logging, error
+rendering, repositories and the audit trail read them, so nobody passes them through every call.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["current_request_id", "request_id"]
+from app.core.principal import Principal
+
+__all__ = ["current_principal", "current_request_id", "current_tenant", "principal", "request_id", "tenant"]
 
 request_id: ContextVar[str | None] = ContextVar("apibase_request_id", default=None)
+principal: ContextVar[Principal | None] = ContextVar("apibase_principal", default=None)
+tenant: ContextVar[str | None] = ContextVar("apibase_tenant", default=None)
 
 
 def current_request_id() -> str | None:
     """The id of the request being served, or ``None`` outside a request."""
     return request_id.get()
+
+
+def current_principal() -> Principal | None:
+    """Who is calling, once authentication has run; ``None`` for anonymous calls and outside requests."""
+    return principal.get()
+
+
+def current_tenant() -> str | None:
+    """The tenant the current request acts for; tenant-scoped repositories refuse to work without one."""
+    return tenant.get()

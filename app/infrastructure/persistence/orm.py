@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.infrastructure.persistence.column_types import UTCDateTime
 
-__all__ = ["Base", "EntityColumns", "VersionedColumns"]
+__all__ = ["Base", "EntityColumns", "TenantColumns", "VersionedColumns"]
 
 # Stable constraint names, so Alembic autogenerate produces the same migration on every database.
 NAMING_CONVENTION = {
@@ -35,3 +35,9 @@ class EntityColumns:
 
 class VersionedColumns(EntityColumns):
     version: Mapped[int] = mapped_column(nullable=False, default=1)
+
+
+class TenantColumns:
+    """The owning tenant of a row; repositories with ``tenant_scoped = True`` filter and stamp it on every statement."""
+
+    tenant_id: Mapped[str] = mapped_column(String(63), nullable=False, index=True)

@@ -30,6 +30,7 @@ from app.core.types import Branded
 from app.domain.entities import Identifiable, utc_now
 from app.domain.specification import Specification
 from app.infrastructure.persistence.specification_sql import compile_specification
+from app.infrastructure.persistence.tenancy import required_tenant
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
 __all__ = ["PersistenceMapper", "SQLAlchemyRepository"]
@@ -60,6 +61,9 @@ class SQLAlchemyRepository[
     filterable_fields: frozenset[str] = frozenset()
     sortable_fields: frozenset[str] = frozenset()
     soft_delete: ClassVar[bool] = True
+    #: Rows belong to the tenant of the current request (``app.core.context.tenant``): every read, write and
+    #: delete is filtered by it and inserts are stamped with it, so no caller can reach another tenant's rows.
+    tenant_scoped: ClassVar[bool] = False
 
     def __init__(self, unit_of_work: SQLAlchemyUnitOfWork, *, cursor_codec: CursorCodec) -> None:
         self._uow = unit_of_work
@@ -85,8 +89,17 @@ class SQLAlchemyRepository[
     def _column(self, name: str) -> ColumnElement[object]:
         return self._table.c[name]
 
+    def _scope(self) -> list[ColumnElement[bool]]:
+        """The tenant condition every statement of a tenant-scoped repository carries (none otherwise)."""
+        if not self.tenant_scoped:
+            return []
+        return [self._column("tenant_id") == required_tenant()]
+
+    def _live(self, entity_id: object) -> list[ColumnElement[bool]]:
+        return [self._column("id") == entity_id, self._column("deleted_at").is_(None), *self._scope()]
+
     def _conditions(self, where: Specification[TEntity] | None, include_deleted: bool) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = self._scope()
         if not include_deleted:
             conditions.append(self._column("deleted_at").is_(None))
         if where is not None:
@@ -206,9 +219,7 @@ class SQLAlchemyRepository[
         return await self._entities(statement.order_by(self._column("id")))
 
     async def exists(self, entity_id: TId) -> bool:
-        statement = select(self._column("id")).where(
-            self._column("id") == entity_id, self._column("deleted_at").is_(None)
-        )
+        statement = select(self._column("id")).where(*self._live(entity_id))
         return (await self._uow.session.execute(statement)).first() is not None
 
     async def count(self, where: Specification[TEntity] | None = None, *, include_deleted: bool = False) -> int:
@@ -217,7 +228,10 @@ class SQLAlchemyRepository[
     # -- writes --------------------------------------------------------------------------------------------
     def _row(self, entity: TEntity) -> dict[str, object]:
         model = self.mapper.to_model(entity)
-        return {column.key: getattr(model, column.key) for column in self._table.columns}
+        row = {column.key: getattr(model, column.key) for column in self._table.columns}
+        if self.tenant_scoped:
+            row["tenant_id"] = required_tenant()
+        return row
 
     async def _insert(self, rows: list[dict[str, object]]) -> None:
         try:
@@ -246,7 +260,7 @@ class SQLAlchemyRepository[
         """The live row's version (0 for unversioned tables); None when there is no live row."""
         has_version = "version" in self._table.c
         column = self._column("version") if has_version else self._column("id")
-        statement = select(column).where(self._column("id") == entity_id, self._column("deleted_at").is_(None))
+        statement = select(column).where(*self._live(entity_id))
         found = (await self._uow.session.execute(statement)).first()
         if found is None:
             return None
@@ -255,7 +269,7 @@ class SQLAlchemyRepository[
     async def _write(self, entity: TEntity, expected_version: int | None) -> None:
         """One guarded UPDATE; when no row matched, say whether the row is gone or was changed meanwhile."""
         row = self._row(entity)
-        guard = [self._column("id") == entity.id, self._column("deleted_at").is_(None)]
+        guard = self._live(entity.id)
         if expected_version is not None:
             guard.append(self._column("version") == expected_version)
         result = await self._uow.session.execute(update(self._table).where(*guard).values(row))
@@ -308,10 +322,10 @@ class SQLAlchemyRepository[
 
     async def delete(self, entity_id: TId, *, hard: bool = False) -> bool:
         if hard or not self.soft_delete:
-            result = await self._uow.session.execute(delete(self._table).where(self._column("id") == entity_id))
+            hard_delete = delete(self._table).where(self._column("id") == entity_id, *self._scope())
+            result = await self._uow.session.execute(hard_delete)
         else:
             moment = utc_now()
-            live = [self._column("id") == entity_id, self._column("deleted_at").is_(None)]
-            soft = update(self._table).where(*live).values(deleted_at=moment, updated_at=moment)
+            soft = update(self._table).where(*self._live(entity_id)).values(deleted_at=moment, updated_at=moment)
             result = await self._uow.session.execute(soft)
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
     """
 
     mapper = OrderMapper()
+    tenant_scoped = True
     filterable_fields = ORDER_FIELDS
     sortable_fields = ORDER_FIELDS
 

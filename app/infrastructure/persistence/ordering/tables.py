@@ -15,14 +15,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.ordering.status import OrderStatus
 from app.infrastructure.persistence.column_types import ExactDecimal, UTCDateTime
-from app.infrastructure.persistence.orm import Base, VersionedColumns
+from app.infrastructure.persistence.orm import Base, TenantColumns, VersionedColumns
 
 __all__ = ["OrderLineRow", "OrderRow"]
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 
 
-class OrderRow(VersionedColumns, Base):
+class OrderRow(TenantColumns, VersionedColumns, Base):
     __tablename__ = "orders"
     __table_args__ = (CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),)
 

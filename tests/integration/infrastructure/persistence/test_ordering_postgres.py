@@ -39,7 +39,7 @@ from app.infrastructure.persistence.schema import metadata
 from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_tenant")]
 
 CODEC = CursorCodec("postgres-ordering-cursor-secret")
 

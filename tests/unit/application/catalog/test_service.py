@@ -14,7 +14,7 @@ from app.core.result import Err, Ok
 from app.domain.catalog import CatalogErrorCode, ProductDeactivated, ProductId, ProductPriceChanged
 from app.domain.specification import field
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 
 async def create(service: ProductService, sku: str, price: str = "10.00", **extra: object) -> ProductOut:

@@ -33,7 +33,7 @@ from app.domain.ordering import (
     OrderStatus,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 type AddProduct = Callable[..., Awaitable[ProductOut]]
 

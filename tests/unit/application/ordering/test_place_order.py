@@ -40,7 +40,7 @@ from app.domain.ordering import (
     TooManyOrderLines,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 type AddProduct = Callable[..., Awaitable[ProductOut]]
 

@@ -17,7 +17,7 @@ from app.domain.specification import field
 from app.infrastructure.persistence.catalog import ProductMapper, ProductRepository, product_repository_factory
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 CATALOG = [
     ("MUG-001", "Mug", "9.90", 10, True),

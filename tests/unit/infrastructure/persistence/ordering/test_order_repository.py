@@ -25,7 +25,7 @@ from app.infrastructure.persistence.ordering import (
 )
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
 
 def make_order(*prices: str, email: str = "ada@example.com") -> Order:
