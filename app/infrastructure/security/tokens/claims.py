@@ -31,4 +31,8 @@ class Claims:
     token_type: TokenType | None
     roles: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()
+    #: ``tid``: the tenant the subject belongs to (our own tokens always carry it).
+    tenant: str | None = None
+    #: ``fam``: the refresh-token family, so reuse of one token can revoke all of its rotations.
+    family: str | None = None
     raw: dict[str, JsonValue] = field(default_factory=dict, repr=False, compare=False)

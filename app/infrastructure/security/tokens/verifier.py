@@ -132,6 +132,11 @@ def _strings(value: object, *, single: bool = False) -> tuple[str, ...] | None:
     return None
 
 
+def _optional_text(value: object) -> bool:
+    """An optional string claim (``tid``, ``fam``) is absent or a non-empty string."""
+    return value is None or (isinstance(value, str) and bool(value))
+
+
 def _check_claims(payload: dict[str, JsonValue], policy: TokenPolicy, now: float) -> Result[Claims, UnauthorizedError]:
     try:
         exp, nbf, iat = (_moment(payload.get(name)) for name in ("exp", "nbf", "iat"))
@@ -140,6 +145,7 @@ def _check_claims(payload: dict[str, JsonValue], policy: TokenPolicy, now: float
     sub, iss, jti, typ = payload.get("sub"), payload.get("iss"), payload.get("jti"), payload.get("typ")
     audience = _strings(payload.get("aud"), single=True)
     roles, permissions = _strings(payload.get("roles", [])), _strings(payload.get("permissions", []))
+    tenant, family = payload.get("tid"), payload.get("fam")
     if (
         exp is None
         or not isinstance(sub, str)
@@ -149,6 +155,8 @@ def _check_claims(payload: dict[str, JsonValue], policy: TokenPolicy, now: float
         or permissions is None
         or not (jti is None or isinstance(jti, str))
         or (policy.require_token_id and not jti)
+        or not _optional_text(tenant)
+        or not _optional_text(family)
     ):
         return reject(AuthErrorCode.TOKEN_MALFORMED)
     if exp <= now - policy.leeway_seconds:
@@ -174,6 +182,8 @@ def _check_claims(payload: dict[str, JsonValue], policy: TokenPolicy, now: float
             token_type=token_type,
             roles=roles,
             permissions=permissions,
+            tenant=tenant if isinstance(tenant, str) else None,
+            family=family if isinstance(family, str) else None,
             raw=payload,
         )
     )

@@ -340,3 +340,33 @@ def test_a_decoding_failure_after_the_header_check_is_malformed(
 
     monkeypatch.setattr(jwt.api_jws, "decode_complete", fail)
     assert _code(verifier.verify(issuer.issue_access("u").token)) == AuthErrorCode.TOKEN_MALFORMED
+
+
+def test_tokens_carry_tenant_and_family_claims(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    access = verifier.verify(issuer.issue_access("u", roles=["viewer"], tenant="acme").token).unwrap()
+    refresh_issued = issuer.issue_refresh("u", tenant="acme", family="fam-1", token_id="jti-1")
+    refresh = verifier.verify(refresh_issued.token, expected_type=TokenType.REFRESH).unwrap()
+    bare = verifier.verify(issuer.issue_access("u").token).unwrap()
+
+    assert (access.tenant, access.family) == ("acme", None)
+    assert (refresh.tenant, refresh.family, refresh.token_id, refresh_issued.token_id) == (
+        "acme",
+        "fam-1",
+        "jti-1",
+        "jti-1",
+    )
+    assert (bare.tenant, bare.family) == (None, None)
+    assert "tid" not in bare.raw
+
+
+def test_empty_tenant_family_or_token_id_are_refused_by_the_issuer(issuer: TokenIssuer) -> None:
+    for bad in ({"tenant": ""}, {"family": ""}, {"token_id": ""}):
+        with pytest.raises(ValueError, match="empty"):
+            issuer.issue_refresh("u", **bad)
+
+
+@pytest.mark.parametrize("changes", [{"tid": 7}, {"tid": ""}, {"fam": ["a"]}, {"fam": ""}])
+def test_mistyped_tenant_or_family_claims_are_malformed(
+    key: JwtKey, verifier: TokenVerifier, changes: dict[str, JsonValue]
+) -> None:
+    assert _code(verifier.verify(key.sign(_claims(**changes)))) == AuthErrorCode.TOKEN_MALFORMED
