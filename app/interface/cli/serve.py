@@ -1,6 +1,13 @@
-"""``apibase serve``: uvicorn with uvloop and httptools, defaults from the ``APIBASE_*`` settings."""
+"""``apibase serve``: uvicorn with uvloop and httptools, defaults from the ``APIBASE_*`` settings.
+
+With ``APIBASE_TLS__CERT_FILE``/``KEY_FILE`` it serves HTTPS itself (no proxy in front); adding ``CA_FILE`` and
+``REQUIRE_CLIENT_CERT=true`` makes it mutual TLS: the handshake fails for a client without a certificate signed
+by that CA, before any request reaches the application.
+"""
 
 from __future__ import annotations
+
+import ssl
 
 import typer
 import uvicorn
@@ -37,4 +44,9 @@ def serve(
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        ssl_certfile=settings.tls.cert_file,
+        ssl_keyfile=settings.tls.key_file,
+        ssl_ca_certs=settings.tls.ca_file,
+        # without a CA requirement no client certificate is asked for (uvicorn's default)
+        ssl_cert_reqs=ssl.CERT_REQUIRED if settings.tls.require_client_cert else ssl.CERT_NONE,
     )
