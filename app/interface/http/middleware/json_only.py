@@ -9,6 +9,7 @@ Public API: ``JsonOnlyMiddleware(app, *, path_prefixes=("/api/",), methods=...)`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from typing import Final
 
@@ -45,9 +46,12 @@ class JsonOnlyMiddleware:
         *,
         path_prefixes: Sequence[str] = ("/api/",),
         methods: Collection[str] = DEFAULT_JSON_METHODS,
+        exempt_paths: Sequence[re.Pattern[str]] = (),
     ) -> None:
+        """``exempt_paths``: routes that take raw bodies (file uploads), matched against the whole path."""
         self.app = app
         self.path_prefixes = tuple(path_prefixes)
+        self.exempt_paths = tuple(exempt_paths)
         self.methods = frozenset(method.upper() for method in methods)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,6 +59,7 @@ class JsonOnlyMiddleware:
             scope["type"] == "http"
             and scope["method"] in self.methods
             and str(scope["path"]).startswith(self.path_prefixes)
+            and not any(pattern.fullmatch(scope["path"]) for pattern in self.exempt_paths)
         ):
             headers = Headers(scope=scope)
             if _has_body(headers) and not is_json_media_type(headers.get("content-type")):
