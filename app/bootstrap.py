@@ -14,12 +14,14 @@ from app.application.cqrs.bus import CommandBus, QueryBus
 from app.application.cursor import CursorCodec
 from app.application.in_memory.events import InMemoryEventPublisher
 from app.application.mapped_service import MappedService
+from app.bootstrap_security import SecurityContainer, build_security
 from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
 from app.infrastructure.persistence.migrate import upgrade_database_async
 from app.infrastructure.persistence.ordering.wiring import build_ordering
+from app.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
 
 __all__ = ["Container", "ProductServiceV2", "build_container"]
 
@@ -38,6 +40,9 @@ class Container:
     products_v2: ProductServiceV2
     commands: CommandBus
     queries: QueryBus
+    security: SecurityContainer
+    #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
+    breakers: CircuitBreakers
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -45,15 +50,21 @@ class Container:
         migrate = self.settings.auto_migrate
         if migrate or (migrate is None and is_sqlite(self.settings.database_url)):
             await upgrade_database_async(self.settings)
+        await self.security.start()
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        await self.security.stop()
         await self.engine.dispose()
 
     async def check_database(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    async def check_redis(self) -> None:
+        if self.security.redis is not None:
+            await self.security.redis.ping()
 
 
 def build_container(settings: Settings) -> Container:
@@ -61,11 +72,14 @@ def build_container(settings: Settings) -> Container:
     session_factory = create_session_factory(engine)
     codec = CursorCodec(settings.security.secret_key.get_secret_value())
     events = InMemoryEventPublisher()
-    products = build_product_service(session_factory, cursor_codec=codec, publisher=events)
+    breakers = CircuitBreakers()
+    guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
+    products = build_product_service(session_factory, cursor_codec=codec, publisher=events, unit_of_work=guarded)
     commands, queries = build_ordering(
         session_factory,
         cursor_codec=codec,
         publisher=events,
+        unit_of_work=guarded,
         command_behaviours=[LoggingBehaviour()],
         query_behaviours=[LoggingBehaviour()],
     )
@@ -78,4 +92,6 @@ def build_container(settings: Settings) -> Container:
         products_v2=MappedService(products, ProductOutV2.from_v1),
         commands=commands,
         queries=queries,
+        security=build_security(settings, session_factory),
+        breakers=breakers,
     )

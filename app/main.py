@@ -13,16 +13,25 @@ from fastapi import FastAPI
 
 from app.application.catalog.service import ProductService
 from app.application.cqrs.bus import CommandBus, QueryBus
+from app.application.identity.service import IdentityService
+from app.application.ports.audit import AuditLog
+from app.application.ports.files import FileStore
 from app.bootstrap import Container, ProductServiceV2, build_container
 from app.core.settings import Settings, load_settings
+from app.domain.identity.permissions import Permission
+from app.infrastructure.files.local import LocalFileStore
+from app.infrastructure.observability.logging import configure_logging
+from app.interface.http.audit import audit_router
 from app.interface.http.catalog import products_router_v1, products_router_v2
-from app.interface.http.compression import add_compression
 from app.interface.http.health import HealthRegistry, build_health_router
-from app.interface.http.middleware.body_limit import BodyLimitMiddleware
-from app.interface.http.middleware.json_only import JsonOnlyMiddleware
-from app.interface.http.middleware.request_id import RequestIdMiddleware
+from app.interface.http.identity import identity_router
+from app.interface.http.internal import internal_router
+from app.interface.http.jwks import jwks_router
+from app.interface.http.middleware.stack import install_middleware
 from app.interface.http.ordering import orders_router
 from app.interface.http.problems import install_problem_handlers
+from app.interface.http.security.authorization import require
+from app.interface.http.uploads import UploadPolicy, product_image_router
 from app.interface.http.versioning import ApiVersion, DeprecationPolicy, mount_versions
 
 __all__ = ["V1_DEPRECATED", "V1_SUNSET", "create_app"]
@@ -34,9 +43,13 @@ V1_SUNSET = date(2027, 6, 30)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    json_logs = settings.log_json if settings.log_json is not None else settings.is_production
+    configure_logging(json=json_logs, level=settings.log_level)
     container = build_container(settings)
     health = HealthRegistry()
     health.register("database", container.check_database, timeout_seconds=2.0)
+    if container.security.redis is not None:
+        health.register("redis", container.check_redis, timeout_seconds=1.0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,8 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.container = container
     install_problem_handlers(app)
     app.include_router(build_health_router(health, started=lambda: container.started))
+    app.include_router(jwks_router(lambda: container.security.key_ring))
+    if container.security.request_verifier is not None:
+        app.include_router(internal_router())
     mount_versions(app, _versions(container))
-    _add_middleware(app, settings)
+    install_middleware(app, settings, container.security.components())
     return app
 
 
@@ -76,26 +92,32 @@ def _versions(container: Container) -> list[ApiVersion]:
     async def products_v2() -> ProductServiceV2:
         return container.products_v2
 
+    async def identity() -> IdentityService:
+        return container.security.identity
+
+    async def audit_log() -> AuditLog:
+        return container.security.audit_log
+
+    files = LocalFileStore(container.settings.uploads_dir)
+
+    async def file_store() -> FileStore:
+        return files
+
     orders = orders_router(commands, queries)
+    auth = identity_router(identity)
+    images = product_image_router(products, file_store, UploadPolicy(max_bytes=container.settings.max_upload_bytes))
+    audit_readers = [require(Permission.AUDIT_READ)]
     v1 = ApiVersion(
         "v1",
-        routers=[products_router_v1(products), orders],
+        routers=[products_router_v1(products), images, orders, auth],
         deprecated=DeprecationPolicy(deprecated_at=V1_DEPRECATED, sunset=V1_SUNSET, successor="/api/v2"),
         title="API Base reference service",
         description="Products (offset pages, flat prices) and orders. Deprecated: use v2.",
     )
     v2 = ApiVersion(
         "v2",
-        routers=[products_router_v2(products_v2), orders],
+        routers=[products_router_v2(products_v2), images, orders, auth, audit_router(audit_log, audit_readers)],
         title="API Base reference service",
         description="Products with keyset pagination and money objects, and orders.",
     )
     return [v1, v2]
-
-
-def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Innermost first: each ``add_middleware`` wraps everything added before it."""
-    app.add_middleware(JsonOnlyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    add_compression(app, minimum_size=settings.compression_minimum_bytes)
-    app.add_middleware(RequestIdMiddleware)

@@ -7,17 +7,29 @@ sit in nested sections set with a double underscore, e.g. ``APIBASE_DATABASE__PO
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AuthSettings",
+    "CorsSettings",
     "DatabaseSettings",
+    "EncryptionSettings",
     "Environment",
+    "HeadersSettings",
+    "IdempotencySettings",
     "PaginationSettings",
+    "RateLimitSection",
+    "SecretsSettings",
     "SecuritySettings",
     "Settings",
     "SettingsError",
+    "SigningSettings",
+    "TenancySettings",
+    "TlsSettings",
     "load_settings",
 ]
 
@@ -61,6 +73,119 @@ class SecuritySettings(_Section):
     )
 
 
+class AuthSettings(_Section):
+    """Tokens this service issues (asymmetric, EdDSA by default) and the login protections around them."""
+
+    issuer: str = Field(default="apibase", min_length=1)
+    audience: str = Field(default="apibase", min_length=1)
+    algorithm: Literal["EdDSA", "RS256"] = "EdDSA"
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="PEM private key that signs tokens; unset: a key generated at start-up (refused in production)",
+    )
+    previous_key_files: tuple[Path, ...] = Field(
+        default=(), description="Retired public or private PEM keys still accepted for verification (rotation)"
+    )
+    access_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_ttl_seconds: int = Field(default=1_209_600, ge=300, le=31_536_000)
+    password_time_cost: int = Field(default=3, ge=1, le=20, description="Argon2id passes; raise it over time")
+    password_memory_kib: int = Field(default=65_536, ge=1024, le=4_194_304, description="Argon2id memory per hash")
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    api_key_grace_seconds: int = Field(default=86_400, ge=0, le=2_592_000)
+    external_jwks_url: str | None = Field(default=None, description="Also accept tokens of this issuer's JWKS")
+    external_issuer: str | None = None
+    external_audience: str | None = None
+
+    @model_validator(mode="after")
+    def _external_issuer_is_complete(self) -> AuthSettings:
+        parts = (self.external_jwks_url, self.external_issuer, self.external_audience)
+        if any(parts) and not all(parts):
+            raise ValueError("external_jwks_url, external_issuer and external_audience go together")
+        return self
+
+
+class RateLimitSection(_Section):
+    """Request budgets in ``limits`` notation; counted in Redis when ``APIBASE_REDIS_URL`` is set."""
+
+    enabled: bool = True
+    client_limit: str | None = "600/minute"
+    user_limit: str | None = "1200/minute"
+    login_limit: str = Field(default="10/minute", description="Per client on the login and register routes")
+    route_limits: dict[str, str] = Field(default_factory=dict)
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
+
+class CorsSettings(_Section):
+    allowed_origins: tuple[str, ...] = ()
+    allow_credentials: bool = False
+
+
+class HeadersSettings(_Section):
+    hsts_max_age: int | None = Field(default=63_072_000, ge=0)
+    hsts_force: bool = Field(default=False, description="Send HSTS over plain HTTP (TLS ends at a proxy)")
+    content_security_policy: str | None = None
+
+
+class TenancySettings(_Section):
+    header: str = Field(default="X-Tenant-ID", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    default_tenant: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class IdempotencySettings(_Section):
+    enabled: bool = True
+    ttl_seconds: int = Field(default=86_400, ge=60, le=2_592_000)
+    backend: Literal["auto", "database", "redis"] = Field(
+        default="auto", description="auto: Redis when APIBASE_REDIS_URL is set, else the database"
+    )
+
+
+class SigningSettings(_Section):
+    """Service-to-service request signing: HMAC keys by key id, accepted on ``path_prefixes``."""
+
+    keys: dict[str, SecretStr] = Field(default_factory=dict)
+    max_skew_seconds: int = Field(default=300, ge=1, le=3600)
+    path_prefixes: tuple[str, ...] = ("/internal/",)
+
+
+class TlsSettings(_Section):
+    """Serve TLS directly; with ``ca_file`` and ``require_client_cert`` it is mutual TLS."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    ca_file: Path | None = None
+    require_client_cert: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> TlsSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.require_client_cert and (self.ca_file is None or self.cert_file is None):
+            raise ValueError("require_client_cert needs cert_file, key_file and ca_file")
+        return self
+
+
+class SecretsSettings(_Section):
+    """Where secrets come from: the environment/files (default), HashiCorp Vault or AWS Secrets Manager."""
+
+    provider: Literal["env", "vault", "aws"] = "env"
+    directory: Path | None = Field(default=None, description="env provider: also read files from here")
+    vault_url: str | None = None
+    vault_token: SecretStr | None = None
+    vault_mount: str = "secret"
+    vault_path: str = "apibase"
+    aws_region: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_prefix: str = "apibase/"
+
+
+class EncryptionSettings(_Section):
+    """Field-level encryption keys (base64 AES-256) by key id; new writes use ``primary``."""
+
+    keys: dict[str, SecretStr] = Field(default_factory=dict)
+    primary: str | None = None
+
+
 class Settings(BaseSettings):
     """All service settings; build with :func:`load_settings` to get readable errors."""
 
@@ -85,6 +210,22 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     pagination: PaginationSettings = PaginationSettings()
     security: SecuritySettings = SecuritySettings()
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool | None = Field(default=None, description="JSON log lines; default: only in production")
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
+    uploads_dir: Path = Field(default=Path("./uploads"), description="Where uploaded files are stored")
+    max_upload_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    auth: AuthSettings = AuthSettings()
+    rate_limit: RateLimitSection = RateLimitSection()
+    cors: CorsSettings = CorsSettings()
+    headers: HeadersSettings = HeadersSettings()
+    tenancy: TenancySettings = TenancySettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
+    signing: SigningSettings = SigningSettings()
+    tls: TlsSettings = TlsSettings()
+    secrets: SecretsSettings = SecretsSettings()
+    encryption: EncryptionSettings = EncryptionSettings()
 
     @property
     def is_production(self) -> bool:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.core.settings import Settings
 from app.main import create_app
+from app.testing.service import service_settings, sign_up
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,12 @@ async def database_url(postgres_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=database_url, auto_migrate=True))
+    app = create_app(service_settings(database_url, auto_migrate=True))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
     ):
+        http.headers.update(await sign_up(http))
         yield http
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.core.settings import Settings
 from app.main import create_app
+from app.testing.service import service_settings, sign_up
 
 pytestmark = pytest.mark.unit
 
@@ -19,11 +19,12 @@ PRODUCT = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR"
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"))
+    app = create_app(service_settings(tmp_path / "service.db"))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
     ):
+        http.headers.update(await sign_up(http))
         yield http
 
 

@@ -9,14 +9,33 @@ from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2,
 from app.application.catalog.service import PRODUCT_FIELDS
 from app.application.ports.service import Service
 from app.domain.catalog.product import Product, ProductId
-from app.interface.http.crud import CrudResource, Pagination, Provider, create_crud_router, field_types
+from app.domain.identity.permissions import Permission
+from app.interface.http.crud import (
+    CrudOperation,
+    CrudResource,
+    Pagination,
+    Provider,
+    create_crud_router,
+    field_types,
+)
+from app.interface.http.security.authorization import require
 
-__all__ = ["products_router_v1", "products_router_v2"]
+__all__ = ["PRODUCT_PERMISSIONS", "products_router_v1", "products_router_v2"]
 
 _EXAMPLE = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
 #: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
+_READ = [require(Permission.PRODUCTS_READ)]
+_WRITE = [require(Permission.PRODUCTS_WRITE)]
+PRODUCT_PERMISSIONS = {
+    CrudOperation.CREATE: _WRITE,
+    CrudOperation.LIST: _READ,
+    CrudOperation.READ: _READ,
+    CrudOperation.REPLACE: _WRITE,
+    CrudOperation.UPDATE: _WRITE,
+    CrudOperation.DELETE: [require(Permission.PRODUCTS_DELETE)],
+}
 
 
 def _products[TResponse: BaseModel](
@@ -37,6 +56,7 @@ def _products[TResponse: BaseModel](
             sortable_fields=PRODUCT_FIELDS,
             pagination=pagination,
             create_example=_EXAMPLE,
+            permissions=PRODUCT_PERMISSIONS,
         )
     )
 

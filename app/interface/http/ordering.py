@@ -23,6 +23,7 @@ from app.application.pagination import ApiResponse, CountStrategy, PaginatedResp
 from app.core.context import current_request_id
 from app.core.types import JsonInt
 from app.domain.catalog.product import CurrencyCode
+from app.domain.identity.permissions import Permission
 from app.domain.ordering.line import MAX_LINE_QUANTITY
 from app.domain.ordering.order import (
     EMAIL_PATTERN,
@@ -36,6 +37,7 @@ from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
 from app.interface.http.crud import Provider, sort_pattern
 from app.interface.http.responses import IfMatchHeader, IfNoneMatchHeader, etag_of, precondition, response_meta, unwrap
+from app.interface.http.security.authorization import require
 
 __all__ = ["CancelOrderRequest", "PlaceOrderRequest", "orders_router"]
 
@@ -67,6 +69,8 @@ OrderPath = Annotated[OrderId, Path(description="The order's id")]
 
 def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -> APIRouter:
     router = APIRouter(prefix="/orders", tags=["orders"])
+    can_read = [require(Permission.ORDERS_READ)]
+    can_write = [require(Permission.ORDERS_WRITE)]
     Commands = Annotated[CommandBus, Depends(commands)]  # noqa: N806
     Queries = Annotated[QueryBus, Depends(queries)]  # noqa: N806
 
@@ -75,7 +79,7 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
             response.headers["ETag"] = etag
         return ApiResponse(data=order, meta=response_meta())
 
-    @router.post("", status_code=status.HTTP_201_CREATED, summary="Place an order")
+    @router.post("", status_code=status.HTTP_201_CREATED, summary="Place an order", dependencies=can_write)
     async def place(
         body: PlaceOrderRequest, bus: Commands, request: Request, response: Response
     ) -> ApiResponse[OrderOut]:
@@ -89,7 +93,7 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
         response.headers["Location"] = f"{request.url.path.rstrip('/')}/{order.id}"
         return with_etag(order, response)
 
-    @router.get("", summary="List orders, newest first")
+    @router.get("", summary="List orders, newest first", dependencies=can_read)
     async def list_orders(
         bus: Queries,
         order_status: Annotated[OrderStatus | SkipJsonSchema[None], Query(alias="status")] = None,
@@ -113,6 +117,7 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
         response_model=ApiResponse[OrderOut],
         summary="Get an order",
         responses={304: {"description": "Not modified"}},
+        dependencies=can_read,
     )
     async def get_order(
         order_id: OrderPath,
@@ -132,21 +137,21 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
         order = unwrap(precondition(await bus.dispatch(command), if_match))
         return with_etag(order, response)
 
-    @router.post("/{order_id}/pay", summary="Mark an order paid")
+    @router.post("/{order_id}/pay", summary="Mark an order paid", dependencies=can_write)
     async def pay(
         order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, PayOrder(order_id=order_id, expected_version=expected), if_match, response)
 
-    @router.post("/{order_id}/ship", summary="Ship a paid order")
+    @router.post("/{order_id}/ship", summary="Ship a paid order", dependencies=can_write)
     async def ship(
         order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, ShipOrder(order_id=order_id, expected_version=expected), if_match, response)
 
-    @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped")
+    @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped", dependencies=can_write)
     async def cancel(
         order_id: OrderPath, body: CancelOrderRequest, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:

@@ -35,9 +35,11 @@ def build_product_service(
     publisher: EventPublisher | None = None,
     cache: Store[str, ProductOut] | None = None,
     cache_ttl_seconds: float | None = 60.0,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> ProductService:
+    """``unit_of_work`` replaces the plain SQL one, e.g. with one guarded by the database circuit breaker."""
     return ProductService(
-        unit_of_work=sql_unit_of_work_factory(session_factory),
+        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
         repository=product_repository_factory(cursor_codec),
         mapper=ProductMapper(),
         publisher=publisher,

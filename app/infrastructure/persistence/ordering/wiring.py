@@ -33,9 +33,10 @@ def ordering_dependencies(
     *,
     cursor_codec: CursorCodec,
     publisher: EventPublisher | None = None,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> OrderingDependencies:
     return OrderingDependencies(
-        unit_of_work=sql_unit_of_work_factory(session_factory),
+        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
         orders=order_repository_factory(cursor_codec),
         products=product_repository_factory(cursor_codec),
         publisher=publisher,
@@ -49,6 +50,7 @@ def build_ordering(
     publisher: EventPublisher | None = None,
     command_behaviours: Iterable[Behaviour[BaseCommand[object]]] = (),
     query_behaviours: Iterable[Behaviour[BaseQuery[object]]] = (),
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> tuple[CommandBus, QueryBus]:
     """Buses with every ordering handler registered.
 
@@ -59,6 +61,8 @@ def build_ordering(
     register_ordering_handlers(
         command_bus,
         query_bus,
-        ordering_dependencies(session_factory, cursor_codec=cursor_codec, publisher=publisher),
+        ordering_dependencies(
+            session_factory, cursor_codec=cursor_codec, publisher=publisher, unit_of_work=unit_of_work
+        ),
     )
     return command_bus, query_bus

@@ -1,0 +1,174 @@
+"""The security half of the object graph: keys and tokens, identity, the stores behind the middleware stack.
+
+Built in two steps because the token signing key may live in Vault or AWS Secrets Manager, which are only
+reachable from async code: ``build_security`` makes everything that needs no I/O; ``SecurityContainer.start``
+loads the key ring and finishes the token-dependent parts before the first request is served.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final
+
+import httpx
+from limits.aio.storage import Storage
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.application.identity.service import IdentityService
+from app.application.ports.audit import AuditLog
+from app.application.ports.idempotency import IdempotencyStore
+from app.application.ports.secrets import SecretsProvider
+from app.core.errors import AppError, DependencyUnavailable
+from app.core.principal import Principal
+from app.core.result import Err, Result
+from app.core.settings import Settings
+from app.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
+from app.infrastructure.idempotency import RedisIdempotencyStore
+from app.infrastructure.persistence.audit.recorder import SqlAuditLog
+from app.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
+from app.infrastructure.persistence.identity.wiring import build_identity_service
+from app.infrastructure.secrets.factory import build_secrets_provider
+from app.infrastructure.security.access_tokens import AccessTokenAuthenticator
+from app.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
+from app.infrastructure.security.key_material import load_signing_ring
+from app.infrastructure.security.tokens.issuer import TokenIssuer
+from app.infrastructure.security.tokens.keys import JwtKeyRing
+from app.infrastructure.security.tokens.remote_jwks import RemoteJwks, RemoteTokenVerifier
+from app.infrastructure.security.tokens.verifier import TokenPolicy, TokenVerifier
+from app.interface.http.middleware.rate_limit import (
+    RateLimitSettings,
+    build_rate_limit_storage,
+    close_rate_limit_storage,
+)
+from app.interface.http.middleware.stack import SecurityComponents
+from app.interface.http.uploads import PRODUCT_IMAGE_PATH
+
+__all__ = ["REDIS_TIMEOUT_SECONDS", "SecurityContainer", "build_security"]
+
+#: A Redis that does not answer must cost a request one second, not the client's default retry backoff.
+REDIS_TIMEOUT_SECONDS: Final = 1.0
+
+
+@dataclass
+class SecurityContainer:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    secrets: SecretsProvider
+    hasher: Argon2PasswordHashing
+    redis: Redis | None
+    rate_limit_storage: Storage
+    idempotency_store: IdempotencyStore
+    audit_log: AuditLog
+    request_verifier: RequestVerifier | None
+    http: httpx.AsyncClient | None
+    key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
+    _identity: IdentityService | None = None
+    _access_tokens: AccessTokenAuthenticator | None = None
+
+    async def start(self) -> None:
+        """Load the signing key (file, secrets provider, or generated outside production) and the token parts."""
+        auth = self.settings.auth
+        self.key_ring = await load_signing_ring(auth, self.secrets, production=self.settings.is_production)
+        issuer = TokenIssuer(
+            self.key_ring,
+            issuer=auth.issuer,
+            audience=auth.audience,
+            access_ttl=timedelta(seconds=auth.access_ttl_seconds),
+            refresh_ttl=timedelta(seconds=auth.refresh_ttl_seconds),
+        )
+        verifier = TokenVerifier(self.key_ring, TokenPolicy(issuer=auth.issuer, audience=auth.audience))
+        self._identity = build_identity_service(
+            self.session_factory,
+            hasher=self.hasher,
+            tokens=JwtTokenMinting(issuer, verifier),
+            max_failed_logins=auth.max_failed_logins,
+            lockout_seconds=auth.lockout_seconds,
+            api_key_grace_seconds=auth.api_key_grace_seconds,
+        )
+        self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier())
+
+    def _external_verifier(self) -> RemoteTokenVerifier | None:
+        auth = self.settings.auth
+        if auth.external_jwks_url is None or auth.external_issuer is None or auth.external_audience is None:
+            return None
+        self.http = self.http or httpx.AsyncClient()
+        jwks = RemoteJwks(auth.external_jwks_url, self.http)
+        return RemoteTokenVerifier(jwks, TokenPolicy(issuer=auth.external_issuer, audience=auth.external_audience))
+
+    async def stop(self) -> None:
+        await close_rate_limit_storage(self.rate_limit_storage)
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.http is not None:
+            await self.http.aclose()
+
+    @property
+    def identity(self) -> IdentityService:
+        if self._identity is None:
+            raise RuntimeError("the security container has not started")
+        return self._identity
+
+    async def authenticate_access_token(self, token: str) -> Result[Principal, AppError[StrEnum]]:
+        if self._access_tokens is None:
+            return Err(DependencyUnavailable("the service is starting; retry in a moment"))
+        return await self._access_tokens(token)
+
+    async def authenticate_api_key(self, secret: str) -> Result[Principal, AppError[StrEnum]]:
+        if self._identity is None:
+            return Err(DependencyUnavailable("the service is starting; retry in a moment"))
+        return await self._identity.authenticate_api_key(secret)
+
+    def components(self) -> SecurityComponents:
+        return SecurityComponents(
+            access_tokens=self.authenticate_access_token,
+            api_keys=self.authenticate_api_key,
+            rate_limit_storage=self.rate_limit_storage,
+            idempotency_store=self.idempotency_store,
+            audit_log=self.audit_log,
+            request_verifier=self.request_verifier,
+            upload_paths=(re.compile(PRODUCT_IMAGE_PATH),),
+        )
+
+
+def build_security(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> SecurityContainer:
+    redis = (
+        Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        if settings.redis_url is not None
+        else None
+    )
+    backend = settings.idempotency.backend
+    use_redis = backend == "redis" or (backend == "auto" and redis is not None)
+    if use_redis and redis is None:
+        raise ValueError("APIBASE_IDEMPOTENCY__BACKEND=redis needs APIBASE_REDIS_URL")
+    idempotency: IdempotencyStore = (
+        RedisIdempotencyStore(redis) if use_redis and redis is not None else SqlIdempotencyStore(session_factory)
+    )
+    signing = settings.signing
+    verifier = (
+        RequestVerifier(
+            [SigningKey(kid, secret.get_secret_value().encode()) for kid, secret in signing.keys.items()],
+            max_skew_seconds=signing.max_skew_seconds,
+        )
+        if signing.keys
+        else None
+    )
+    return SecurityContainer(
+        settings=settings,
+        session_factory=session_factory,
+        secrets=build_secrets_provider(settings.secrets),
+        hasher=Argon2PasswordHashing(
+            time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
+        ),
+        redis=redis,
+        rate_limit_storage=build_rate_limit_storage(RateLimitSettings(storage_url=settings.redis_url)),
+        idempotency_store=idempotency,
+        audit_log=SqlAuditLog(session_factory),
+        request_verifier=verifier,
+        http=None,
+    )

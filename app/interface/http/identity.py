@@ -1,0 +1,136 @@
+"""The identity endpoints: sign-up, login, token refresh and logout, users and roles, API keys.
+
+The tenant of an anonymous call (sign-up, login) is the one the authentication middleware resolved from the
+tenant header (or the default tenant); every other call acts for the caller's own tenant. Bodies are bounded
+here, their contents are checked by the identity service, so a direct caller of the service gets the same rules.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint annotations declared inside the factory.
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.application.identity.dto import ApiKeyView, IssuedApiKey, TokenPair, UserView
+from app.application.identity.service import IdentityService
+from app.application.pagination import ApiResponse
+from app.core.principal import Principal
+from app.core.types import JsonInt
+from app.domain.identity.permissions import Permission, Role
+from app.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.interface.http.crud import Provider
+from app.interface.http.responses import response_meta, unwrap
+from app.interface.http.security.authorization import current_principal, require
+
+__all__ = ["identity_router"]
+
+MAX_EMAIL = 320
+MAX_TOKEN = 8192
+ID_PATTERN = r"^[0-9a-fA-F-]{32,36}$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_Body):
+    email: str = Field(min_length=3, max_length=MAX_EMAIL, examples=["ada@example.com"])
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class Registration(_Body):
+    """The schema states the password policy the service enforces (12-128 characters)."""
+
+    email: EmailStr = Field(max_length=MAX_EMAIL, examples=["ada@example.com"])
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class NewUser(Registration):
+    roles: list[Role] = Field(default_factory=lambda: [Role.VIEWER], max_length=len(Role))
+
+
+class RoleAssignment(_Body):
+    roles: list[Role] = Field(max_length=len(Role))
+
+
+class RefreshRequest(_Body):
+    refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN)
+
+
+class NewApiKey(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: JsonInt | None = Field(default=None, ge=1, le=3650)
+
+
+def _tenant(request: Request) -> str:
+    return str(request.state.tenant)
+
+
+def identity_router(service: Provider[IdentityService]) -> APIRouter:
+    router = APIRouter(prefix="/auth", tags=["identity"])
+    Identity = Annotated[IdentityService, Depends(service)]  # noqa: N806
+    Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
+    UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id")]  # noqa: N806
+    KeyPath = Annotated[str, Path(pattern=ID_PATTERN, description="The API key's id")]  # noqa: N806
+    manage_users = [require(Permission.USERS_MANAGE)]
+
+    @router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create a tenant and its first admin")
+    async def register(body: Registration, identity: Identity, request: Request) -> ApiResponse[UserView]:
+        user = unwrap(await identity.register(body.email, body.password, _tenant(request)))
+        return ApiResponse(data=user, meta=response_meta())
+
+    @router.post("/login", summary="Exchange email and password for an access and a refresh token")
+    async def login(body: Credentials, identity: Identity, request: Request) -> ApiResponse[TokenPair]:
+        tokens = unwrap(await identity.login(body.email, body.password, _tenant(request)))
+        return ApiResponse(data=tokens, meta=response_meta())
+
+    @router.post("/refresh", summary="Rotate a refresh token (a reused one revokes its whole family)")
+    async def refresh(body: RefreshRequest, identity: Identity) -> ApiResponse[TokenPair]:
+        return ApiResponse(data=unwrap(await identity.refresh(body.refresh_token)), meta=response_meta())
+
+    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a refresh token's family")
+    async def logout(body: RefreshRequest, identity: Identity) -> Response:
+        unwrap(await identity.logout(body.refresh_token))
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.get("/me", summary="The calling user")
+    async def me(identity: Identity, caller: Caller) -> ApiResponse[UserView]:
+        return ApiResponse(data=unwrap(await identity.me(caller)), meta=response_meta())
+
+    @router.get("/users", summary="The users of the caller's tenant", dependencies=manage_users)
+    async def list_users(identity: Identity, caller: Caller) -> ApiResponse[list[UserView]]:
+        return ApiResponse(data=unwrap(await identity.list_users(caller)), meta=response_meta())
+
+    @router.post(
+        "/users", status_code=status.HTTP_201_CREATED, summary="Add a user to the tenant", dependencies=manage_users
+    )
+    async def add_user(body: NewUser, identity: Identity, caller: Caller) -> ApiResponse[UserView]:
+        user = unwrap(await identity.add_user(caller, body.email, body.password, body.roles))
+        return ApiResponse(data=user, meta=response_meta())
+
+    @router.put("/users/{user_id}/roles", summary="Replace a user's roles", dependencies=manage_users)
+    async def set_roles(
+        user_id: UserPath, body: RoleAssignment, identity: Identity, caller: Caller
+    ) -> ApiResponse[UserView]:
+        return ApiResponse(data=unwrap(await identity.set_roles(caller, user_id, body.roles)), meta=response_meta())
+
+    @router.get("/api-keys", summary="The caller's API keys (secrets are never shown again)")
+    async def list_keys(identity: Identity, caller: Caller) -> ApiResponse[list[ApiKeyView]]:
+        return ApiResponse(data=unwrap(await identity.list_api_keys(caller)), meta=response_meta())
+
+    @router.post("/api-keys", status_code=status.HTTP_201_CREATED, summary="Create an API key for the caller")
+    async def create_key(body: NewApiKey, identity: Identity, caller: Caller) -> ApiResponse[IssuedApiKey]:
+        lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days is not None else None
+        issued = unwrap(await identity.create_api_key(caller, body.name, lifetime))
+        return ApiResponse(data=issued, meta=response_meta())
+
+    @router.post("/api-keys/{key_id}/rotate", summary="Replace a key; the old one works for the grace period")
+    async def rotate_key(key_id: KeyPath, identity: Identity, caller: Caller) -> ApiResponse[IssuedApiKey]:
+        return ApiResponse(data=unwrap(await identity.rotate_api_key(caller, key_id)), meta=response_meta())
+
+    @router.delete("/api-keys/{key_id}", summary="Revoke one of the caller's API keys")
+    async def revoke_key(key_id: KeyPath, identity: Identity, caller: Caller) -> ApiResponse[ApiKeyView]:
+        return ApiResponse(data=unwrap(await identity.revoke_api_key(caller, key_id)), meta=response_meta())
+
+    return router

@@ -1,0 +1,216 @@
+"""The one place that assembles the middleware stack, in a deliberate order (outermost first):
+
+1. ``request_id``        — every later layer, log line and problem body can name the request.
+2. ``request_logging``   — times and logs the whole request, rejections by later layers included.
+3. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
+4. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
+5. ``compression``       — compresses whatever the layers below produce.
+6. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
+                           tokens or login guesses are counted too.
+7. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
+8. ``authentication``    — credentials into a principal and tenant (context variables for the repositories).
+9. ``user_rate_limit``   — per authenticated user, wherever they connect from.
+10. ``timeout``          — bounds the work below, slow request bodies included (504).
+11. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
+12. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
+13. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
+14. ``json_only``        — API writes must send JSON (415), uploads excepted.
+
+Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from limits.aio.storage import Storage
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+
+from app.application.ports.audit import AuditLog
+from app.application.ports.idempotency import IdempotencyStore
+from app.core.settings import Settings
+from app.domain.identity.permissions import Permission
+from app.infrastructure.crypto.request_signing import RequestVerifier
+from app.interface.http.compression import CompressionMiddleware
+from app.interface.http.cors import cors_middleware_options
+from app.interface.http.middleware.audit import AuditMiddleware
+from app.interface.http.middleware.body_limit import BodyLimitMiddleware
+from app.interface.http.middleware.idempotency import IdempotencyMiddleware
+from app.interface.http.middleware.json_only import JsonOnlyMiddleware
+from app.interface.http.middleware.rate_limit import RateLimitMiddleware, RateLimitSettings, user_id_from_state
+from app.interface.http.middleware.request_id import RequestIdMiddleware
+from app.interface.http.middleware.request_logging import RequestLoggingMiddleware
+from app.interface.http.middleware.request_signing import RequestSigningMiddleware
+from app.interface.http.middleware.security_headers import SecurityHeadersMiddleware, SecurityHeadersSettings
+from app.interface.http.middleware.timeout import TimeoutMiddleware
+from app.interface.http.security.authentication import AuthenticationMiddleware, Authenticator
+
+__all__ = ["MIDDLEWARE_ORDER", "SecurityComponents", "install_middleware"]
+
+MIDDLEWARE_ORDER: Final = (
+    "request_id",
+    "request_logging",
+    "security_headers",
+    "cors",
+    "compression",
+    "client_rate_limit",
+    "audit",
+    "authentication",
+    "user_rate_limit",
+    "timeout",
+    "body_limit",
+    "request_signing",
+    "idempotency",
+    "json_only",
+)
+HEALTH_PREFIXES: Final = ("/health/",)
+API_VERSIONS: Final = ("v1", "v2")
+#: Credential-guessing targets: limited per client far below the general budget.
+AUTH_ROUTES: Final = ("login", "register", "refresh")
+#: What a service calling ``/internal/`` with a valid signature may do: read, never manage users.
+SERVICE_PERMISSIONS: Final = frozenset({Permission.PRODUCTS_READ.value, Permission.ORDERS_READ.value})
+
+
+@dataclass(frozen=True)
+class SecurityComponents:
+    """The stateful collaborators of the stack, built by the container (stores, verifiers, logs)."""
+
+    access_tokens: Authenticator
+    api_keys: Authenticator
+    rate_limit_storage: Storage
+    idempotency_store: IdempotencyStore
+    audit_log: AuditLog
+    request_verifier: RequestVerifier | None
+    upload_paths: Sequence[re.Pattern[str]] = ()
+
+
+def install_middleware(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    """Add the layers named in ``MIDDLEWARE_ORDER``; Starlette wraps, so they are added innermost first."""
+    for name in reversed(MIDDLEWARE_ORDER):
+        _ADD[name](app, settings, components)
+
+
+def _request_id(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(RequestIdMiddleware)
+
+
+def _request_logging(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(RequestLoggingMiddleware, exclude_path_prefixes=HEALTH_PREFIXES)
+
+
+def _security_headers(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    headers = settings.headers
+    policy = SecurityHeadersSettings(hsts_max_age=headers.hsts_max_age, hsts_force=headers.hsts_force)
+    if headers.content_security_policy is not None:
+        policy = replace(policy, content_security_policy=headers.content_security_policy)
+    app.add_middleware(SecurityHeadersMiddleware, settings=policy)
+
+
+def _cors(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if settings.cors.allowed_origins:
+        options = cors_middleware_options(
+            settings.environment, settings.cors.allowed_origins, settings.cors.allow_credentials
+        )
+        app.add_middleware(CORSMiddleware, **options)
+
+
+def _compression(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(CompressionMiddleware, minimum_size=settings.compression_minimum_bytes)
+
+
+def _limits(settings: Settings, *, client: bool) -> RateLimitSettings:
+    section = settings.rate_limit
+    auth_routes = {
+        f"/api/{version}/auth/{route}": section.login_limit for version in API_VERSIONS for route in AUTH_ROUTES
+    }
+    return RateLimitSettings(
+        client_limit=section.client_limit if client else None,
+        user_limit=None if client else section.user_limit,
+        route_limits={**auth_routes, **section.route_limits} if client else {},
+        trusted_proxy_hops=section.trusted_proxy_hops,
+        exempt_path_prefixes=HEALTH_PREFIXES,
+        key_prefix="apibase:ratelimit:client" if client else "apibase:ratelimit:user",
+    )
+
+
+def _client_rate_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if settings.rate_limit.enabled:
+        limits = _limits(settings, client=True)
+        app.add_middleware(RateLimitMiddleware, settings=limits, storage=components.rate_limit_storage)
+
+
+def _audit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(AuditMiddleware, log=components.audit_log, default_tenant=settings.tenancy.default_tenant)
+
+
+def _authentication(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(
+        AuthenticationMiddleware,
+        access_token=components.access_tokens,
+        api_key=components.api_keys,
+        tenant_header=settings.tenancy.header,
+        default_tenant=settings.tenancy.default_tenant,
+    )
+
+
+def _user_rate_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if settings.rate_limit.enabled and settings.rate_limit.user_limit is not None:
+        limits = _limits(settings, client=False)
+        app.add_middleware(
+            RateLimitMiddleware, settings=limits, storage=components.rate_limit_storage, user_id=user_id_from_state
+        )
+
+
+def _timeout(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(
+        TimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds, exempt_path_prefixes=HEALTH_PREFIXES
+    )
+
+
+def _body_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+
+
+def _request_signing(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if components.request_verifier is not None:
+        app.add_middleware(
+            RequestSigningMiddleware,
+            verifier=components.request_verifier,
+            path_prefixes=settings.signing.path_prefixes,
+            permissions=SERVICE_PERMISSIONS,
+            default_tenant=settings.tenancy.default_tenant,
+            tenant_header=settings.tenancy.header,
+        )
+
+
+def _idempotency(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if settings.idempotency.enabled:
+        app.add_middleware(
+            IdempotencyMiddleware, store=components.idempotency_store, ttl_seconds=settings.idempotency.ttl_seconds
+        )
+
+
+def _json_only(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(JsonOnlyMiddleware, exempt_paths=components.upload_paths)
+
+
+_ADD = {
+    "request_id": _request_id,
+    "request_logging": _request_logging,
+    "security_headers": _security_headers,
+    "cors": _cors,
+    "compression": _compression,
+    "client_rate_limit": _client_rate_limit,
+    "audit": _audit,
+    "authentication": _authentication,
+    "user_rate_limit": _user_rate_limit,
+    "timeout": _timeout,
+    "body_limit": _body_limit,
+    "request_signing": _request_signing,
+    "idempotency": _idempotency,
+    "json_only": _json_only,
+}

@@ -1,0 +1,1 @@
+"""HTTP security edge: who is calling (authentication middleware), what they may do (permission dependencies)."""
