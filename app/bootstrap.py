@@ -17,6 +17,7 @@ from app.application.mapped_service import MappedService
 from app.bootstrap_security import SecurityContainer, build_security
 from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
+from app.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
 from app.infrastructure.persistence.migrate import upgrade_database_async
@@ -68,6 +69,7 @@ class Container:
 
 
 def build_container(settings: Settings) -> Container:
+    encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
     codec = CursorCodec(settings.security.secret_key.get_secret_value())
@@ -80,6 +82,7 @@ def build_container(settings: Settings) -> Container:
         cursor_codec=codec,
         publisher=events,
         unit_of_work=guarded,
+        encryptor=encryptor,
         command_behaviours=[LoggingBehaviour()],
         query_behaviours=[LoggingBehaviour()],
     )
@@ -92,6 +95,6 @@ def build_container(settings: Settings) -> Container:
         products_v2=MappedService(products, ProductOutV2.from_v1),
         commands=commands,
         queries=queries,
-        security=build_security(settings, session_factory),
+        security=build_security(settings, session_factory, unit_of_work=guarded),
         breakers=breakers,
     )

@@ -8,6 +8,7 @@ loads the key ring and finishes the token-dependent parts before the first reque
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -22,10 +23,12 @@ from app.application.identity.service import IdentityService
 from app.application.ports.audit import AuditLog
 from app.application.ports.idempotency import IdempotencyStore
 from app.application.ports.secrets import SecretsProvider
+from app.application.ports.unit_of_work import UnitOfWork
 from app.core.errors import AppError, DependencyUnavailable
 from app.core.principal import Principal
 from app.core.result import Err, Result
 from app.core.settings import Settings
+from app.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from app.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
 from app.infrastructure.idempotency import RedisIdempotencyStore
 from app.infrastructure.persistence.audit.recorder import SqlAuditLog
@@ -65,6 +68,7 @@ class SecurityContainer:
     audit_log: AuditLog
     request_verifier: RequestVerifier | None
     http: httpx.AsyncClient | None
+    unit_of_work: Callable[[], UnitOfWork] | None = None
     key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
     _identity: IdentityService | None = None
     _access_tokens: AccessTokenAuthenticator | None = None
@@ -88,6 +92,7 @@ class SecurityContainer:
             max_failed_logins=auth.max_failed_logins,
             lockout_seconds=auth.lockout_seconds,
             api_key_grace_seconds=auth.api_key_grace_seconds,
+            unit_of_work=self.unit_of_work,
         )
         self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier())
 
@@ -97,7 +102,12 @@ class SecurityContainer:
             return None
         self.http = self.http or httpx.AsyncClient()
         jwks = RemoteJwks(auth.external_jwks_url, self.http)
-        return RemoteTokenVerifier(jwks, TokenPolicy(issuer=auth.external_issuer, audience=auth.external_audience))
+        # Identity providers rarely set ``typ`` or ``jti`` on access tokens; signature, issuer, audience and
+        # lifetime are still checked exactly as for our own tokens.
+        policy = TokenPolicy(
+            issuer=auth.external_issuer, audience=auth.external_audience, expected_type=None, require_token_id=False
+        )
+        return RemoteTokenVerifier(jwks, policy)
 
     async def stop(self) -> None:
         await close_rate_limit_storage(self.rate_limit_storage)
@@ -134,7 +144,13 @@ class SecurityContainer:
         )
 
 
-def build_security(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> SecurityContainer:
+def build_security(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
+) -> SecurityContainer:
+    """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service)."""
     redis = (
         Redis.from_url(
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
@@ -154,6 +170,7 @@ def build_security(settings: Settings, session_factory: async_sessionmaker[Async
         RequestVerifier(
             [SigningKey(kid, secret.get_secret_value().encode()) for kid, secret in signing.keys.items()],
             max_skew_seconds=signing.max_skew_seconds,
+            replay_cache=RedisReplayCache(redis) if redis is not None else None,
         )
         if signing.keys
         else None
@@ -171,4 +188,5 @@ def build_security(settings: Settings, session_factory: async_sessionmaker[Async
         audit_log=SqlAuditLog(session_factory),
         request_verifier=verifier,
         http=None,
+        unit_of_work=unit_of_work,
     )

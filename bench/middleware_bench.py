@@ -2,13 +2,14 @@
 
 Run with ``.venv/bin/python bench/middleware_bench.py [--requests N] [--rounds R]``.
 
-Both variants are the SAME application object from ``create_app`` on one migrated SQLite file with one product:
+Both variants come from ``create_app`` with the same settings, on one migrated SQLite file with one product:
 
-- ``full``: every layer of ``app.interface.http.middleware.stack`` (request id, access log, security headers,
-  compression, client and user rate limits, audit, authentication of a real EdDSA access token, timeout, body
-  limit, idempotency, JSON-only), called with ``Authorization: Bearer <token>``;
-- ``bare``: the router alone, behind the one thing the endpoint itself needs — a principal and tenant in the scope,
-  set by a two-line shim instead of token verification.
+- ``full``: every layer of ``app.interface.http.middleware.stack`` (request id, JSON access log as in production,
+  security headers, compression, client and user rate limits, audit, authentication of a real EdDSA access
+  token, timeout, body limit, idempotency, JSON-only), called with ``Authorization: Bearer <token>``;
+- ``bare``: the same FastAPI application with none of those layers (Starlette's own error and exception
+  middleware stay: the endpoint needs them), behind the one thing the endpoint itself needs — a principal and
+  tenant in the scope, set by a two-line shim instead of token verification.
 
 Requests go straight into the ASGI callable (no sockets, no HTTP parsing), so the difference is the stack and
 nothing else. Rounds alternate bare/full and the best round of each counts. The target is full >= 0.8 x bare.
@@ -103,8 +104,10 @@ async def main(requests: int, rounds: int) -> int:
     with tempfile.TemporaryDirectory(prefix="apibase-mw-bench-") as folder:
         # Budgets far above what one loop can send: the limiters count every request but never refuse one.
         unlimited = RateLimitSection(client_limit="100000000/minute", user_limit="100000000/minute")
-        app = create_app(service_settings(Path(folder) / "bench.db", rate_limit=unlimited))
-        async with app.router.lifespan_context(app):
+        settings = service_settings(Path(folder) / "bench.db", rate_limit=unlimited, log_json=True)
+        app, plain = create_app(settings), create_app(settings)
+        plain.user_middleware.clear()  # before its first call, when Starlette builds the middleware stack
+        async with app.router.lifespan_context(app), plain.router.lifespan_context(plain):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 headers = await sign_up(client)
@@ -117,7 +120,7 @@ async def main(requests: int, rounds: int) -> int:
             full = caller(app, path, [(b"authorization", token), (b"host", b"bench")])
             roles = frozenset(me["roles"])
             who = Principal(me["id"], me["tenant"], roles, permissions_for(roles), AuthMethod.ACCESS_TOKEN)
-            bare = caller(with_principal(app.router, who), path, [(b"host", b"bench")])
+            bare = caller(with_principal(plain, who), path, [(b"host", b"bench")])
             await rate(full, 200)
             await rate(bare, 200)  # warm both
             best = {"bare": 0.0, "full": 0.0}

@@ -63,11 +63,14 @@ class PaginationSettings(_Section):
     max_page_size: int = Field(default=500, ge=1, le=10_000)
 
 
+DEVELOPMENT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - public on purpose; refused in production
+
+
 class SecuritySettings(_Section):
     """Secrets are ``SecretStr``: they never show in reprs, logs or error messages."""
 
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-change-me"),
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
         min_length=16,
         description="Signs cursors and other tamper-evident values; set a long random value in production",
     )
@@ -113,6 +116,10 @@ class RateLimitSection(_Section):
     user_limit: str | None = "1200/minute"
     login_limit: str = Field(default="10/minute", description="Per client on the login and register routes")
     route_limits: dict[str, str] = Field(default_factory=dict)
+    strategy: Literal["fixed-window", "moving-window"] = Field(
+        default="fixed-window",
+        description="fixed-window: one counter per window, O(1); moving-window: exact, costs a timestamp per hit",
+    )
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
 
@@ -230,6 +237,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @model_validator(mode="after")
+    def _production_has_its_own_secret(self) -> Settings:
+        """The development secret key is public (it is in this file): production must never sign with it."""
+        if self.is_production and self.security.secret_key.get_secret_value() == DEVELOPMENT_SECRET_KEY:
+            raise ValueError("production needs its own APIBASE_SECURITY__SECRET_KEY (a long random value)")
+        return self
 
 
 class SettingsError(ValueError):

@@ -101,6 +101,7 @@ def test_keyword_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("environment", list(Environment))
 def test_is_production(monkeypatch: pytest.MonkeyPatch, environment: Environment) -> None:
     monkeypatch.setenv("APIBASE_ENVIRONMENT", environment.value)
+    monkeypatch.setenv("APIBASE_SECURITY__SECRET_KEY", "a-long-enough-production-secret")
     settings = load_settings()
     assert settings.environment is environment
     assert settings.is_production is (environment is Environment.PRODUCTION)
@@ -198,3 +199,10 @@ def test_settings_class_itself_raises_pydantics_error(monkeypatch: pytest.Monkey
     monkeypatch.setenv("APIBASE_WORKERS", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_production_refuses_the_development_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APIBASE_ENVIRONMENT", "production")
+    with pytest.raises(SettingsError, match="APIBASE_SECURITY__SECRET_KEY") as refused:
+        load_settings()
+    assert "dev-insecure" not in str(refused.value)

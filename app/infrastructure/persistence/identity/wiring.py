@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.application.identity.ports import IdentityStorage, PasswordHashing, TokenMinting
 from app.application.identity.service import IdentityService
+from app.application.ports.unit_of_work import UnitOfWork
 from app.domain.entities import utc_now
 from app.infrastructure.persistence.identity.repositories import (
     SqlApiKeyRepository,
@@ -20,9 +21,12 @@ from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_
 __all__ = ["build_identity_service", "identity_storage"]
 
 
-def identity_storage(session_factory: async_sessionmaker[AsyncSession]) -> IdentityStorage:
+def identity_storage(
+    session_factory: async_sessionmaker[AsyncSession], unit_of_work: Callable[[], UnitOfWork] | None = None
+) -> IdentityStorage:
+    """``unit_of_work`` replaces the plain SQL one, e.g. with one guarded by the database circuit breaker."""
     return IdentityStorage(
-        unit_of_work=sql_unit_of_work_factory(session_factory),
+        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
         users=lambda uow: SqlUserRepository(require_sql_unit_of_work(uow)),
         api_keys=lambda uow: SqlApiKeyRepository(require_sql_unit_of_work(uow)),
         sessions=lambda uow: SqlRefreshSessionRepository(require_sql_unit_of_work(uow)),
@@ -38,12 +42,13 @@ def build_identity_service(
     lockout_seconds: int = 900,
     api_key_grace_seconds: int = 86_400,
     clock: Callable[[], datetime] = utc_now,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> IdentityService:
     """Pass ``settings.auth``'s values; ``hasher`` and ``tokens`` are usually the adapters in
     ``app.infrastructure.security.identity_adapters`` (``Argon2PasswordHashing``, ``JwtTokenMinting``).
     """
     return IdentityService(
-        identity_storage(session_factory),
+        identity_storage(session_factory, unit_of_work),
         hasher=hasher,
         tokens=tokens,
         max_failed_logins=max_failed_logins,

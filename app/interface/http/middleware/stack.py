@@ -131,6 +131,7 @@ def _limits(settings: Settings, *, client: bool) -> RateLimitSettings:
         client_limit=section.client_limit if client else None,
         user_limit=None if client else section.user_limit,
         route_limits={**auth_routes, **section.route_limits} if client else {},
+        strategy=section.strategy,
         trusted_proxy_hops=section.trusted_proxy_hops,
         exempt_path_prefixes=HEALTH_PREFIXES,
         key_prefix="apibase:ratelimit:client" if client else "apibase:ratelimit:user",
