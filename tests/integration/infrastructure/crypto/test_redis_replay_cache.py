@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from app.core.errors import DependencyUnavailable
-from app.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from app.infrastructure.crypto.errors import SignatureReplayed
+from app.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from app.infrastructure.crypto.request_signing import RequestSigner, RequestVerifier, SigningKey
 
 pytestmark = pytest.mark.integration
