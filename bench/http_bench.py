@@ -52,6 +52,16 @@ HOST = "127.0.0.1"
 TARGET = 0.8
 SCENARIOS: tuple[Kind, ...] = ("get", "list", "post")
 TITLES = {"get": "GET /products/{id}", "list": "GET /products?limit=50", "post": "POST /products"}
+#: The stack stays complete; only budgets sized for production traffic (per client, per user) are lifted so that
+#: one load generator is not refused, and password hashing is cheap because sign-up is not what is measured.
+SERVICE_ENVIRONMENT = {
+    "APIBASE_RATE_LIMIT__CLIENT_LIMIT": "1000000000/minute",
+    "APIBASE_RATE_LIMIT__USER_LIMIT": "1000000000/minute",
+    "APIBASE_AUTH__PASSWORD_TIME_COST": "1",
+    "APIBASE_AUTH__PASSWORD_MEMORY_KIB": "1024",
+    "APIBASE_LOG_JSON": "true",
+    "APIBASE_LOG_LEVEL": "WARNING",
+}
 PG_ADMIN = {"host": HOST, "port": 5432, "user": "postgres", "database": "postgres"}
 
 
@@ -66,6 +76,7 @@ class App:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     runs: dict[str, list[LoadResult]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # the service needs a signed-in caller
 
     @property
     def base_url(self) -> str:
@@ -127,7 +138,7 @@ def start(app: App, database_url: str, logs: Path) -> None:
     command = [sys.executable, "-m", "uvicorn", "--factory", app.target, "--app-dir", str(ROOT)]
     command += ["--host", HOST, "--port", str(app.port), "--loop", "uvloop", "--http", "httptools"]
     command += ["--log-level", "warning", "--no-access-log"]
-    environment = {**os.environ, "APIBASE_DATABASE_URL": database_url}
+    environment = {**os.environ, **SERVICE_ENVIRONMENT, "APIBASE_DATABASE_URL": database_url}
     with app.log.open("wb") as log:
         app.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
@@ -139,7 +150,8 @@ def wait_ready(app: App, timeout: float = 30) -> None:
         if app.process is None or app.process.poll() is not None:
             break
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{app.base_url}{app.path}?limit=1", timeout=2).status_code == 200:
+            # 401: the service is up and routing; it answers 200 once a caller has signed in.
+            if httpx.get(f"{app.base_url}{app.path}?limit=1", timeout=2).status_code in (200, 401):
                 return
         time.sleep(0.2)
     log = app.log.read_text(errors="replace")[-3000:] if app.log else ""
@@ -159,10 +171,20 @@ def stop(app: App) -> None:
 
 
 # -- the benchmark --------------------------------------------------------------------------------------------------
+def sign_in(service: App) -> None:
+    """Create the default tenant's admin and keep its access token for every request to the service."""
+    credentials = {"email": "bench@example.com", "password": "benchmark-password"}
+    with httpx.Client(base_url=service.base_url, timeout=10) as client:
+        client.post("/api/v2/auth/register", json=credentials).raise_for_status()
+        login = client.post("/api/v2/auth/login", json=credentials)
+        login.raise_for_status()
+    service.headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+
+
 def seed(service: App, count: int) -> list[str]:
     """Products created through the service's own API, so the data is exactly what the service writes."""
     ids: list[str] = []
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **service.headers}
     with httpx.Client(base_url=service.base_url, timeout=10) as client:
         for number in range(count):
             response = client.post(service.path, content=post_body(f"SEED-{number:06d}"), headers=headers)
@@ -183,11 +205,13 @@ def settle(database_url: str) -> None:
 
 def check_same_data(service: App, bare: App, ids: list[str]) -> None:
     """Both apps must return the same product and the same total, or the comparison would mean nothing."""
-    served = httpx.get(f"{service.base_url}{service.path}/{ids[0]}").json()["data"]
+    served = httpx.get(f"{service.base_url}{service.path}/{ids[0]}", headers=service.headers).json()["data"]
     plain = httpx.get(f"{bare.base_url}{bare.path}/{ids[0]}").json()
     if served != plain:
         raise RuntimeError(f"the apps disagree on product {ids[0]}:\n{served}\n{plain}")
-    totals = [httpx.get(f"{app.base_url}{app.path}?limit=50").json()["total"] for app in (service, bare)]
+    totals = [
+        httpx.get(f"{app.base_url}{app.path}?limit=50", headers=app.headers).json()["total"] for app in (service, bare)
+    ]
     if totals[0] != totals[1]:
         raise RuntimeError(f"the apps disagree on the number of products: {totals}")
 
@@ -202,6 +226,7 @@ def load(app: App, kind: Kind, seconds: float, args: argparse.Namespace, ids: li
         concurrency=args.concurrency,
         sku_prefix=f"{tag}-",
         ids=ids if kind == "get" else [],
+        headers=app.headers,
     )
     return run_load(spec, tool=args.load)
 
@@ -295,6 +320,7 @@ def main() -> int:
             for app in (service, bare):
                 wait_ready(app)
                 print(f"{app.name} ready: pid {app.process.pid if app.process else '?'}, {app.base_url}", flush=True)
+            sign_in(service)
             ids = seed(service, args.products)
             settle(url)
             check_same_data(service, bare, ids)
