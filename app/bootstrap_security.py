@@ -119,7 +119,7 @@ class SecurityContainer:
     @property
     def identity(self) -> IdentityService:
         if self._identity is None:
-            raise RuntimeError("the security container has not started")
+            raise DependencyUnavailable("the service is starting; retry in a moment")
         return self._identity
 
     async def authenticate_access_token(self, token: str) -> Result[Principal, AppError[StrEnum]]:

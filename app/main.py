@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
         try:
+            await container.start()
             yield
         finally:
             health.draining = True

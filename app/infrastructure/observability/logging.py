@@ -67,7 +67,11 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         renderer = structlog.processors.JSONRenderer()
         finishing: list[Processor] = [structlog.processors.dict_tracebacks, renderer]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: the rich default renders local variables (connection objects, tokens) into the log
+        # and takes long enough to stall the event loop.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
         finishing = [renderer]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -134,7 +134,6 @@ def _limits(settings: Settings, *, client: bool) -> RateLimitSettings:
         strategy=section.strategy,
         trusted_proxy_hops=section.trusted_proxy_hops,
         exempt_path_prefixes=HEALTH_PREFIXES,
-        key_prefix="apibase:ratelimit:client" if client else "apibase:ratelimit:user",
     )
 
 
