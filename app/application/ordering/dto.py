@@ -48,6 +48,8 @@ class OrderOut(BaseModel):
     shipped_at: datetime | None
     cancelled_at: datetime | None
     cancellation_reason: str | None
+    #: Plaintext for callers allowed to read the order; only the database holds it encrypted.
+    shipping_address: str | None
 
     @classmethod
     def from_order(cls, order: Order) -> OrderOut:

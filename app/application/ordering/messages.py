@@ -8,7 +8,7 @@ from app.application.cqrs.messages import BaseCommand, BaseQuery
 from app.application.ordering.dto import OrderLineRequest, OrderOut
 from app.application.pagination import CountStrategy, Page
 from app.domain.catalog.product import CurrencyCode
-from app.domain.ordering.order import MAX_REASON_LENGTH, OrderId
+from app.domain.ordering.order import MAX_REASON_LENGTH, MAX_SHIPPING_ADDRESS_LENGTH, OrderId
 from app.domain.ordering.status import OrderStatus
 
 __all__ = [
@@ -28,6 +28,7 @@ class PlaceOrder(BaseCommand[OrderOut]):
     customer_email: str
     lines: tuple[OrderLineRequest, ...]
     currency: CurrencyCode | None = None
+    shipping_address: str | None = Field(default=None, min_length=1, max_length=MAX_SHIPPING_ADDRESS_LENGTH)
 
 
 class OrderCommand(BaseCommand[OrderOut]):

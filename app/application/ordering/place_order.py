@@ -55,7 +55,12 @@ class PlaceOrderHandler(CommandHandler[PlaceOrder, OrderOut]):
             for request in command.lines
         ]
         currency = command.currency or lines[0].currency
-        order = Order.place(customer_email=command.customer_email, currency=currency, lines=lines)
+        order = Order.place(
+            customer_email=command.customer_email,
+            currency=currency,
+            lines=lines,
+            shipping_address=command.shipping_address,
+        )
         for line in order.lines:
             found[line.product_id].withdraw_stock(line.quantity)
         for product_id in sorted(found, key=str):  # one lock order for every transaction

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_EMAIL_LENGTH",
     "MAX_ORDER_LINES",
     "MAX_REASON_LENGTH",
+    "MAX_SHIPPING_ADDRESS_LENGTH",
     "Order",
     "OrderId",
     "check_line_count",
@@ -48,6 +49,7 @@ __all__ = [
 MAX_ORDER_LINES = 50
 MAX_EMAIL_LENGTH = validators.MAX_EMAIL_LENGTH
 MAX_REASON_LENGTH = 500
+MAX_SHIPPING_ADDRESS_LENGTH = 500
 #: A cheap shape check for request schemas (one @, a dot in the domain, no spaces); the aggregate applies the
 #: full syntax check of ``app.core.validators.Email`` however it is built.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -90,6 +92,8 @@ class Order(AggregateRoot[OrderId]):
     shipped_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancellation_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    #: Free-text personal data: stored encrypted and never filtered, sorted or put into events or logs.
+    shipping_address: str | None = Field(default=None, min_length=1, max_length=MAX_SHIPPING_ADDRESS_LENGTH)
 
     @model_validator(mode="after")
     def _lines_are_consistent(self) -> Self:
@@ -106,6 +110,7 @@ class Order(AggregateRoot[OrderId]):
         customer_email: str,
         currency: str,
         lines: Sequence[OrderLine],
+        shipping_address: str | None = None,
         order_id: OrderId | None = None,
     ) -> Order:
         """The one way to start an order: checks every invariant, then records ``OrderPlaced``."""
@@ -125,7 +130,13 @@ class Order(AggregateRoot[OrderId]):
                     extensions={"sku": line.sku},
                 )
             seen.add(line.product_id)
-        order = cls(id=order_id or OrderId.new(), customer_email=email, currency=currency, lines=tuple(lines))
+        order = cls(
+            id=order_id or OrderId.new(),
+            customer_email=email,
+            currency=currency,
+            lines=tuple(lines),
+            shipping_address=shipping_address,
+        )
         order.record_event(
             OrderPlaced(
                 aggregate_id=str(order.id),

@@ -1,7 +1,7 @@
 """The ``apibase`` command: operational entry points that share the service's settings and code.
 
 Each group of commands is its own Typer app mounted on :data:`cli` with ``cli.add_typer(sub_app, name=...)``
-(``serve``, ``db``); this module only holds the root and the commands with no better home.
+(``serve``, ``db``, ``security``); this module only holds the root and the commands with no better home.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import typer
 
 from app.core.settings import Settings, SettingsError, load_settings
 from app.interface.cli.db import db_cli
+from app.interface.cli.security import security_cli
 from app.interface.cli.serve import serve
 
 __all__ = ["SETTINGS_ERROR_EXIT_CODE", "cli", "main", "masked_settings"]
@@ -34,6 +35,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cli.add_typer(db_cli, name="db")
+cli.add_typer(security_cli, name="security")
 cli.command("serve")(serve)
 
 

@@ -30,6 +30,7 @@ from app.domain.ordering.order import (
     MAX_EMAIL_LENGTH,
     MAX_ORDER_LINES,
     MAX_REASON_LENGTH,
+    MAX_SHIPPING_ADDRESS_LENGTH,
     OrderId,
 )
 from app.domain.ordering.status import OrderStatus
@@ -56,6 +57,13 @@ class PlaceOrderRequest(BaseModel):
     customer_email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN, examples=["ada@example.com"])
     lines: list[OrderLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     currency: CurrencyCode | None = None
+    shipping_address: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SHIPPING_ADDRESS_LENGTH,
+        description="Personal data: stored encrypted, shown only to callers who may read the order",
+        examples=["Ada Lovelace, 12 St James's Square, London SW1Y 4JH"],
+    )
 
 
 class CancelOrderRequest(BaseModel):
@@ -87,6 +95,7 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
             customer_email=body.customer_email,
             lines=tuple(body.lines),
             currency=body.currency,
+            shipping_address=body.shipping_address,
             correlation_id=current_request_id(),
         )
         order = unwrap(await bus.dispatch(command))

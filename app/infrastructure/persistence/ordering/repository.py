@@ -7,14 +7,18 @@ generic version-guarded statements for the order row, then replace its lines in 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 from typing import Never, cast
 
 from sqlalchemy import Select, Table, delete, insert, select
 
+from app.application.cursor import CursorCodec
 from app.domain.ordering.order import Order, OrderId
+from app.infrastructure.crypto.field_encryption import FieldEncryptor
 from app.infrastructure.persistence.ordering.mapper import OrderMapper
 from app.infrastructure.persistence.ordering.tables import OrderLineRow, OrderRow
 from app.infrastructure.persistence.repository import SQLAlchemyRepository
+from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
 __all__ = ["ORDER_FIELDS", "OrderRepository"]
 
@@ -22,6 +26,12 @@ ORDER_FIELDS = frozenset({"id", "status", "customer_email", "currency", "total",
 
 # Declarative classes type ``__table__`` as any FromClause; a mapped class's table is always a Table.
 _LINES = cast("Table", OrderLineRow.__table__)
+
+
+@lru_cache(maxsize=8)
+def _mapper(encryptor: FieldEncryptor) -> OrderMapper:
+    """One mapper per encryptor, not one per unit of work: building a mapper inspects three classes."""
+    return OrderMapper(encryptor)
 
 
 class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderId]):
@@ -34,6 +44,14 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
     tenant_scoped = True
     filterable_fields = ORDER_FIELDS
     sortable_fields = ORDER_FIELDS
+
+    def __init__(
+        self, unit_of_work: SQLAlchemyUnitOfWork, *, cursor_codec: CursorCodec, encryptor: FieldEncryptor | None = None
+    ) -> None:
+        """``encryptor`` encrypts the shipping address; None keeps the class's mapper (the development key)."""
+        if encryptor is not None:
+            self.mapper = _mapper(encryptor)
+        super().__init__(unit_of_work, cursor_codec=cursor_codec)
 
     async def _entities(self, statement: Select[tuple[object, ...]]) -> list[Order]:
         rows = (await self._uow.session.execute(statement)).all()

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Uuid
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.ordering.status import OrderStatus
@@ -36,6 +36,8 @@ class OrderRow(TenantColumns, VersionedColumns, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+    #: Ciphertext only (``v1.<kid>.<nonce>.<ciphertext>``): the mapper encrypts and decrypts it.
+    shipping_address: Mapped[str | None] = mapped_column(Text())
 
 
 class OrderLineRow(Base):

@@ -14,6 +14,7 @@ from app.application.ordering.ports import OrderingDependencies
 from app.application.ordering.registration import register_ordering_handlers
 from app.application.ports.events import EventPublisher
 from app.application.ports.unit_of_work import UnitOfWork
+from app.infrastructure.crypto.field_encryption import FieldEncryptor
 from app.infrastructure.persistence.catalog.wiring import product_repository_factory
 from app.infrastructure.persistence.ordering.repository import OrderRepository
 from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
@@ -21,9 +22,13 @@ from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_
 __all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies"]
 
 
-def order_repository_factory(cursor_codec: CursorCodec) -> Callable[[UnitOfWork], OrderRepository]:
+def order_repository_factory(
+    cursor_codec: CursorCodec, *, encryptor: FieldEncryptor | None = None
+) -> Callable[[UnitOfWork], OrderRepository]:
+    """``encryptor`` protects the shipping address; None means the development key (never in production)."""
+
     def repository(unit_of_work: UnitOfWork) -> OrderRepository:
-        return OrderRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec)
+        return OrderRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec, encryptor=encryptor)
 
     return repository
 
@@ -34,10 +39,11 @@ def ordering_dependencies(
     cursor_codec: CursorCodec,
     publisher: EventPublisher | None = None,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
 ) -> OrderingDependencies:
     return OrderingDependencies(
         unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
-        orders=order_repository_factory(cursor_codec),
+        orders=order_repository_factory(cursor_codec, encryptor=encryptor),
         products=product_repository_factory(cursor_codec),
         publisher=publisher,
     )
@@ -51,6 +57,7 @@ def build_ordering(
     command_behaviours: Iterable[Behaviour[BaseCommand[object]]] = (),
     query_behaviours: Iterable[Behaviour[BaseQuery[object]]] = (),
     unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
 ) -> tuple[CommandBus, QueryBus]:
     """Buses with every ordering handler registered.
 
@@ -62,7 +69,11 @@ def build_ordering(
         command_bus,
         query_bus,
         ordering_dependencies(
-            session_factory, cursor_codec=cursor_codec, publisher=publisher, unit_of_work=unit_of_work
+            session_factory,
+            cursor_codec=cursor_codec,
+            publisher=publisher,
+            unit_of_work=unit_of_work,
+            encryptor=encryptor,
         ),
     )
     return command_bus, query_bus

@@ -187,7 +187,7 @@ async def test_login_returns_a_token_pair_for_the_users_tenant_and_roles(world) 
     assert pair.access_token not in repr(pair)
     claims = world.verifier.verify(pair.access_token).unwrap()
     assert (claims.subject, claims.tenant, claims.roles) == (str(me.id), "acme", ("admin",))
-    assert set(claims.permissions) == {p.value for p in Permission}
+    assert claims.permissions == ()  # roles only: permissions are expanded when the token is verified
     refresh = world.verifier.verify(pair.refresh_token, expected_type=TokenType.REFRESH).unwrap()
     session = next(iter(world.db.sessions.values()))
     assert (refresh.token_id, refresh.family) == (str(session.id), str(session.family))

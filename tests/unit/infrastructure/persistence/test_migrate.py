@@ -61,7 +61,7 @@ def test_upgrade_to_head_produces_exactly_the_metadata(settings: Settings) -> No
 
     upgrade_database(settings)
 
-    assert current_revisions(settings) == head_revisions() == ("0003",)
+    assert current_revisions(settings) == head_revisions() == ("0004",)
     diffs, tables = asyncio.run(schema_state(settings))
     assert diffs == []
     assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
@@ -71,7 +71,7 @@ def test_upgrade_twice_is_a_no_op(settings: Settings) -> None:
     upgrade_database(settings)
     upgrade_database(settings)
 
-    assert current_revisions(settings) == ("0003",)
+    assert current_revisions(settings) == ("0004",)
 
 
 def test_downgrade_to_base_removes_every_table(settings: Settings) -> None:
@@ -109,11 +109,11 @@ def test_a_percent_sign_in_the_url_survives() -> None:
 def test_a_manual_revision_is_numbered_after_head(settings: Settings, scripts: Path) -> None:
     path = create_revision(settings, "add a column", autogenerate=False)
 
-    assert path == scripts / "versions" / "0004_add_a_column.py"
+    assert path == scripts / "versions" / "0005_add_a_column.py"
     source = path.read_text()
-    assert "revision: str = '0004'" in source
-    assert "down_revision: str | Sequence[str] | None = '0003'" in source
-    assert migrate.head_revisions() == ("0004",)
+    assert "revision: str = '0005'" in source
+    assert "down_revision: str | Sequence[str] | None = '0004'" in source
+    assert migrate.head_revisions() == ("0005",)
 
 
 def test_autogenerate_on_an_up_to_date_database_finds_nothing_and_ignores_foreign_tables(
