@@ -95,6 +95,6 @@ def build_container(settings: Settings) -> Container:
         products_v2=MappedService(products, ProductOutV2.from_v1),
         commands=commands,
         queries=queries,
-        security=build_security(settings, session_factory, unit_of_work=guarded),
+        security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
     )

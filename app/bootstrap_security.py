@@ -28,9 +28,11 @@ from app.core.errors import AppError, DependencyUnavailable
 from app.core.principal import Principal
 from app.core.result import Err, Result
 from app.core.settings import Settings
+from app.infrastructure.crypto.field_encryption import FieldEncryptor
 from app.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from app.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
 from app.infrastructure.idempotency import RedisIdempotencyStore
+from app.infrastructure.idempotency.encrypted import EncryptedIdempotencyStore
 from app.infrastructure.persistence.audit.recorder import SqlAuditLog
 from app.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
 from app.infrastructure.persistence.identity.wiring import build_identity_service
@@ -149,6 +151,7 @@ def build_security(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
 ) -> SecurityContainer:
     """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service)."""
     redis = (
@@ -165,6 +168,8 @@ def build_security(
     idempotency: IdempotencyStore = (
         RedisIdempotencyStore(redis) if use_redis and redis is not None else SqlIdempotencyStore(session_factory)
     )
+    if encryptor is not None:  # stored responses may hold personal data: encrypted at rest like the columns
+        idempotency = EncryptedIdempotencyStore(idempotency, encryptor)
     signing = settings.signing
     verifier = (
         RequestVerifier(

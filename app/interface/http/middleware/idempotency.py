@@ -44,7 +44,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Final
 
@@ -115,7 +115,9 @@ class IdempotencyMiddleware:
         lease_seconds: int = 300,
         methods: Iterable[str] = ("POST", "PATCH"),
         max_stored_body_bytes: int = 1_048_576,
+        exempt_path_prefixes: Sequence[str] = (),
     ) -> None:
+        """``exempt_path_prefixes``: routes whose answers must never be stored or replayed (credentials)."""
         if ttl_seconds < 1 or lease_seconds < 1:
             raise ValueError("ttl_seconds and lease_seconds must be at least 1")
         if max_stored_body_bytes < 0:
@@ -126,9 +128,14 @@ class IdempotencyMiddleware:
         self.lease_seconds = lease_seconds
         self.methods = frozenset(method.upper() for method in methods)
         self.max_stored_body_bytes = max_stored_body_bytes
+        self.exempt_path_prefixes = tuple(exempt_path_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in self.methods:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in self.methods
+            or (self.exempt_path_prefixes and str(scope["path"]).startswith(self.exempt_path_prefixes))
+        ):
             await self.app(scope, receive, send)
             return
         keys = [value for name, value in scope["headers"] if name.lower() == _KEY_NAME]

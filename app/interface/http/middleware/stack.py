@@ -124,9 +124,8 @@ def _compression(app: Starlette, settings: Settings, components: SecurityCompone
 
 def _limits(settings: Settings, *, client: bool) -> RateLimitSettings:
     section = settings.rate_limit
-    auth_routes = {
-        f"/api/{version}/auth/{route}": section.login_limit for version in API_VERSIONS for route in AUTH_ROUTES
-    }
+    # One template per route across versions: a separate budget per version would double the guesses allowed.
+    auth_routes = {f"/api/{{version}}/auth/{route}": section.login_limit for route in AUTH_ROUTES}
     return RateLimitSettings(
         client_limit=section.client_limit if client else None,
         user_limit=None if client else section.user_limit,
@@ -190,7 +189,12 @@ def _request_signing(app: Starlette, settings: Settings, components: SecurityCom
 def _idempotency(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
     if settings.idempotency.enabled:
         app.add_middleware(
-            IdempotencyMiddleware, store=components.idempotency_store, ttl_seconds=settings.idempotency.ttl_seconds
+            IdempotencyMiddleware,
+            store=components.idempotency_store,
+            ttl_seconds=settings.idempotency.ttl_seconds,
+            # Tokens and API key secrets are issued once and kept nowhere in clear; a refresh must hit the reuse
+            # detection every time. So credential routes are never stored or replayed.
+            exempt_path_prefixes=tuple(f"/api/{version}/auth/" for version in API_VERSIONS),
         )
 
 
