@@ -46,6 +46,18 @@ class _StructlogHandler(logging.StreamHandler[TextIO]):
     """Marks the root handler installed here, so configuring again replaces it instead of doubling every line."""
 
 
+class _NamedWriteLogger(structlog.WriteLogger):
+    """A ``WriteLogger`` that knows its name, so ``add_logger_name`` works without the stdlib."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(sys.stderr)
+        self.name = name
+
+
+def _named_stderr_logger(*args: object) -> _NamedWriteLogger:
+    return _NamedWriteLogger(str(args[0]) if args else "")
+
+
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
     """Configure structlog and the root logger; safe to call again (tests, CLI commands).
 
@@ -73,10 +85,12 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
         finishing = [renderer]
+    # structlog's own lines (the access log, one per request) skip the stdlib round trip, which cost more than
+    # rendering the line: a level-filtering logger writes straight to stderr.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, *finishing],
+        logger_factory=_named_stderr_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         cache_logger_on_first_use=False,
     )
     handler = _StructlogHandler(sys.stderr)
