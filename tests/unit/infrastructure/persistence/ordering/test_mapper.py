@@ -77,7 +77,8 @@ async def test_the_address_round_trips_and_the_column_holds_only_ciphertext(
     assert stored is not None
     assert stored.startswith("v1.k1.")
     for word in ADDRESS.replace(",", "").split():
-        assert word not in stored.split(".", 2)[2]
+        if len(word) >= 5:  # shorter words turn up in random base64 by chance
+            assert word not in stored.split(".", 2)[2]
     assert ON_K1.decrypt(stored, field=SHIPPING_ADDRESS, record_id=str(order.id)) == ADDRESS
 
 
