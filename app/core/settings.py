@@ -21,6 +21,7 @@ __all__ = [
     "Environment",
     "HeadersSettings",
     "IdempotencySettings",
+    "ObservabilitySettings",
     "PaginationSettings",
     "RateLimitSection",
     "SecretsSettings",
@@ -193,6 +194,27 @@ class EncryptionSettings(_Section):
     primary: str | None = None
 
 
+class ObservabilitySettings(_Section):
+    """Traces (OpenTelemetry), metrics (Prometheus), log shipping (OpenSearch ``_bulk``) and PII masking."""
+
+    service_version: str = "0.1.0"
+    resource_attributes: dict[str, str] = Field(default_factory=dict, description="Extra OTel resource attributes")
+    tracing_enabled: bool = True
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP collector, e.g. http://otel:4318")
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="Root sampling; parents decide")
+    metrics_enabled: bool = True
+    metrics_path: str = Field(default="/metrics", pattern=r"^/[a-z0-9/_-]*$")
+    log_shipping_url: str | None = Field(default=None, description="OpenSearch/Elasticsearch base URL")
+    log_shipping_index: str = Field(default="apibase-logs", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    log_shipping_batch_size: int = Field(default=500, ge=1, le=10_000)
+    log_shipping_flush_seconds: float = Field(default=2.0, gt=0, le=300)
+    log_shipping_buffer: int = Field(default=10_000, ge=10, le=1_000_000)
+    masked_fields: tuple[str, ...] = Field(
+        default=("password", "secret", "token", "authorization", "api_key", "cookie", "card_number"),
+        description="Log fields whose values are always masked (matched case-insensitively as substrings)",
+    )
+
+
 class Settings(BaseSettings):
     """All service settings; build with :func:`load_settings` to get readable errors."""
 
@@ -233,6 +255,7 @@ class Settings(BaseSettings):
     tls: TlsSettings = TlsSettings()
     secrets: SecretsSettings = SecretsSettings()
     encryption: EncryptionSettings = EncryptionSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @property
     def is_production(self) -> bool:
