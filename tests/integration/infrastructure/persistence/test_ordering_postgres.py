@@ -6,13 +6,11 @@ The tables live in a schema of their own (``search_path``), so nothing collides 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import pool, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.application.catalog import ProductCreate
 from app.application.cqrs import CommandBus, QueryBus
@@ -33,11 +31,11 @@ from app.core.errors import ConcurrencyConflict
 from app.core.result import Err, Ok
 from app.domain.ordering import Order, OrderId, OrderStatus
 from app.infrastructure.persistence.catalog import build_product_service
-from app.infrastructure.persistence.database import create_session_factory
 from app.infrastructure.persistence.ordering import OrderRepository, build_ordering, ordering_dependencies
 from app.infrastructure.persistence.schema import metadata
 from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
+from app.testing.postgres import scratch_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("in_tenant")]
 
@@ -46,18 +44,8 @@ CODEC = CursorCodec("postgres-ordering-cursor-secret")
 
 @pytest.fixture
 async def session_factory(postgres_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    schema = f"ordering_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(
-        postgres_url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
-    )
-    async with engine.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await connection.execute(text(f'SET search_path TO "{schema}"'))
-        await connection.run_sync(metadata.create_all)
-    yield create_session_factory(engine)
-    async with engine.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await engine.dispose()
+    async with scratch_schema(postgres_url, metadata, prefix="ordering") as sessions:
+        yield sessions
 
 
 async def place(commands: CommandBus, session_factory: async_sessionmaker[AsyncSession]) -> OrderOut:

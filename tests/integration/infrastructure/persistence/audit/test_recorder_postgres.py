@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import pool, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.application.ports.audit import AuditEntry
 from app.core.principal import AuthMethod
-from app.infrastructure.persistence.audit import AuditLogRow, SqlAuditLog
-from app.infrastructure.persistence.database import create_session_factory
+from app.infrastructure.persistence.audit import SqlAuditLog
+from app.infrastructure.persistence.schema import metadata
+from app.testing.postgres import scratch_schema
 
 pytestmark = pytest.mark.integration
 
@@ -41,19 +40,8 @@ def entry(tenant: str, minute: int, *, entry_id: uuid.UUID | None = None, action
 
 @pytest.fixture
 async def log(postgres_url: str) -> AsyncIterator[SqlAuditLog]:
-    schema = f"audit_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(
-        postgres_url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
-    )
-    async with engine.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await connection.execute(text(f'SET search_path TO "{schema}"'))
-        await connection.run_sync(AuditLogRow.metadata.create_all, tables=[AuditLogRow.__table__])
-    sessions: async_sessionmaker[AsyncSession] = create_session_factory(engine)
-    yield SqlAuditLog(sessions)
-    async with engine.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await engine.dispose()
+    async with scratch_schema(postgres_url, metadata, prefix="audit") as sessions:
+        yield SqlAuditLog(sessions)
 
 
 async def test_entries_round_trip_and_page_newest_first_per_tenant(log: SqlAuditLog) -> None:

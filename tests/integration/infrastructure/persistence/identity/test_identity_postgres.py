@@ -6,13 +6,11 @@ The tables live in a schema of their own (``search_path``), so nothing collides 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import pool, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.application.identity import (
     EmailTakenError,
@@ -24,7 +22,6 @@ from app.application.identity import (
 from app.core.principal import AuthMethod
 from app.core.result import Err, Ok
 from app.domain.identity import RefreshSession, Role, User, UserId
-from app.infrastructure.persistence.database import create_session_factory
 from app.infrastructure.persistence.identity import (
     SqlRefreshSessionRepository,
     SqlUserRepository,
@@ -34,6 +31,7 @@ from app.infrastructure.persistence.schema import metadata
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from app.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
 from app.infrastructure.security.tokens import JwtKeyRing, TokenIssuer, TokenPolicy, TokenVerifier, generate_key
+from app.testing.postgres import scratch_schema
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +42,8 @@ type Sessions = async_sessionmaker[AsyncSession]
 
 @pytest.fixture
 async def session_factory(postgres_url: str) -> AsyncIterator[Sessions]:
-    schema = f"identity_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(
-        postgres_url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
-    )
-    async with engine.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await connection.execute(text(f'SET search_path TO "{schema}"'))
-        await connection.run_sync(metadata.create_all)
-    yield create_session_factory(engine)
-    async with engine.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await engine.dispose()
+    async with scratch_schema(postgres_url, metadata, prefix="identity") as sessions:
+        yield sessions
 
 
 @pytest.fixture
