@@ -8,24 +8,27 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
-from app.application.catalog.service import ProductService
 from app.application.cqrs.behaviours import LoggingBehaviour
 from app.application.cqrs.bus import CommandBus, QueryBus
 from app.application.cursor import CursorCodec
 from app.application.in_memory.events import InMemoryEventPublisher
 from app.application.mapped_service import MappedService
+from app.application.ports.service import Service
 from app.bootstrap_security import SecurityContainer, build_security
 from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
 from app.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
+from app.infrastructure.observability.business_metrics import CreationCountingService, MeteredEventPublisher
+from app.infrastructure.observability.metrics import Metrics
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
 from app.infrastructure.persistence.migrate import upgrade_database_async
 from app.infrastructure.persistence.ordering.wiring import build_ordering
 from app.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
 
-__all__ = ["Container", "ProductServiceV2", "build_container"]
+__all__ = ["Container", "ProductServiceV1", "ProductServiceV2", "build_container"]
 
+type ProductServiceV1 = Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]
 type ProductServiceV2 = MappedService[Product, ProductCreate, ProductUpdate, ProductOut, ProductOutV2, ProductId]
 
 
@@ -37,13 +40,14 @@ class Container:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     events: InMemoryEventPublisher
-    products: ProductService
+    products: ProductServiceV1
     products_v2: ProductServiceV2
     commands: CommandBus
     queries: QueryBus
     security: SecurityContainer
     #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
     breakers: CircuitBreakers
+    metrics: Metrics
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -58,6 +62,7 @@ class Container:
         self.started = False
         await self.security.stop()
         await self.engine.dispose()
+        self.metrics.close()
 
     async def check_database(self) -> None:
         async with self.engine.connect() as connection:
@@ -74,13 +79,17 @@ def build_container(settings: Settings) -> Container:
     session_factory = create_session_factory(engine)
     codec = CursorCodec(settings.security.secret_key.get_secret_value())
     events = InMemoryEventPublisher()
+    metrics = Metrics()
+    metrics.track_database(engine)
+    publisher = MeteredEventPublisher(events, metrics)
     breakers = CircuitBreakers()
     guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
-    products = build_product_service(session_factory, cursor_codec=codec, publisher=events, unit_of_work=guarded)
+    catalog = build_product_service(session_factory, cursor_codec=codec, publisher=publisher, unit_of_work=guarded)
+    products: ProductServiceV1 = CreationCountingService(catalog, metrics.product_created)
     commands, queries = build_ordering(
         session_factory,
         cursor_codec=codec,
-        publisher=events,
+        publisher=publisher,
         unit_of_work=guarded,
         encryptor=encryptor,
         command_behaviours=[LoggingBehaviour()],
@@ -97,4 +106,5 @@ def build_container(settings: Settings) -> Container:
         queries=queries,
         security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
+        metrics=metrics,
     )

@@ -33,6 +33,7 @@ from app.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from app.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
 from app.infrastructure.idempotency import RedisIdempotencyStore
 from app.infrastructure.idempotency.encrypted import EncryptedIdempotencyStore
+from app.infrastructure.observability.metrics import Metrics
 from app.infrastructure.persistence.audit.recorder import SqlAuditLog
 from app.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
 from app.infrastructure.persistence.identity.wiring import build_identity_service
@@ -134,8 +135,9 @@ class SecurityContainer:
             return Err(DependencyUnavailable("the service is starting; retry in a moment"))
         return await self._identity.authenticate_api_key(secret)
 
-    def components(self) -> SecurityComponents:
+    def components(self, *, metrics: Metrics | None = None) -> SecurityComponents:
         return SecurityComponents(
+            metrics=metrics,
             access_tokens=self.authenticate_access_token,
             api_keys=self.authenticate_api_key,
             rate_limit_storage=self.rate_limit_storage,

@@ -8,18 +8,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
+from functools import partial
 
 from fastapi import FastAPI
 
-from app.application.catalog.service import ProductService
 from app.application.cqrs.bus import CommandBus, QueryBus
 from app.application.identity.service import IdentityService
 from app.application.ports.audit import AuditLog
 from app.application.ports.files import FileStore
-from app.bootstrap import Container, ProductServiceV2, build_container
+from app.bootstrap import Container, ProductServiceV1, ProductServiceV2, build_container
 from app.core.settings import Settings, load_settings
 from app.domain.identity.permissions import Permission
 from app.infrastructure.files.local import LocalFileStore
+from app.infrastructure.observability.business_metrics import observe_login
 from app.infrastructure.observability.logging import configure_logging
 from app.interface.http.audit import audit_router
 from app.interface.http.catalog import products_router_v1, products_router_v2
@@ -27,6 +28,7 @@ from app.interface.http.health import HealthRegistry, build_health_router
 from app.interface.http.identity import identity_router
 from app.interface.http.internal import internal_router
 from app.interface.http.jwks import jwks_router
+from app.interface.http.metrics import metrics_router
 from app.interface.http.middleware.stack import install_middleware
 from app.interface.http.ordering import orders_router
 from app.interface.http.problems import install_problem_handlers
@@ -71,10 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(build_health_router(health, started=lambda: container.started))
     app.include_router(jwks_router(lambda: container.security.key_ring))
+    if settings.observability.metrics_enabled:
+        app.include_router(metrics_router(container.metrics, settings.observability.metrics_path))
     if container.security.request_verifier is not None:
         app.include_router(internal_router())
     mount_versions(app, _versions(container))
-    install_middleware(app, settings, container.security.components())
+    install_middleware(app, settings, container.security.components(metrics=container.metrics))
     return app
 
 
@@ -86,7 +90,7 @@ def _versions(container: Container) -> list[ApiVersion]:
     async def queries() -> QueryBus:
         return container.queries
 
-    async def products() -> ProductService:
+    async def products() -> ProductServiceV1:
         return container.products
 
     async def products_v2() -> ProductServiceV2:
@@ -104,7 +108,7 @@ def _versions(container: Container) -> list[ApiVersion]:
         return files
 
     orders = orders_router(commands, queries)
-    auth = identity_router(identity)
+    auth = identity_router(identity, on_login=partial(observe_login, container.metrics))
     images = product_image_router(products, file_store, UploadPolicy(max_bytes=container.settings.max_upload_bytes))
     audit_readers = [require(Permission.AUDIT_READ)]
     v1 = ApiVersion(

@@ -210,3 +210,18 @@ async def test_large_lists_are_compressed(client: httpx.AsyncClient) -> None:
     gzip = await client.get("/api/v1/products", headers={"Accept-Encoding": "gzip"})
     assert gzip.headers["content-encoding"] == "gzip"
     assert gzip.json()["total"] == 20
+
+
+# -- metrics --------------------------------------------------------------------------------------------------------
+async def test_metrics_count_requests_per_route_template_and_business_events(client: httpx.AsyncClient) -> None:
+    created = await product(client)
+    assert (await client.get(f"/api/v2/products/{created['id']}")).status_code == 200
+    assert (await order(client, created["id"])).status_code == 201
+
+    exposition = (await client.get("/metrics")).text
+
+    assert 'http_requests_total{method="GET",route="/api/v2/products/{entity_id}",status="200"} 1.0' in exposition
+    assert "orders_placed_total 1.0" in exposition
+    assert "products_created_total 1.0" in exposition
+    assert 'login_failures_total{reason="auth.invalid_credentials"}' not in exposition
+    assert str(created["id"]) not in exposition  # labels are templates, never raw paths

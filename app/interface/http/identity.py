@@ -6,6 +6,7 @@ here, their contents are checked by the identity service, so a direct caller of 
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations declared inside the factory.
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -15,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from app.application.identity.dto import ApiKeyView, IssuedApiKey, TokenPair, UserView
 from app.application.identity.service import IdentityService
 from app.application.pagination import ApiResponse
+from app.core.errors import AnyAppError
 from app.core.principal import Principal
+from app.core.result import Result
 from app.core.types import JsonInt
 from app.domain.identity.permissions import Permission, Role
 from app.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -23,7 +26,7 @@ from app.interface.http.crud import Provider
 from app.interface.http.responses import response_meta, unwrap
 from app.interface.http.security.authorization import current_principal, require
 
-__all__ = ["identity_router"]
+__all__ = ["LoginObserver", "identity_router"]
 
 MAX_EMAIL = 320
 MAX_TOKEN = 8192
@@ -67,7 +70,11 @@ def _tenant(request: Request) -> str:
     return str(request.state.tenant)
 
 
-def identity_router(service: Provider[IdentityService]) -> APIRouter:
+type LoginObserver = Callable[[Result[TokenPair, AnyAppError]], None]
+"""Sees every login outcome (metrics count refusals by code); it must not raise."""
+
+
+def identity_router(service: Provider[IdentityService], *, on_login: LoginObserver | None = None) -> APIRouter:
     router = APIRouter(prefix="/auth", tags=["identity"])
     Identity = Annotated[IdentityService, Depends(service)]  # noqa: N806
     Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
@@ -82,8 +89,10 @@ def identity_router(service: Provider[IdentityService]) -> APIRouter:
 
     @router.post("/login", summary="Exchange email and password for an access and a refresh token")
     async def login(body: Credentials, identity: Identity, request: Request) -> ApiResponse[TokenPair]:
-        tokens = unwrap(await identity.login(body.email, body.password, _tenant(request)))
-        return ApiResponse(data=tokens, meta=response_meta())
+        outcome = await identity.login(body.email, body.password, _tenant(request))
+        if on_login is not None:
+            on_login(outcome)
+        return ApiResponse(data=unwrap(outcome), meta=response_meta())
 
     @router.post("/refresh", summary="Rotate a refresh token (a reused one revokes its whole family)")
     async def refresh(body: RefreshRequest, identity: Identity) -> ApiResponse[TokenPair]:

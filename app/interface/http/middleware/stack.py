@@ -2,19 +2,20 @@
 
 1. ``request_id``        — every later layer, log line and problem body can name the request.
 2. ``request_logging``   — times and logs the whole request, rejections by later layers included.
-3. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
-4. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
-5. ``compression``       — compresses whatever the layers below produce.
-6. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
+3. ``metrics``           — RED metrics per route template, refusals by later layers (401/413/429) counted.
+4. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
+5. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
+6. ``compression``       — compresses whatever the layers below produce.
+7. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
                            tokens or login guesses are counted too.
-7. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
-8. ``authentication``    — credentials into a principal and tenant (context variables for the repositories).
-9. ``user_rate_limit``   — per authenticated user, wherever they connect from.
-10. ``timeout``          — bounds the work below, slow request bodies included (504).
-11. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
-12. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
-13. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
-14. ``json_only``        — API writes must send JSON (415), uploads excepted.
+8. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
+9. ``authentication``    — credentials into a principal and tenant (context variables for the repositories).
+10. ``user_rate_limit``  — per authenticated user, wherever they connect from.
+11. ``timeout``          — bounds the work below, slow request bodies included (504).
+12. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
+13. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
+14. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
+15. ``json_only``        — API writes must send JSON (415), uploads excepted.
 
 Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
 """
@@ -35,12 +36,14 @@ from app.application.ports.idempotency import IdempotencyStore
 from app.core.settings import Settings
 from app.domain.identity.permissions import Permission
 from app.infrastructure.crypto.request_signing import RequestVerifier
+from app.infrastructure.observability.metrics import Metrics
 from app.interface.http.compression import CompressionMiddleware
 from app.interface.http.cors import cors_middleware_options
 from app.interface.http.middleware.audit import AuditMiddleware
 from app.interface.http.middleware.body_limit import BodyLimitMiddleware
 from app.interface.http.middleware.idempotency import IdempotencyMiddleware
 from app.interface.http.middleware.json_only import JsonOnlyMiddleware
+from app.interface.http.middleware.metrics import MetricsMiddleware
 from app.interface.http.middleware.rate_limit import RateLimitMiddleware, RateLimitSettings, user_id_from_state
 from app.interface.http.middleware.request_id import RequestIdMiddleware
 from app.interface.http.middleware.request_logging import RequestLoggingMiddleware
@@ -54,6 +57,7 @@ __all__ = ["MIDDLEWARE_ORDER", "SecurityComponents", "install_middleware"]
 MIDDLEWARE_ORDER: Final = (
     "request_id",
     "request_logging",
+    "metrics",
     "security_headers",
     "cors",
     "compression",
@@ -86,6 +90,7 @@ class SecurityComponents:
     audit_log: AuditLog
     request_verifier: RequestVerifier | None
     upload_paths: Sequence[re.Pattern[str]] = ()
+    metrics: Metrics | None = None
 
 
 def install_middleware(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
@@ -100,6 +105,13 @@ def _request_id(app: Starlette, settings: Settings, components: SecurityComponen
 
 def _request_logging(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
     app.add_middleware(RequestLoggingMiddleware, exclude_path_prefixes=HEALTH_PREFIXES)
+
+
+def _metrics(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if components.metrics is not None and settings.observability.metrics_enabled:
+        app.add_middleware(
+            MetricsMiddleware, metrics=components.metrics, exclude_paths=(settings.observability.metrics_path,)
+        )
 
 
 def _security_headers(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
@@ -205,6 +217,7 @@ def _json_only(app: Starlette, settings: Settings, components: SecurityComponent
 _ADD = {
     "request_id": _request_id,
     "request_logging": _request_logging,
+    "metrics": _metrics,
     "security_headers": _security_headers,
     "cors": _cors,
     "compression": _compression,

@@ -1,0 +1,101 @@
+"""Business counters fed from the application's own outcomes, without the application knowing about Prometheus.
+
+- Orders: ``MeteredEventPublisher`` wraps the ``EventPublisher`` port and counts each ``OrderPlaced`` it is
+  handed. Events are published only after their transaction commits, so a rolled-back order is never counted.
+- Products: the catalog records no creation event, so ``CreationCountingService`` wraps the ``Service`` port and
+  calls back on every ``Ok`` from ``create`` (``GenericService`` returns ``Ok`` only after the commit).
+- Logins: ``observe_login`` counts an ``Err`` from ``IdentityService.login`` under its error code.
+
+Public API: ``MeteredEventPublisher(inner, metrics)``, ``CreationCountingService(inner, on_created)``,
+``observe_login(metrics, result)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from app.application.pagination import CountStrategy, CursorPage, Page, SortField
+from app.application.ports.events import EventPublisher
+from app.application.ports.service import Service
+from app.core.errors import AnyAppError
+from app.core.result import Err, Result
+from app.domain.events import DomainEvent
+from app.domain.ordering.events import OrderPlaced
+from app.domain.specification import Specification
+from app.infrastructure.observability.metrics import Metrics
+
+__all__ = ["CreationCountingService", "MeteredEventPublisher", "observe_login"]
+
+
+class MeteredEventPublisher:
+    """``EventPublisher`` that counts business events, then hands them on unchanged."""
+
+    def __init__(self, inner: EventPublisher, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def publish(self, events: Sequence[DomainEvent]) -> None:
+        # Counted before delivery: the order is committed even if a subscriber downstream fails.
+        for event in events:
+            if isinstance(event, OrderPlaced):
+                self._metrics.order_placed()
+        await self._inner.publish(events)
+
+
+def observe_login(metrics: Metrics, result: Result[object, AnyAppError]) -> None:
+    """Count a refused login under its error code (bounded: codes are an enum); a success counts nothing."""
+    if isinstance(result, Err):
+        metrics.login_failed(result.error.code.value)
+
+
+class CreationCountingService[TEntity, TCreate, TUpdate, TResponse, ID]:
+    """``Service`` that delegates every use case and calls ``on_created`` after each successful ``create``."""
+
+    def __init__(
+        self, inner: Service[TEntity, TCreate, TUpdate, TResponse, ID], on_created: Callable[[], None]
+    ) -> None:
+        self._inner = inner
+        self._on_created = on_created
+
+    async def create(self, data: TCreate, *, actor: str | None = None) -> Result[TResponse, AnyAppError]:
+        result = await self._inner.create(data, actor=actor)
+        if result.is_ok():
+            self._on_created()
+        return result
+
+    async def get(self, entity_id: ID) -> Result[TResponse, AnyAppError]:
+        return await self._inner.get(entity_id)
+
+    async def list(
+        self,
+        *,
+        where: Specification[TEntity] | None = None,
+        sort: Sequence[SortField] = (),
+        offset: int = 0,
+        limit: int = 50,
+        count: CountStrategy = CountStrategy.EXACT,
+    ) -> Result[Page[TResponse], AnyAppError]:
+        return await self._inner.list(where=where, sort=sort, offset=offset, limit=limit, count=count)
+
+    async def list_by_cursor(
+        self,
+        *,
+        where: Specification[TEntity] | None = None,
+        sort: Sequence[SortField] = (),
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Result[CursorPage[TResponse, str], AnyAppError]:
+        return await self._inner.list_by_cursor(where=where, sort=sort, cursor=cursor, limit=limit)
+
+    async def update(
+        self,
+        entity_id: ID,
+        data: TUpdate,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
+    ) -> Result[TResponse, AnyAppError]:
+        return await self._inner.update(entity_id, data, expected_version=expected_version, actor=actor)
+
+    async def delete(self, entity_id: ID, *, actor: str | None = None) -> Result[None, AnyAppError]:
+        return await self._inner.delete(entity_id, actor=actor)
