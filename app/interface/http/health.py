@@ -3,13 +3,15 @@
 Liveness never touches a dependency (a database outage must not get every pod restarted); readiness runs
 every registered check concurrently, each under its own timeout, and reports per check; start-up holds the
 other probes off until the application says it has started (readiness also answers 503 until then).
-``registry.draining = True`` turns readiness off during a graceful shutdown, so the load balancer stops
-sending traffic before the process stops.
+Readiness turns 503 without running a check once the process is draining: ``registry.draining = True`` (the
+application's shutdown) or the process-wide :data:`SHUTTING_DOWN` event, which ``apibase serve`` sets the
+moment SIGTERM arrives, before the server stops accepting, so the load balancer stops routing first.
 
 Public API:
 
-- ``HealthRegistry``: ``register(name, check, timeout_seconds=2.0)``, ``checks``, ``draining``,
-  ``async run() -> dict[str, CheckResult]``.
+- ``SHUTTING_DOWN``: the process-wide ``threading.Event`` a signal handler sets; never cleared.
+- ``HealthRegistry(*, shutting_down=SHUTTING_DOWN)``: ``register(name, check, timeout_seconds=2.0)``,
+  ``checks``, ``draining`` (settable), ``async run() -> dict[str, CheckResult]``.
 - ``HealthCheck`` (a registered check) and ``CheckResult`` (``status``, ``latency_ms``, ``error``).
 - ``build_health_router(registry, *, started, prefix="/health", include_in_schema=False) -> APIRouter``
   with ``GET {prefix}/live``, ``GET {prefix}/ready`` and ``GET {prefix}/startup``.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,13 +37,16 @@ from app.core.errors import DependencyUnavailable
 from app.core.problem_details import DEFAULT_PROBLEM_TYPE_BASE, ProblemDetail
 from app.interface.http.problems import problem_response, request_id_for
 
-__all__ = ["CheckResult", "CheckStatus", "HealthCheck", "HealthRegistry", "build_health_router"]
+__all__ = ["SHUTTING_DOWN", "CheckResult", "CheckStatus", "HealthCheck", "HealthRegistry", "build_health_router"]
 
 logger = logging.getLogger(__name__)
 
 type CheckStatus = Literal["ok", "failed", "timeout"]
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}
+
+#: Set once, from a signal handler, when the process is told to stop: a process never stops stopping.
+SHUTTING_DOWN: Final = threading.Event()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +76,19 @@ class CheckResult:
 class HealthRegistry:
     """The dependency checks readiness runs; each adapter registers its own when it is wired."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, shutting_down: threading.Event = SHUTTING_DOWN) -> None:
         self._checks: dict[str, HealthCheck] = {}
-        self.draining = False
+        self._draining = False
+        self._shutting_down = shutting_down
+
+    @property
+    def draining(self) -> bool:
+        """True once the application's shutdown began or the process was signalled to stop."""
+        return self._draining or self._shutting_down.is_set()
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self._draining = value
 
     def register(self, name: str, check: Callable[[], Awaitable[None]], timeout_seconds: float = 2.0) -> None:
         if not name:

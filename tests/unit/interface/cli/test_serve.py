@@ -1,15 +1,29 @@
-"""``apibase serve`` hands uvicorn the composition root with settings-derived defaults and CLI overrides."""
+"""``apibase serve`` hands uvicorn the composition root with settings-derived defaults and CLI overrides.
+
+The SIGTERM path is tested here with real signals sent to this process (the handlers are restored after each
+test); a real server stopped under load is tests/integration/interface/cli/test_graceful_shutdown.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import pickle
+import signal
+import socket
 import ssl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import ClassVar
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from app.interface.cli import serve as serve_module
 from app.interface.cli.main import cli
+from app.interface.cli.serve import PRODUCTION_DRAIN_DELAY_SECONDS, ServeConfig, drain_on_signal, run_server
 
 pytestmark = pytest.mark.unit
 
@@ -17,41 +31,62 @@ TLS_VARIABLES = [f"APIBASE_TLS__{name}" for name in ("CERT_FILE", "KEY_FILE", "C
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
-    recorded: list[dict[str, object]] = []
-
-    def fake_run(target: str, **options: object) -> None:
-        recorded.append({"target": target, **options})
-
-    monkeypatch.setattr(serve_module.uvicorn, "run", fake_run)
-    for name in ("APIBASE_HOST", "APIBASE_PORT", "APIBASE_WORKERS", "APIBASE_TLS", *TLS_VARIABLES):
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[ServeConfig]:
+    recorded: list[ServeConfig] = []
+    monkeypatch.setattr(serve_module, "run_server", recorded.append)
+    for name in ("APIBASE_HOST", "APIBASE_PORT", "APIBASE_WORKERS", "APIBASE_ENVIRONMENT", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("APIBASE_TLS", "APIBASE_SHUTDOWN_GRACE_SECONDS", *TLS_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     return recorded
 
 
-def test_serve_uses_settings_from_the_environment(
-    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_uses_settings_from_the_environment(calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APIBASE_PORT", "9001")
     monkeypatch.setenv("APIBASE_WORKERS", "3")
+    monkeypatch.setenv("APIBASE_SHUTDOWN_GRACE_SECONDS", "7")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 0, result.output
-    (call,) = calls
-    assert call["target"] == "app.main:create_app"
-    assert (call["factory"], call["host"], call["port"], call["workers"]) == (True, "127.0.0.1", 9001, 3)
-    assert (call["loop"], call["http"]) == ("uvloop", "httptools")
+    (config,) = calls
+    assert (config.app, config.factory) == ("app.main:create_app", True)
+    assert (config.host, config.port, config.workers, config.should_reload) == ("127.0.0.1", 9001, 3, False)
+    assert (config.loop, config.http, config.proxy_headers, config.server_header) == (
+        "uvloop",
+        "httptools",
+        True,
+        False,
+    )
+    assert config.timeout_graceful_shutdown == 7
+    assert config.drain_delay_seconds == 0.0  # development: Ctrl+C and test servers stop at once
 
 
-def test_command_line_options_win_and_reload_means_one_worker(calls: list[dict[str, object]]) -> None:
-    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8080", "--reload"])  # noqa: S104
+def test_command_line_options_win_and_reload_means_one_worker(calls: list[ServeConfig]) -> None:
+    options = ["--host", "0.0.0.0", "--port", "8080", "--reload", "--drain-delay", "2.5"]  # noqa: S104
+    result = CliRunner().invoke(cli, ["serve", *options])
     assert result.exit_code == 0, result.output
-    (call,) = calls
-    assert (call["host"], call["port"], call["reload"], call["workers"]) == ("0.0.0.0", 8080, True, None)  # noqa: S104
+    (config,) = calls
+    assert (config.host, config.port, config.reload, config.workers) == ("0.0.0.0", 8080, True, 1)  # noqa: S104
+    assert config.drain_delay_seconds == 2.5
 
 
-def test_invalid_settings_exit_2_naming_the_variable(
-    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("environment", "delay"), [("production", PRODUCTION_DRAIN_DELAY_SECONDS), ("test", 0.0)])
+def test_outside_development_and_tests_the_server_keeps_serving_after_sigterm(
+    calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch, environment: str, delay: float
 ) -> None:
+    monkeypatch.setenv("APIBASE_ENVIRONMENT", environment)
+    monkeypatch.setenv("APIBASE_SECURITY__SECRET_KEY", "a-production-secret-of-sufficient-length-0123456789")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert calls[0].drain_delay_seconds == delay
+
+
+def test_a_negative_drain_delay_is_refused(calls: list[ServeConfig]) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--drain-delay", "-1"])
+    assert result.exit_code == 2
+    assert calls == []
+
+
+def test_invalid_settings_exit_2_naming_the_variable(calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APIBASE_PORT", "not-a-port")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2
@@ -59,11 +94,11 @@ def test_invalid_settings_exit_2_naming_the_variable(
     assert calls == []
 
 
-def tls_options(call: dict[str, object]) -> tuple[object, ...]:
-    return (call["ssl_certfile"], call["ssl_keyfile"], call["ssl_ca_certs"], call["ssl_cert_reqs"])
+def tls_options(config: ServeConfig) -> tuple[object, ...]:
+    return (config.ssl_certfile, config.ssl_keyfile, config.ssl_ca_certs, config.ssl_cert_reqs)
 
 
-def test_without_tls_settings_it_serves_plain_http(calls: list[dict[str, object]]) -> None:
+def test_without_tls_settings_it_serves_plain_http(calls: list[ServeConfig]) -> None:
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 0, result.output
     (call,) = calls
@@ -71,7 +106,7 @@ def test_without_tls_settings_it_serves_plain_http(calls: list[dict[str, object]
 
 
 def test_a_certificate_and_key_serve_https_without_asking_for_client_certificates(
-    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+    calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APIBASE_TLS__CERT_FILE", "/tls/server.pem")
     monkeypatch.setenv("APIBASE_TLS__KEY_FILE", "/tls/server.key")
@@ -82,7 +117,7 @@ def test_a_certificate_and_key_serve_https_without_asking_for_client_certificate
 
 
 def test_a_required_client_certificate_makes_it_mutual_tls(
-    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+    calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APIBASE_TLS__CERT_FILE", "/tls/server.pem")
     monkeypatch.setenv("APIBASE_TLS__KEY_FILE", "/tls/server.key")
@@ -100,7 +135,7 @@ def test_a_required_client_certificate_makes_it_mutual_tls(
 
 
 def test_requiring_client_certificates_without_a_ca_exits_2(
-    calls: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+    calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APIBASE_TLS__CERT_FILE", "/tls/server.pem")
     monkeypatch.setenv("APIBASE_TLS__KEY_FILE", "/tls/server.key")
@@ -109,3 +144,165 @@ def test_requiring_client_certificates_without_a_ca_exits_2(
     assert result.exit_code == 2
     assert "APIBASE_TLS" in result.output
     assert calls == []
+
+
+class ServerHandler:
+    """Stands in for the handler uvicorn installs: records which signals reached it, and when."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, float]] = []
+
+    def __call__(self, sig: int, frame: FrameType | None) -> None:
+        self.calls.append((sig, asyncio.get_running_loop().time()))
+
+    @property
+    def signals(self) -> list[int]:
+        return [sig for sig, _ in self.calls]
+
+
+@pytest.fixture
+def server_handler() -> Iterator[ServerHandler]:
+    handler = ServerHandler()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in saved:
+        signal.signal(sig, handler)
+    yield handler
+    for sig, previous in saved.items():
+        signal.signal(sig, previous)
+
+
+async def test_sigterm_turns_readiness_off_at_once_and_stops_the_server_after_the_delay(
+    server_handler: ServerHandler,
+) -> None:
+    shutting_down = threading.Event()
+    drain_on_signal(0.2, shutting_down=shutting_down)
+    sent = asyncio.get_running_loop().time()
+    signal.raise_signal(signal.SIGTERM)
+    assert shutting_down.is_set()
+    await asyncio.sleep(0.05)
+    assert server_handler.calls == []  # still serving, with readiness 503
+    await asyncio.sleep(0.3)
+    ((sig, at),) = server_handler.calls
+    assert sig == signal.SIGTERM
+    assert at - sent >= 0.2
+
+
+async def test_a_second_signal_ends_the_delay_and_later_ones_reach_the_server(server_handler: ServerHandler) -> None:
+    drain_on_signal(0.2, shutting_down=threading.Event())
+    signal.raise_signal(signal.SIGTERM)
+    await asyncio.sleep(0.01)
+    signal.raise_signal(signal.SIGTERM)
+    await asyncio.sleep(0.01)
+    assert server_handler.signals == [signal.SIGTERM]
+    await asyncio.sleep(0.3)
+    assert server_handler.signals == [signal.SIGTERM]  # the cancelled delay does not stop it twice
+    signal.raise_signal(signal.SIGINT)  # uvicorn forces the exit on a second SIGINT
+    await asyncio.sleep(0.01)
+    assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]
+
+
+async def test_ctrl_c_and_a_zero_delay_stop_at_once(server_handler: ServerHandler) -> None:
+    shutting_down = threading.Event()
+    drain_on_signal(0.0, shutting_down=shutting_down)
+    signal.raise_signal(signal.SIGTERM)
+    await asyncio.sleep(0.01)
+    assert server_handler.signals == [signal.SIGTERM]
+    assert shutting_down.is_set()
+    drain_on_signal(10.0, shutting_down=shutting_down)
+    signal.raise_signal(signal.SIGINT)
+    await asyncio.sleep(0.01)
+    assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]
+
+
+async def test_default_and_ignoring_handlers_are_left_alone(server_handler: ServerHandler) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    drain_on_signal(1.0, shutting_down=threading.Event())
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is not server_handler  # the callable one is wrapped
+
+
+def a_config(**options: object) -> ServeConfig:
+    return ServeConfig("starlette.applications:Starlette", factory=True, drain_delay_seconds=2.5, **options)
+
+
+def test_the_drain_delay_travels_to_worker_processes() -> None:
+
+    copy = pickle.loads(pickle.dumps(a_config(workers=2)))  # noqa: S301 - what spawning a worker does
+    assert isinstance(copy, ServeConfig)
+    assert copy.drain_delay_seconds == 2.5
+
+
+async def test_loading_the_configuration_in_a_worker_arms_the_drain(server_handler: ServerHandler) -> None:
+    config = a_config()
+    config.load()
+    wrapper = signal.getsignal(signal.SIGTERM)
+    assert callable(wrapper)
+    assert wrapper is not server_handler
+
+
+def test_loading_it_off_the_main_thread_leaves_signals_alone(server_handler: ServerHandler) -> None:
+    config = a_config()
+    loader = threading.Thread(target=config.load)
+    loader.start()
+    loader.join()
+    assert config.loaded
+    assert signal.getsignal(signal.SIGTERM) is server_handler
+
+
+class FakeServer:
+    started_on_run: ClassVar[bool] = True
+    runs: ClassVar[list[ServeConfig]] = []
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.started = False
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        FakeServer.runs.append(self.config)
+        self.started = self.started_on_run
+        raise KeyboardInterrupt  # how the re-raised SIGINT ends uvicorn
+
+
+@pytest.fixture
+def fake_server(monkeypatch: pytest.MonkeyPatch, server_handler: ServerHandler) -> type[FakeServer]:
+    FakeServer.runs = []
+    FakeServer.started_on_run = True
+    monkeypatch.setattr(uvicorn, "Server", FakeServer)
+    return FakeServer
+
+
+def test_one_worker_runs_the_server_and_a_re_raised_sigterm_exits_0(fake_server: type[FakeServer]) -> None:
+    config = a_config()
+    run_server(config)
+    assert fake_server.runs == [config]
+    with pytest.raises(SystemExit) as exit_:
+        signal.raise_signal(signal.SIGTERM)
+    assert exit_.value.code == 0
+
+
+def test_a_server_that_never_started_exits_with_uvicorns_start_up_failure(fake_server: type[FakeServer]) -> None:
+    fake_server.started_on_run = False
+    with pytest.raises(SystemExit) as exit_:
+        run_server(a_config())
+    assert exit_.value.code == 3
+
+
+def test_several_workers_run_under_uvicorns_supervisor(
+    fake_server: type[FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervised: list[tuple[ServeConfig, list[socket.socket]]] = []
+
+    class FakeMultiprocess:
+        def __init__(self, config: ServeConfig, sockets: list[socket.socket]) -> None:
+            supervised.append((config, sockets))
+
+        def run(self) -> None:
+            return None
+
+    monkeypatch.setattr(serve_module, "Multiprocess", FakeMultiprocess)
+    config = a_config(workers=2, port=0)
+    run_server(config)
+    ((supervised_config, (sock,)),) = supervised
+    sock.close()
+    assert supervised_config is config
+    assert fake_server.runs == []  # each worker builds its own server from the configuration

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.interface.http.health import CheckResult, HealthCheck, HealthRegistry, build_health_router
+from app.interface.http.health import SHUTTING_DOWN, CheckResult, HealthCheck, HealthRegistry, build_health_router
 from app.interface.http.middleware.request_id import RequestIdMiddleware
 from app.interface.http.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 
@@ -62,19 +63,26 @@ def assert_503(response: httpx.Response, code: str, instance: str) -> dict[str, 
     return body
 
 
-async def test_liveness_is_always_ok_and_never_runs_checks() -> None:
+async def test_liveness_is_ok_at_once_while_every_check_would_fail_or_hang() -> None:
     calls: list[str] = []
+    never = asyncio.Event()
 
-    async def counted() -> None:
-        calls.append("check")
+    async def failing() -> None:
+        calls.append("failing")
         raise RuntimeError
 
-    registry = HealthRegistry()
-    registry.register("db", counted)
-    registry.draining = True
-    async with client(build_app(registry, Switch(False))) as http:
+    async def hanging() -> None:
+        calls.append("hanging")
+        await never.wait()
+
+    registry = HealthRegistry(shutting_down=threading.Event())
+    registry.register("db", failing)
+    registry.register("broker", hanging, timeout_seconds=30)
+    async with client(build_app(registry, Switch(False))) as http, asyncio.timeout(1):
         response = await http.get("/health/live")
-    assert response.status_code == 200
+        registry.draining = True
+        while_draining = await http.get("/health/live")
+    assert response.status_code == while_draining.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response.headers["cache-control"] == "no-store"
     assert calls == []
@@ -159,6 +167,44 @@ async def test_draining_turns_readiness_off_without_running_checks() -> None:
     body = assert_503(response, "common.not_ready", "/health/ready")
     assert body["detail"] == "The service is shutting down."
     assert body["checks"] == {}
+
+
+async def test_the_process_wide_shutdown_signal_turns_readiness_off_at_once() -> None:
+    calls: list[str] = []
+
+    async def counted() -> None:
+        calls.append("db")
+
+    shutting_down = threading.Event()
+    registry = HealthRegistry(shutting_down=shutting_down)
+    registry.register("db", counted)
+    async with client(build_app(registry)) as http:
+        before = await http.get("/health/ready")
+        shutting_down.set()
+        after = await http.get("/health/ready")
+        startup = await http.get("/health/startup")
+    assert before.status_code == 200
+    body = assert_503(after, "common.not_ready", "/health/ready")
+    assert body["detail"] == "The service is shutting down."
+    assert calls == ["db"]
+    registry.draining = False  # the application cannot undo a signal
+    assert draining(registry) is True
+    assert startup.status_code == 200  # start-up is done; restarting a draining pod would cut requests off
+
+
+def draining(registry: HealthRegistry) -> bool:
+    return registry.draining
+
+
+def test_registries_follow_the_process_wide_signal_by_default() -> None:
+    registry = HealthRegistry()
+    assert registry.draining is False
+    SHUTTING_DOWN.set()
+    try:
+        assert draining(registry) is True
+    finally:
+        SHUTTING_DOWN.clear()  # only a test may: the rest of this process is not shutting down
+    assert draining(registry) is False
 
 
 async def test_startup_and_readiness_are_503_until_started() -> None:
