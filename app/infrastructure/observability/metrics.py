@@ -44,7 +44,7 @@ from prometheus_client.exposition import choose_encoder
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-__all__ = ["DURATION_BUCKETS", "UNMATCHED_ROUTE", "Metrics", "prepare_multiprocess_dir"]
+__all__ = ["DURATION_BUCKETS", "MULTIPROC_DIR_VARIABLE", "UNMATCHED_ROUTE", "Metrics", "prepare_multiprocess_dir"]
 
 #: Latency buckets in seconds: fine below 100 ms where APIs live, coarse up to the 30 s request timeout.
 DURATION_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)

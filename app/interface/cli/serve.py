@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -35,6 +36,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import ChangeReload, Multiprocess
 
 from app.core.settings import Environment, Settings, SettingsError, load_settings
+from app.infrastructure.observability.metrics import MULTIPROC_DIR_VARIABLE, prepare_multiprocess_dir
 from app.interface.http.health import SHUTTING_DOWN
 
 __all__ = [
@@ -171,6 +173,8 @@ def serve(
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
+    if multiprocess_dir := os.environ.get(MULTIPROC_DIR_VARIABLE):
+        prepare_multiprocess_dir(multiprocess_dir)  # metrics of earlier runs would be summed in otherwise
     config = ServeConfig(
         APP_FACTORY,
         drain_delay_seconds=_default_drain_delay(settings) if drain_delay is None else drain_delay,
@@ -183,6 +187,9 @@ def serve(
         http="httptools",
         proxy_headers=True,
         server_header=False,
+        # The service logs every request itself (structured, one line); uvicorn's own set-up would replace it.
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         ssl_certfile=settings.tls.cert_file,
         ssl_keyfile=settings.tls.key_file,

@@ -60,6 +60,19 @@ def test_serve_uses_settings_from_the_environment(calls: list[ServeConfig], monk
     assert config.drain_delay_seconds == 0.0  # development: Ctrl+C and test servers stop at once
 
 
+def test_multiprocess_metrics_start_from_an_empty_directory(
+    calls: list[ServeConfig], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stale = tmp_path / "counter_123.db"
+    stale.write_bytes(b"left over by an earlier run")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    (config,) = calls
+    assert (config.log_config, config.access_log) == (None, False)  # the service writes its own access log
+
+
 def test_command_line_options_win_and_reload_means_one_worker(calls: list[ServeConfig]) -> None:
     options = ["--host", "0.0.0.0", "--port", "8080", "--reload", "--drain-delay", "2.5"]  # noqa: S104
     result = CliRunner().invoke(cli, ["serve", *options])
