@@ -46,7 +46,14 @@ V1_SUNSET = date(2027, 6, 30)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     json_logs = settings.log_json if settings.log_json is not None else settings.is_production
-    configure_logging(json=json_logs, level=settings.log_level)
+    configure_logging(
+        json=json_logs,
+        level=settings.log_level,
+        service_name=settings.service_name,
+        service_version=settings.observability.service_version,
+        environment=settings.environment.value,
+        masked_fields=settings.observability.masked_fields,
+    )
     container = build_container(settings)
     health = HealthRegistry()
     health.register("database", container.check_database, timeout_seconds=2.0)

@@ -44,6 +44,7 @@ CORS_ALLOWED_HEADERS: Final = (
     "If-Match",
     "If-None-Match",
     "Idempotency-Key",
+    "X-Correlation-ID",
     "X-Request-ID",
 )
 #: Response headers a browser script may read besides the CORS-safelisted ones.
@@ -55,6 +56,7 @@ CORS_EXPOSED_HEADERS: Final = (
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "Retry-After",
+    "X-Correlation-ID",
     "X-Request-ID",
 )
 

@@ -1,10 +1,16 @@
 """One access-log line per request: what was called, by whom, with what outcome and how fast.
 
-The line names the route template (``/api/v1/products/{product_id}``), not the path: ids in paths would make
-every line unique for dashboards and could carry personal data. Only a 404 with no matching route falls back
-to the raw path (that is the interesting part of a miss); a request refused before routing (401, 413, 429 from
-an outer middleware) logs ``route=None``. Query strings, headers (``Authorization``, ``Cookie``) and bodies are
-never logged.
+Dashboards group by ``route``, the template (``/api/v1/products/{product_id}``): ids in paths would make every
+line unique. Only a 404 with no matching route falls back to the raw path (that is the interesting part of a
+miss); a request refused before routing (401, 413, 429 from an outer middleware) logs ``route=None``. The raw
+path goes beside it as ``path`` (ECS ``url.path``) for finding one request; personal data in it (an e-mail in a
+path segment) is masked by the logging pipeline like anywhere else. Query strings, headers (``Authorization``,
+``Cookie``) and bodies are never logged.
+
+Field names are the short ones every log line uses (``method``, ``route``, ``path``, ``status``,
+``duration_ms``, ``client_ip``, ``request_id``, ``correlation_id``, ``user``, ``tenant``, ``error``); the JSON
+renderer maps them to ECS (``http.request.method``, ``http.route``, ``url.path``, ``http.response.status_code``,
+``event.duration`` in nanoseconds, ``client.ip``, ...), see ``app.infrastructure.observability.ecs``.
 
 Caller and tenant are read from ``scope["state"]`` after the response, where the authentication middleware
 leaves them, so this middleware may sit outside it (and should: it then also logs the requests it refuses).
@@ -25,6 +31,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.principal import Principal
+from app.interface.http.middleware.correlation import correlation_id_for
 from app.interface.http.problems import request_id_for
 
 __all__ = ["ACCESS_LOGGER", "RequestLoggingMiddleware", "caller_of", "client_ip", "route_template"]
@@ -108,9 +115,11 @@ class RequestLoggingMiddleware:
         fields: dict[str, object] = {
             "method": scope.get("method"),
             "route": route,
+            "path": str(scope.get("path", "")),
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             "request_id": request_id_for(scope),
+            "correlation_id": correlation_id_for(scope),
             "client_ip": client_ip(scope),
             "user": caller.subject if caller is not None else None,
             "tenant": tenant,

@@ -1,21 +1,22 @@
 """The one place that assembles the middleware stack, in a deliberate order (outermost first):
 
 1. ``request_id``        — every later layer, log line and problem body can name the request.
-2. ``request_logging``   — times and logs the whole request, rejections by later layers included.
-3. ``metrics``           — RED metrics per route template, refusals by later layers (401/413/429) counted.
-4. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
-5. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
-6. ``compression``       — compresses whatever the layers below produce.
-7. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
+2. ``correlation_id``    — the flow's id (``X-Correlation-ID``, else the request id), bound before anything logs.
+3. ``request_logging``   — times and logs the whole request, rejections by later layers included.
+4. ``metrics``           — RED metrics per route template, refusals by later layers (401/413/429) counted.
+5. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
+6. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
+7. ``compression``       — compresses whatever the layers below produce.
+8. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
                            tokens or login guesses are counted too.
-8. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
-9. ``authentication``    — credentials into a principal and tenant (context variables for the repositories).
-10. ``user_rate_limit``  — per authenticated user, wherever they connect from.
-11. ``timeout``          — bounds the work below, slow request bodies included (504).
-12. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
-13. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
-14. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
-15. ``json_only``        — API writes must send JSON (415), uploads excepted.
+9. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
+10. ``authentication``   — credentials into a principal and tenant (context variables for the repositories).
+11. ``user_rate_limit``  — per authenticated user, wherever they connect from.
+12. ``timeout``          — bounds the work below, slow request bodies included (504).
+13. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
+14. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
+15. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
+16. ``json_only``        — API writes must send JSON (415), uploads excepted.
 
 Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
 """
@@ -41,6 +42,7 @@ from app.interface.http.compression import CompressionMiddleware
 from app.interface.http.cors import cors_middleware_options
 from app.interface.http.middleware.audit import AuditMiddleware
 from app.interface.http.middleware.body_limit import BodyLimitMiddleware
+from app.interface.http.middleware.correlation import CorrelationIdMiddleware
 from app.interface.http.middleware.idempotency import IdempotencyMiddleware
 from app.interface.http.middleware.json_only import JsonOnlyMiddleware
 from app.interface.http.middleware.metrics import MetricsMiddleware
@@ -56,6 +58,7 @@ __all__ = ["MIDDLEWARE_ORDER", "SecurityComponents", "install_middleware"]
 
 MIDDLEWARE_ORDER: Final = (
     "request_id",
+    "correlation_id",
     "request_logging",
     "metrics",
     "security_headers",
@@ -101,6 +104,10 @@ def install_middleware(app: Starlette, settings: Settings, components: SecurityC
 
 def _request_id(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
     app.add_middleware(RequestIdMiddleware)
+
+
+def _correlation_id(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(CorrelationIdMiddleware)
 
 
 def _request_logging(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
@@ -216,6 +223,7 @@ def _json_only(app: Starlette, settings: Settings, components: SecurityComponent
 
 _ADD = {
     "request_id": _request_id,
+    "correlation_id": _correlation_id,
     "request_logging": _request_logging,
     "metrics": _metrics,
     "security_headers": _security_headers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 from app.core.errors import NotFoundError, UnauthorizedError
 from app.core.principal import AuthMethod, Principal
 from app.infrastructure.observability import configure_logging
+from app.interface.http.middleware.correlation import CorrelationIdMiddleware
 from app.interface.http.middleware.request_id import RequestIdMiddleware
 from app.interface.http.middleware.request_logging import RequestLoggingMiddleware, route_template
 from app.interface.http.problems import install_problem_handlers, send_problem
@@ -75,6 +77,7 @@ def build_app(*, exclude: tuple[str, ...] = ("/health/",)) -> FastAPI:
     app.mount("/api/v1", v1)
     app.add_middleware(FakeAuthentication)
     app.add_middleware(RequestLoggingMiddleware, exclude_path_prefixes=exclude)
+    app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
 
@@ -100,8 +103,10 @@ async def test_one_line_per_request_with_route_template_and_caller() -> None:
         "log_level": "info",
         "method": "GET",
         "route": "/api/v1/products/{product_id}",
+        "path": "/api/v1/products/42",
         "status": 200,
         "request_id": "rid-1",
+        "correlation_id": "rid-1",
         "client_ip": "127.0.0.1",
         "user": "alice",
         "tenant": "acme",
@@ -117,7 +122,7 @@ async def test_headers_bodies_and_query_strings_are_never_logged() -> None:
                 headers={"Authorization": "Bearer s3cr3t-token", "Cookie": "session=abc"},
             )
     (line,) = logs
-    assert line["route"] == "/api/v1/products"
+    assert (line["route"], line["path"]) == ("/api/v1/products", "/api/v1/products")
     assert line["status"] == 201
     assert not any(secret in repr(logs) for secret in SECRETS)
 
@@ -127,7 +132,10 @@ async def test_a_404_without_a_route_logs_the_raw_path_without_query() -> None:
         with capture_logs() as logs:
             await http.get("/api/v1/nothing/here?q=needle")
             await http.get("/nowhere")
-    assert [(line["route"], line["status"]) for line in logs] == [("/api/v1/nothing/here", 404), ("/nowhere", 404)]
+    assert [(line["route"], line["path"], line["status"]) for line in logs] == [
+        ("/api/v1/nothing/here", "/api/v1/nothing/here", 404),
+        ("/nowhere", "/nowhere", 404),
+    ]
 
 
 async def test_a_404_from_a_matched_route_keeps_the_template() -> None:
@@ -143,6 +151,7 @@ async def test_a_refusal_before_routing_logs_no_path() -> None:
             await http.get("/api/v1/locked/7")
     (line,) = logs
     assert (line["route"], line["status"], line["user"], line["tenant"]) == (None, 401, None, None)
+    assert line["path"] == "/api/v1/locked/7"
 
 
 async def test_excluded_paths_are_not_logged() -> None:
@@ -227,10 +236,72 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restore_logging")
+async def test_the_json_line_is_ecs_with_http_and_url_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json=True, level="INFO", service_name="shop")
+    async with client(build_app()) as http:
+        await http.get(
+            "/api/v1/products/bob@example.org?token=hunter2",
+            headers={"X-Request-ID": "rid-json", "X-Correlation-ID": "flow-7"},
+        )
+    lines = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
+    (access,) = [line for line in lines if line.get("log", {}).get("logger") == "apibase.access"]
+    duration = access["event"].pop("duration")
+    assert isinstance(duration, int)
+    assert duration > 0  # nanoseconds
+    access.pop("@timestamp")
+    assert access == {
+        "log": {"level": "info", "logger": "apibase.access"},
+        "message": "request",
+        "http": {
+            "request": {"id": "rid-json", "method": "GET"},
+            "route": "/api/v1/products/{product_id}",
+            "response": {"status_code": 200},
+        },
+        "url": {"path": "/api/v1/products/b***@example.org"},
+        "client": {"ip": "127.0.0.1"},
+        "user": {"id": "alice"},
+        "organization": {"id": "acme"},
+        "labels": {"correlation_id": "flow-7"},
+        "event": {},
+        "service": {"name": "shop"},
+        "ecs": {"version": "8.11.0"},
+    }
+
+
+def test_an_access_line_costs_microseconds(capsys: pytest.CaptureFixture[str], restore_logging: None) -> None:
+    """A coarse guard (the budget is ~25 us on a CI core): catches a regression of 10x, not of 10%."""
+    configure_logging(json=True, level="INFO")
+    logger = structlog.stdlib.get_logger("apibase.access")
+    fields = {
+        "method": "GET",
+        "route": "/api/v1/products/{product_id}",
+        "path": "/api/v1/products/42",
+        "status": 200,
+        "duration_ms": 1.234,
+        "request_id": "3f1c2a4e5b6d4e7f8a9b0c1d2e3f4a5b",
+        "correlation_id": "3f1c2a4e5b6d4e7f8a9b0c1d2e3f4a5b",
+        "client_ip": "127.0.0.1",
+        "user": "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+        "tenant": "acme",
+    }
+    rounds = 2000
+    started = time.process_time()
+    for _ in range(rounds):
+        logger.info("request", **fields)
+    per_line = (time.process_time() - started) / rounds
+    capsys.readouterr()
+    assert per_line < 250e-6
+
+
+@pytest.mark.usefixtures("restore_logging")
 async def test_the_line_goes_to_the_access_logger(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(json=True, level="INFO")
     async with client(build_app()) as http:
         await http.get("/api/v1/products/42", headers={"X-Request-ID": "rid-json"})
     lines = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
-    (access,) = [line for line in lines if line.get("logger") == "apibase.access"]
-    assert (access["event"], access["request_id"], access["level"]) == ("request", "rid-json", "info")
+    (access,) = [line for line in lines if line["log"]["logger"] == "apibase.access"]
+    assert (access["message"], access["http"]["request"]["id"], access["log"]["level"]) == (
+        "request",
+        "rid-json",
+        "info",
+    )
