@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from opentelemetry.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
 from app.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
 from app.infrastructure.observability.business_metrics import CreationCountingService, MeteredEventPublisher
+from app.infrastructure.observability.cqrs_tracing import TracingBehaviour
 from app.infrastructure.observability.metrics import Metrics
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
@@ -73,7 +75,7 @@ class Container:
             await self.security.redis.ping()
 
 
-def build_container(settings: Settings) -> Container:
+def build_container(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Container:
     encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
@@ -92,8 +94,9 @@ def build_container(settings: Settings) -> Container:
         publisher=publisher,
         unit_of_work=guarded,
         encryptor=encryptor,
-        command_behaviours=[LoggingBehaviour()],
-        query_behaviours=[LoggingBehaviour()],
+        # Tracing outermost: the bus's own log lines are written inside the handler's span.
+        command_behaviours=[TracingBehaviour(tracer_provider), LoggingBehaviour()],
+        query_behaviours=[TracingBehaviour(tracer_provider), LoggingBehaviour()],
     )
     return Container(
         settings=settings,

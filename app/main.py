@@ -22,6 +22,7 @@ from app.domain.identity.permissions import Permission
 from app.infrastructure.files.local import LocalFileStore
 from app.infrastructure.observability.business_metrics import observe_login
 from app.infrastructure.observability.logging import configure_logging
+from app.infrastructure.observability.tracing import TracingHandle, configure_tracing
 from app.interface.http.audit import audit_router
 from app.interface.http.catalog import products_router_v1, products_router_v2
 from app.interface.http.health import HealthRegistry, build_health_router
@@ -43,7 +44,9 @@ V1_DEPRECATED = date(2026, 11, 1)
 V1_SUNSET = date(2027, 6, 30)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracing: TracingHandle | None = None) -> FastAPI:
+    """``tracing``: a handle from ``configure_tracing`` to use instead of one built from settings (tests pass one
+    with an in-memory exporter)."""
     settings = settings or load_settings()
     json_logs = settings.log_json if settings.log_json is not None else settings.is_production
     configure_logging(
@@ -54,7 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         environment=settings.environment.value,
         masked_fields=settings.observability.masked_fields,
     )
-    container = build_container(settings)
+    tracing = tracing or configure_tracing(settings)
+    container = build_container(settings, tracer_provider=tracing.tracer_provider)
+    tracing.instrument_engine(container.engine)
+    if container.security.redis is not None:
+        tracing.instrument_redis(container.security.redis)
     health = HealthRegistry()
     health.register("database", container.check_database, timeout_seconds=2.0)
     if container.security.redis is not None:
@@ -68,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             health.draining = True
             await container.stop()
+            tracing.shutdown()
 
     app = FastAPI(
         title="API Base reference service",
@@ -77,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.container = container
+    app.state.tracing = tracing
+    tracing.instrument_app(app)
     install_problem_handlers(app)
     app.include_router(build_health_router(health, started=lambda: container.started))
     app.include_router(jwks_router(lambda: container.security.key_ring))
