@@ -49,14 +49,14 @@ ECS_VERSION: Final = "8.11.0"
 
 
 def add_trace_context(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-    """Add ``trace_id`` and ``span_id`` of the current OpenTelemetry span, when one is recording.
+    """Add ``trace_id`` and ``span_id`` of the current OpenTelemetry span when it is sampled.
 
-    A non-recording span (tracing off, or sampled out) adds nothing: its ids would point at a trace that does not
-    exist in the backend.
+    A span that was sampled out (or tracing is off) adds nothing: its ids would point at a trace that does not
+    exist in the backend. A sampled span that has just ended still counts: the access log line is written after
+    the server span closes with the response, and must carry its trace id.
     """
-    span = trace.get_current_span()
-    if span.is_recording():
-        context = span.get_span_context()
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid and context.trace_flags.sampled:
         event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict

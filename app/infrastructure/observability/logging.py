@@ -70,7 +70,19 @@ def _render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict)
 
 
 class _StructlogHandler(logging.StreamHandler[TextIO]):
-    """Marks the root handler installed here, so configuring again replaces it instead of doubling every line."""
+    """The root handler installed here (configuring again replaces it instead of doubling every line).
+
+    It writes to whatever ``sys.stderr`` is at the time of each record, as structlog's own lines do, so a
+    redirected or captured stderr gets both kinds of line.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """The stream is always the current ``sys.stderr``; ``StreamHandler.__init__`` assigning it is ignored."""
 
 
 class _NamedWriteLogger(structlog.WriteLogger):

@@ -6,6 +6,7 @@ here, their contents are checked by the identity service, so a direct caller of 
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations declared inside the factory.
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
@@ -18,7 +19,7 @@ from app.application.identity.service import IdentityService
 from app.application.pagination import ApiResponse
 from app.core.errors import AnyAppError
 from app.core.principal import Principal
-from app.core.result import Result
+from app.core.result import Err, Result
 from app.core.types import JsonInt
 from app.domain.identity.permissions import Permission, Role
 from app.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -27,6 +28,8 @@ from app.interface.http.responses import response_meta, unwrap
 from app.interface.http.security.authorization import current_principal, require
 
 __all__ = ["LoginObserver", "identity_router"]
+
+logger = logging.getLogger(__name__)
 
 MAX_EMAIL = 320
 MAX_TOKEN = 8192
@@ -92,6 +95,8 @@ def identity_router(service: Provider[IdentityService], *, on_login: LoginObserv
         outcome = await identity.login(body.email, body.password, _tenant(request))
         if on_login is not None:
             on_login(outcome)
+        if isinstance(outcome, Err):  # a security event; the log pipeline masks the address
+            logger.warning("login refused for %s in tenant %s: %s", body.email, _tenant(request), outcome.error.code)
         return ApiResponse(data=unwrap(outcome), meta=response_meta())
 
     @router.post("/refresh", summary="Rotate a refresh token (a reused one revokes its whole family)")

@@ -136,10 +136,19 @@ def test_trace_and_span_ids_come_from_the_recording_span(tracer: trace.Tracer) -
     assert len(event_dict["span_id"]) == 16
 
 
-def test_a_non_recording_span_adds_nothing() -> None:
+def test_a_sampled_out_span_adds_nothing() -> None:
     sampled_out = NonRecordingSpan(SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(0)))
     with trace.use_span(sampled_out):
         assert add_trace_context(None, "info", {}) == {}
+
+
+def test_a_sampled_span_that_has_ended_still_names_its_trace(tracer: trace.Tracer) -> None:
+    """The access log is written after the server span has ended with the response."""
+    span = tracer.start_span("request")
+    span.end()
+    with trace.use_span(span):
+        event_dict = add_trace_context(None, "info", {})
+    assert event_dict["trace_id"] == f"{span.get_span_context().trace_id:032x}"
 
 
 @pytest.mark.usefixtures("restore_logging")
