@@ -18,9 +18,11 @@ from app.application.ports.service import Service
 from app.bootstrap_security import SecurityContainer, build_security
 from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
+from app.infrastructure.background import Supervisor
 from app.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
 from app.infrastructure.observability.business_metrics import CreationCountingService, MeteredEventPublisher
 from app.infrastructure.observability.cqrs_tracing import TracingBehaviour
+from app.infrastructure.observability.log_shipping import LogShipper
 from app.infrastructure.observability.metrics import Metrics
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
@@ -29,6 +31,9 @@ from app.infrastructure.persistence.ordering.wiring import build_ordering
 from app.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
 
 __all__ = ["Container", "ProductServiceV1", "ProductServiceV2", "build_container"]
+
+#: How long shutdown waits for the log shipper and the other background tasks to finish.
+SHUTDOWN_FLUSH_SECONDS = 5.0
 
 type ProductServiceV1 = Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]
 type ProductServiceV2 = MappedService[Product, ProductCreate, ProductUpdate, ProductOut, ProductOutV2, ProductId]
@@ -50,6 +55,9 @@ class Container:
     #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
     breakers: CircuitBreakers
     metrics: Metrics
+    log_shipper: LogShipper | None = None
+    #: Runs every background task (the log shipper's flush loop, ...), restarting crashed ones with backoff.
+    supervisor: Supervisor = field(default_factory=Supervisor)
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -58,10 +66,15 @@ class Container:
         if migrate or (migrate is None and is_sqlite(self.settings.database_url)):
             await upgrade_database_async(self.settings)
         await self.security.start()
+        if self.log_shipper is not None:
+            self.log_shipper.start(self.supervisor)
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        if self.log_shipper is not None:  # before the supervisor: the buffer is flushed, not cancelled
+            await self.log_shipper.stop(grace_seconds=SHUTDOWN_FLUSH_SECONDS)
+        await self.supervisor.stop(grace_seconds=SHUTDOWN_FLUSH_SECONDS)
         await self.security.stop()
         await self.engine.dispose()
         self.metrics.close()
@@ -70,12 +83,19 @@ class Container:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def check_background(self) -> None:
+        """Not ready once a task that must not die (``restart=False``) has failed."""
+        if self.supervisor.failure is not None:
+            raise RuntimeError(f"background task {self.supervisor.failure[0]} failed")
+
     async def check_redis(self) -> None:
         if self.security.redis is not None:
             await self.security.redis.ping()
 
 
-def build_container(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Container:
+def build_container(
+    settings: Settings, *, tracer_provider: TracerProvider | None = None, log_shipper: LogShipper | None = None
+) -> Container:
     encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
@@ -110,4 +130,5 @@ def build_container(settings: Settings, *, tracer_provider: TracerProvider | Non
         security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
+        log_shipper=log_shipper,
     )

@@ -21,6 +21,7 @@ from app.core.settings import Settings, load_settings
 from app.domain.identity.permissions import Permission
 from app.infrastructure.files.local import LocalFileStore
 from app.infrastructure.observability.business_metrics import observe_login
+from app.infrastructure.observability.log_shipping import build_log_shipper, ship_to
 from app.infrastructure.observability.logging import configure_logging
 from app.infrastructure.observability.tracing import TracingHandle, configure_tracing
 from app.interface.http.audit import audit_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
     with an in-memory exporter)."""
     settings = settings or load_settings()
     json_logs = settings.log_json if settings.log_json is not None else settings.is_production
+    shipper = build_log_shipper(settings)
     configure_logging(
         json=json_logs,
         level=settings.log_level,
@@ -56,14 +58,16 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
         service_version=settings.observability.service_version,
         environment=settings.environment.value,
         masked_fields=settings.observability.masked_fields,
+        before_render=[ship_to(shipper)] if shipper is not None else (),
     )
     tracing = tracing or configure_tracing(settings)
-    container = build_container(settings, tracer_provider=tracing.tracer_provider)
+    container = build_container(settings, tracer_provider=tracing.tracer_provider, log_shipper=shipper)
     tracing.instrument_engine(container.engine)
     if container.security.redis is not None:
         tracing.instrument_redis(container.security.redis)
     health = HealthRegistry()
     health.register("database", container.check_database, timeout_seconds=2.0)
+    health.register("background", container.check_background, timeout_seconds=1.0)
     if container.security.redis is not None:
         health.register("redis", container.check_redis, timeout_seconds=1.0)
 

@@ -155,3 +155,37 @@ def dummy_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def unused_port() -> int:
     """A loopback port nothing listens on (at the time of asking)."""
     return _free_port()
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[Server]:
+    """An in-memory OpenSearch-compatible server (osmem-server); ``Server.address`` is its base URL.
+
+    The binary ships inside the ``osmem_server`` package (not in the venv's ``bin``); ``OSMEM_SERVER_BIN``
+    overrides it. ``-parent-pid`` makes it exit with pytest even if teardown never runs.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("osmem_server")
+    bundled = Path(spec.origin).parent / "bin" / "osmem-server" if spec and spec.origin else None
+    binary = Path(os.environ.get("OSMEM_SERVER_BIN", "") or bundled or "osmem-server")
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: install the dev dependencies (osmem-server)")
+    with tempfile.TemporaryDirectory(prefix="osmem-") as home:
+
+        def command(port: int) -> list[str]:
+            return [
+                str(binary),
+                "-addr",
+                f"127.0.0.1:{port}",
+                "-no-stdin-watch",
+                "-no-ja",
+                "-parent-pid",
+                str(os.getpid()),
+            ]
+
+        process, address = _start(command, "/", dict(os.environ), home, "osmem-server")
+        try:
+            yield Server(address, "")
+        finally:
+            _stop(process)

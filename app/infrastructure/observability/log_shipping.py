@@ -39,9 +39,10 @@ import orjson
 import structlog
 from structlog.typing import EventDict, Processor
 
+from app.core.settings import Settings
 from app.infrastructure.background import Supervisor
 
-__all__ = ["DropReason", "LogShipper", "ShipperStats", "ship_to"]
+__all__ = ["DropReason", "LogShipper", "ShipperStats", "build_log_shipper", "ship_to"]
 
 _HEADERS: Final = {"Content-Type": "application/x-ndjson"}
 #: True inside the flush loop: events logged while shipping are not offered again.
@@ -350,3 +351,17 @@ def ship_to(shipper: LogShipper) -> Processor:
         return event_dict
 
     return offer_copy
+
+
+def build_log_shipper(settings: Settings) -> LogShipper | None:
+    """The shipper ``settings.observability`` asks for, or ``None`` when no log cluster is configured."""
+    observability = settings.observability
+    if observability.log_shipping_url is None:
+        return None
+    return LogShipper(
+        observability.log_shipping_url,
+        observability.log_shipping_index,
+        batch_size=observability.log_shipping_batch_size,
+        flush_seconds=observability.log_shipping_flush_seconds,
+        buffer_size=observability.log_shipping_buffer,
+    )

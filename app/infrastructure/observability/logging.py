@@ -18,7 +18,7 @@ from __future__ import annotations
 import json as stdlib_json
 import logging
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Final, TextIO
 
 import orjson
@@ -105,12 +105,15 @@ def configure_logging(
     service_version: str | None = None,
     environment: str | None = None,
     masked_fields: Iterable[str] = DEFAULT_MASKED_FIELDS,
+    before_render: Sequence[Processor] = (),
 ) -> None:
     """Configure structlog and the root logger; safe to call again (tests, CLI commands).
 
     ``service_*`` and ``environment`` go on every JSON line (ECS ``service.*``); ``masked_fields`` are the field
-    names whose values are always masked. Loggers are not cached on first use: a cached logger would ignore a later
-    configuration (and ``structlog.testing.capture_logs``), and the saved lookup is not worth that surprise.
+    names whose values are always masked. ``before_render`` runs on every masked, ECS-shaped line just before it is
+    rendered (the log shipper takes its copy there, so it never sees an unmasked value). Loggers are not cached on
+    first use: a cached logger would ignore a later configuration (and ``structlog.testing.capture_logs``), and the
+    saved lookup is not worth that surprise.
     """
     numeric_level = _LEVELS.get(level.upper())
     if numeric_level is None:
@@ -127,14 +130,14 @@ def configure_logging(
     finishing: list[Processor]
     if json:
         ecs = EcsFormatter(service_name=service_name, service_version=service_version, environment=environment)
-        finishing = [add_error_fields, masker, ecs, _render_json]
+        finishing = [add_error_fields, masker, ecs, *before_render, _render_json]
     else:
         # Plain tracebacks: the rich default renders local variables (connection objects, tokens) into the log
         # and takes long enough to stall the event loop.
         console = structlog.dev.ConsoleRenderer(
             colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
-        finishing = [masker, console]
+        finishing = [masker, *before_render, console]
     # structlog's own lines (the access log, one per request) skip the stdlib round trip, which cost more than
     # rendering the line: a level-filtering logger writes straight to stderr.
     structlog.configure(
