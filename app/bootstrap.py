@@ -20,10 +20,12 @@ from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
 from app.infrastructure.background import Supervisor
 from app.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
+from app.infrastructure.messaging import CloudEventPublisher, FanOutPublisher, InMemoryMessageSink
 from app.infrastructure.observability.business_metrics import CreationCountingService, MeteredEventPublisher
 from app.infrastructure.observability.cqrs_tracing import TracingBehaviour
 from app.infrastructure.observability.log_shipping import LogShipper
 from app.infrastructure.observability.metrics import Metrics
+from app.infrastructure.observability.shipper_metrics import ShipperCollector
 from app.infrastructure.persistence.catalog.wiring import build_product_service
 from app.infrastructure.persistence.database import create_engine, create_session_factory, is_sqlite
 from app.infrastructure.persistence.migrate import upgrade_database_async
@@ -55,6 +57,7 @@ class Container:
     #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
     breakers: CircuitBreakers
     metrics: Metrics
+    messages: InMemoryMessageSink
     log_shipper: LogShipper | None = None
     #: Runs every background task (the log shipper's flush loop, ...), restarting crashed ones with backoff.
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -103,7 +106,13 @@ def build_container(
     events = InMemoryEventPublisher()
     metrics = Metrics()
     metrics.track_database(engine)
-    publisher = MeteredEventPublisher(events, metrics)
+    if log_shipper is not None:
+        metrics.registry.register(ShipperCollector(log_shipper))
+    # Domain events reach the in-process subscribers and leave as CloudEvents that carry the trace context and the
+    # correlation id (a broker or outbox replaces the in-memory sink).
+    messages = InMemoryMessageSink()
+    outgoing = CloudEventPublisher(messages, source=f"/{settings.service_name}")
+    publisher = MeteredEventPublisher(FanOutPublisher(events, outgoing), metrics)
     breakers = CircuitBreakers()
     guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
     catalog = build_product_service(session_factory, cursor_codec=codec, publisher=publisher, unit_of_work=guarded)
@@ -130,5 +139,6 @@ def build_container(
         security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
+        messages=messages,
         log_shipper=log_shipper,
     )

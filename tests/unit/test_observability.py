@@ -8,9 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from app.bootstrap import Container
 from app.infrastructure.observability.tracing import configure_tracing
 from app.main import create_app
 from app.testing.service import service_settings, sign_up
@@ -26,12 +28,14 @@ def exporter() -> InMemorySpanExporter:
 
 
 @pytest.fixture
-async def client(
-    tmp_path: Path, exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
-) -> AsyncIterator[httpx.AsyncClient]:
+def app(tmp_path: Path, exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]) -> FastAPI:
     """``capsys`` first: the log handler takes the stderr of the moment ``create_app`` configures logging."""
     settings = service_settings(tmp_path / "service.db", log_json=True, service_name="orders")
-    app = create_app(settings, tracing=configure_tracing(settings, exporters=[exporter]))
+    return create_app(settings, tracing=configure_tracing(settings, exporters=[exporter]))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
@@ -112,3 +116,22 @@ async def test_a_refused_login_is_logged_with_the_address_masked(
     assert field(event, "log.level") == "warning"
     exposition = (await client.get("/metrics")).text
     assert 'login_failures_total{reason="auth.invalid_credentials"} 1.0' in exposition
+
+
+async def test_the_order_placed_event_leaves_as_a_cloud_event_in_the_requests_trace(
+    app: FastAPI, client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
+    product = (await client.post("/api/v2/products", json=PRODUCT)).json()["data"]
+    body = {"customer_email": "ada@example.com", "lines": [{"product_id": product["id"], "quantity": 1}]}
+    placed = await client.post(
+        "/api/v2/orders", json=body, headers={"X-Correlation-ID": "checkout-42", "X-Request-ID": "req-7"}
+    )
+    assert placed.status_code == 201
+
+    container: Container = app.state.container
+    sent = container.messages.sent
+    event = next(message for message in sent if message.get_type() == "apibase.OrderPlaced")
+    command = next(span for span in exporter.get_finished_spans() if span.name == "command PlaceOrder")
+    traceparent = str(event.get_extension("traceparent"))
+    assert traceparent.split("-")[1] == trace.format_trace_id(command.context.trace_id)
+    assert event.get_extension("correlationid") == "checkout-42"
