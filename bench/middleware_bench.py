@@ -22,60 +22,23 @@ import asyncio
 import logging
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
+from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from app.core.context import principal as principal_var  # noqa: E402
 from app.core.context import tenant as tenant_var  # noqa: E402
 from app.core.principal import AuthMethod, Principal  # noqa: E402
-from app.core.settings import RateLimitSection  # noqa: E402
+from app.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from app.domain.identity.permissions import permissions_for  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.testing.service import service_settings, sign_up  # noqa: E402
+from app.testing.service import service_settings  # noqa: E402
+from bench.asgi_driver import best_of, caller, seeded_service  # noqa: E402
 
 TARGET = 0.8
-type Call = Callable[[], Awaitable[int]]
-
-
-def caller(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> Call:
-    """One GET through ``app``; returns the status."""
-    scope_template: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def call() -> int:
-        status = 0
-
-        async def send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        await app(dict(scope_template), receive, send)
-        return status
-
-    return call
 
 
 def with_principal(app: ASGIApp, who: Principal) -> ASGIApp:
@@ -91,42 +54,28 @@ def with_principal(app: ASGIApp, who: Principal) -> ASGIApp:
     return shim
 
 
-async def rate(call: Call, requests: int) -> float:
-    started = time.perf_counter()
-    for _ in range(requests):
-        if (status := await call()) != 200:
-            raise RuntimeError(f"unexpected status {status}")
-    return requests / (time.perf_counter() - started)
-
-
 async def main(requests: int, rounds: int) -> int:
-    logging.disable(logging.INFO)  # the access log would measure the terminal, not the stack
+    logging.disable(logging.INFO)  # third-party stdlib lines (httpx) are not part of the stack
     with tempfile.TemporaryDirectory(prefix="apibase-mw-bench-") as folder:
         # Budgets far above what one loop can send: the limiters count every request but never refuse one.
         unlimited = RateLimitSection(client_limit="100000000/minute", user_limit="100000000/minute")
-        settings = service_settings(Path(folder) / "bench.db", rate_limit=unlimited, log_json=True)
+        no_tracing = ObservabilitySettings(tracing_enabled=False)  # measured by bench/observability_bench.py
+        settings = service_settings(
+            Path(folder) / "bench.db", rate_limit=unlimited, log_json=True, observability=no_tracing
+        )
         app, plain = create_app(settings), create_app(settings)
         plain.user_middleware.clear()  # before its first call, when Starlette builds the middleware stack
-        async with app.router.lifespan_context(app), plain.router.lifespan_context(plain):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                headers = await sign_up(client)
-                body = {"sku": "BENCH-1", "name": "Bench", "price": "1.00", "stock": 1}
-                created = await client.post("/api/v2/products", json=body, headers=headers)
-                product_id = created.json()["data"]["id"]
-                me = (await client.get("/api/v2/auth/me", headers=headers)).json()["data"]
-            path = f"/api/v2/products/{product_id}"
-            token = headers["Authorization"].encode()
-            full = caller(app, path, [(b"authorization", token), (b"host", b"bench")])
-            roles = frozenset(me["roles"])
-            who = Principal(me["id"], me["tenant"], roles, permissions_for(roles), AuthMethod.ACCESS_TOKEN)
-            bare = caller(with_principal(plain, who), path, [(b"host", b"bench")])
-            await rate(full, 200)
-            await rate(bare, 200)  # warm both
-            best = {"bare": 0.0, "full": 0.0}
-            for _ in range(rounds):
-                best["bare"] = max(best["bare"], await rate(bare, requests))
-                best["full"] = max(best["full"], await rate(full, requests))
+        async with seeded_service(app, plain) as seeded:
+            token = seeded.authorization.encode()
+            roles = frozenset(str(role) for role in seeded.me["roles"])  # type: ignore[attr-defined]
+            who = Principal(
+                str(seeded.me["id"]), str(seeded.me["tenant"]), roles, permissions_for(roles), AuthMethod.ACCESS_TOKEN
+            )
+            calls = {
+                "bare": caller(with_principal(plain, who), seeded.product_path, [(b"host", b"bench")]),
+                "full": caller(app, seeded.product_path, [(b"authorization", token), (b"host", b"bench")]),
+            }
+            best = await best_of(calls, requests=requests, rounds=rounds)
     ratio = best["full"] / best["bare"]
     print(f"GET /api/v2/products/{{id}} in process, {requests} requests x {rounds} rounds, best round")
     print(f"{'variant':<8} {'req/s':>10}")

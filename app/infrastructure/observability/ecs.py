@@ -24,7 +24,7 @@ as custom fields, except names of the ECS objects written here (``url``, ``user`
 | ``duration_ms``  | ``event.duration``            | nanoseconds, as ECS requires                      |
 | ``client_ip``    | ``client.ip``                 |                                                   |
 | ``error``        | ``error.type`` / ``error.*``  | a name, or the dict :func:`add_error_fields` made |
-| ``trace_id``     | ``trace.id``                  | 32 lower-hex digits, only inside a recording span |
+| ``trace_id``     | ``trace.id``                  | 32 lower-hex digits, only for a sampled trace     |
 | ``span_id``      | ``span.id``                   | 16 lower-hex digits                               |
 
 Plus ``service.name``, ``service.version``, ``service.environment`` and ``ecs.version`` on every line.

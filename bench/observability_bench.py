@@ -1,0 +1,84 @@
+"""Cost of the signals: the reference service with tracing, metrics and the access log on, against all three off.
+
+Run with ``.venv/bin/python bench/observability_bench.py [--requests N] [--rounds R]``.
+
+Both variants are ``create_app`` with the whole security stack, on one SQLite file with one product, serving
+``GET /api/v2/products/{id}`` with a real bearer token, driven in process (no sockets):
+
+- ``on``: OpenTelemetry spans for the request, the handler and every SQL statement, sampled at 100% and handed
+  to a ``BatchSpanProcessor`` (its exporter discards them: no collector runs here, and exporting happens off the
+  request path anyway); Prometheus RED metrics; one JSON access log line per request (to ``/dev/null`` when run as
+  documented);
+- ``off``: tracing and metrics disabled, log level WARNING (no access log line).
+
+Rounds alternate on/off and the best of each counts. The target is on >= 0.85 x off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from opentelemetry.sdk.trace import ReadableSpan  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+
+from app.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
+from app.infrastructure.observability.tracing import configure_tracing  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.testing.service import service_settings  # noqa: E402
+from bench.asgi_driver import best_of, caller, seeded_service, shared_key_auth  # noqa: E402
+
+TARGET = 0.85
+
+
+class Discard(SpanExporter):
+    """Accepts every batch and keeps nothing: the cost measured is recording spans, not shipping them."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+async def main(requests: int, rounds: int) -> int:
+    logging.disable(logging.INFO)  # third-party stdlib lines (httpx) are not part of the measurement
+    unlimited = RateLimitSection(client_limit="100000000/minute", user_limit="100000000/minute")
+    with tempfile.TemporaryDirectory(prefix="apibase-obs-bench-") as folder:
+        database = Path(folder) / "bench.db"
+        auth = shared_key_auth(Path(folder))
+        on_settings = service_settings(database, auth=auth, rate_limit=unlimited, log_json=True)
+        off_settings = service_settings(
+            database,
+            auth=auth,
+            rate_limit=unlimited,
+            log_level="WARNING",
+            observability=ObservabilitySettings(tracing_enabled=False, metrics_enabled=False),
+        )
+        tracing = configure_tracing(on_settings, processors=[BatchSpanProcessor(Discard())])
+        on, off = create_app(on_settings, tracing=tracing), create_app(off_settings)
+        async with seeded_service(on, off) as seeded:
+            headers = [(b"authorization", seeded.authorization.encode()), (b"host", b"bench")]
+            calls = {"off": caller(off, seeded.product_path, headers), "on": caller(on, seeded.product_path, headers)}
+            best = await best_of(calls, requests=requests, rounds=rounds)
+    ratio = best["on"] / best["off"]
+    print(f"GET /api/v2/products/{{id}} in process, {requests} requests x {rounds} rounds, best round")
+    print(f"{'signals':<8} {'req/s':>10}")
+    print(f"{'off':<8} {best['off']:>10.0f}")
+    print(f"{'on':<8} {best['on']:>10.0f}")
+    verdict = "meets" if ratio >= TARGET else "MISSES"
+    print(f"ratio on/off = {ratio:.2f} ({verdict} the target >= {TARGET})")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    arguments = parser.parse_args()
+    raise SystemExit(asyncio.run(main(arguments.requests, arguments.rounds)))
