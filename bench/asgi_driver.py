@@ -7,6 +7,8 @@ that machine noise hits each of them alike.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,7 +24,7 @@ from starlette.types import ASGIApp, Message, Scope
 from app.core.settings import AuthSettings
 from app.testing.service import FAST_AUTH, sign_up
 
-__all__ = ["Call", "Seeded", "best_of", "caller", "rate", "seeded_service", "shared_key_auth"]
+__all__ = ["Call", "Seeded", "best_of", "caller", "command_line", "rate", "report", "seeded_service", "shared_key_auth"]
 
 type Call = Callable[[], Awaitable[int]]
 PRODUCT = {"sku": "BENCH-1", "name": "Bench", "price": "1.00", "stock": 1}
@@ -114,3 +116,25 @@ async def seeded_service(app: FastAPI, *others: FastAPI) -> AsyncIterator[Seeded
             product_id = created.json()["data"]["id"]
             me = (await client.get("/api/v2/auth/me", headers=headers)).json()["data"]
         yield Seeded(app, f"/api/v2/products/{product_id}", headers["Authorization"], me)
+
+
+def report(
+    best: Mapping[str, float], *, baseline: str, measured: str, target: float, requests: int, rounds: int
+) -> None:
+    """Both variants side by side and their ratio against ``target``."""
+    ratio = best[measured] / best[baseline]
+    print(f"GET /api/v2/products/{{id}} in process, {requests} requests x {rounds} rounds, best round")
+    print(f"{'variant':<8} {'req/s':>10}")
+    for name in (baseline, measured):
+        print(f"{name:<8} {best[name]:>10.0f}")
+    verdict = "meets" if ratio >= target else "MISSES"
+    print(f"ratio {measured}/{baseline} = {ratio:.2f} ({verdict} the target >= {target})")
+
+
+def command_line(description: str | None, main: Callable[[int, int], Awaitable[int]]) -> None:
+    """``--requests`` and ``--rounds``, then run ``main`` and exit with its status."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    arguments = parser.parse_args()
+    raise SystemExit(asyncio.run(main(arguments.requests, arguments.rounds)))

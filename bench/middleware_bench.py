@@ -17,8 +17,6 @@ nothing else. Rounds alternate bare/full and the best round of each counts. The 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import sys
 import tempfile
@@ -36,7 +34,7 @@ from app.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E
 from app.domain.identity.permissions import permissions_for  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.testing.service import service_settings  # noqa: E402
-from bench.asgi_driver import best_of, caller, seeded_service  # noqa: E402
+from bench.asgi_driver import best_of, caller, command_line, report, seeded_service  # noqa: E402
 
 TARGET = 0.8
 
@@ -76,19 +74,9 @@ async def main(requests: int, rounds: int) -> int:
                 "full": caller(app, seeded.product_path, [(b"authorization", token), (b"host", b"bench")]),
             }
             best = await best_of(calls, requests=requests, rounds=rounds)
-    ratio = best["full"] / best["bare"]
-    print(f"GET /api/v2/products/{{id}} in process, {requests} requests x {rounds} rounds, best round")
-    print(f"{'variant':<8} {'req/s':>10}")
-    print(f"{'bare':<8} {best['bare']:>10.0f}")
-    print(f"{'full':<8} {best['full']:>10.0f}")
-    verdict = "meets" if ratio >= TARGET else "MISSES"
-    print(f"ratio full/bare = {ratio:.2f} ({verdict} the target >= {TARGET})")
+    report(best, baseline="bare", measured="full", target=TARGET, requests=requests, rounds=rounds)
     return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
-    arguments = parser.parse_args()
-    raise SystemExit(asyncio.run(main(arguments.requests, arguments.rounds)))
+    command_line(__doc__, main)

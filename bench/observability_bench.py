@@ -16,8 +16,6 @@ Rounds alternate on/off and the best of each counts. The target is on >= 0.85 x 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import sys
 import tempfile
@@ -34,7 +32,7 @@ from app.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E
 from app.infrastructure.observability.tracing import configure_tracing  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.testing.service import service_settings  # noqa: E402
-from bench.asgi_driver import best_of, caller, seeded_service, shared_key_auth  # noqa: E402
+from bench.asgi_driver import best_of, caller, command_line, report, seeded_service, shared_key_auth  # noqa: E402
 
 TARGET = 0.85
 
@@ -66,19 +64,9 @@ async def main(requests: int, rounds: int) -> int:
             headers = [(b"authorization", seeded.authorization.encode()), (b"host", b"bench")]
             calls = {"off": caller(off, seeded.product_path, headers), "on": caller(on, seeded.product_path, headers)}
             best = await best_of(calls, requests=requests, rounds=rounds)
-    ratio = best["on"] / best["off"]
-    print(f"GET /api/v2/products/{{id}} in process, {requests} requests x {rounds} rounds, best round")
-    print(f"{'signals':<8} {'req/s':>10}")
-    print(f"{'off':<8} {best['off']:>10.0f}")
-    print(f"{'on':<8} {best['on']:>10.0f}")
-    verdict = "meets" if ratio >= TARGET else "MISSES"
-    print(f"ratio on/off = {ratio:.2f} ({verdict} the target >= {TARGET})")
+    report(best, baseline="off", measured="on", target=TARGET, requests=requests, rounds=rounds)
     return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
-    arguments = parser.parse_args()
-    raise SystemExit(asyncio.run(main(arguments.requests, arguments.rounds)))
+    command_line(__doc__, main)

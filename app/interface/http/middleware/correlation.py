@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from app.core.context import correlation_id
-from app.interface.http.middleware.request_id import REQUEST_ID_PATTERN, new_request_id
+from app.interface.http.middleware.request_id import EchoedIdMiddleware, new_request_id
 from app.interface.http.problems import request_id_for
 
 __all__ = ["CORRELATION_ID_HEADER", "CORRELATION_ID_SCOPE_KEY", "CorrelationIdMiddleware", "correlation_id_for"]
@@ -25,7 +25,6 @@ __all__ = ["CORRELATION_ID_HEADER", "CORRELATION_ID_SCOPE_KEY", "CorrelationIdMi
 CORRELATION_ID_HEADER: Final = "X-Correlation-ID"
 #: Kept in the scope too, for code that runs after this middleware has reset the context variable.
 CORRELATION_ID_SCOPE_KEY: Final = "apibase.correlation_id"
-_HEADER_KEY: Final = CORRELATION_ID_HEADER.lower().encode("latin-1")
 
 
 def correlation_id_for(scope: Scope) -> str | None:
@@ -33,37 +32,15 @@ def correlation_id_for(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class CorrelationIdMiddleware:
-    """Pure ASGI: accepts a well-formed incoming ``X-Correlation-ID`` (else the request id, else a new id),
-    binds it for the request's code and echoes it on the response, replacing any the application set."""
+class CorrelationIdMiddleware(EchoedIdMiddleware):
+    """Accepts a well-formed incoming ``X-Correlation-ID`` (else the request id, else a new id), binds it for the
+    request's code and echoes it on the response, replacing any the application set."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        cid = _incoming_id(scope) or request_id_for(scope) or new_request_id()
-        scope[CORRELATION_ID_SCOPE_KEY] = cid
-        header = (_HEADER_KEY, cid.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() != _HEADER_KEY]
-                message = {**message, "headers": [*headers, header]}
-            await send(message)
-
-        token = correlation_id.set(cid)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            correlation_id.reset(token)
-
-
-def _incoming_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == _HEADER_KEY:
-            candidate = value.decode("latin-1")
-            return candidate if REQUEST_ID_PATTERN.fullmatch(candidate) else None
-    return None
+        super().__init__(
+            app,
+            header=CORRELATION_ID_HEADER,
+            scope_key=CORRELATION_ID_SCOPE_KEY,
+            variable=correlation_id,
+            fallback=lambda scope: request_id_for(scope) or new_request_id(),
+        )
