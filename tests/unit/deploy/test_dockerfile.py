@@ -381,13 +381,13 @@ def test_the_service_command_serves_on_all_interfaces_with_its_database_on_tmp(
 ) -> None:
     """The image's command line and environment, through the real console script (uvicorn itself faked)."""
     _image_environment("service", monkeypatch, tmp_path)
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr(serve_module.uvicorn, "run", lambda target, **options: calls.append(options))
+    calls: list[serve_module.ServeConfig] = []
+    monkeypatch.setattr(serve_module, "run_server", calls.append)
     script, *argv = image_command("service")
 
     assert _console_script(PurePosixPath(script).name, argv, monkeypatch) == 0
-    (options,) = calls
-    assert (options["host"], options["port"], options["factory"]) == (ALL_INTERFACES, 8000, True)
+    (config,) = calls
+    assert (config.host, config.port, config.factory) == (ALL_INTERFACES, 8000, True)
     settings = load_settings()
     database = settings.database_url.partition(":///")[2]
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
