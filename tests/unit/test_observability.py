@@ -76,6 +76,9 @@ async def test_one_order_is_one_story_in_logs_traces_and_metrics(
         server = by_id.get(server.parent.span_id)
     assert server is not None
     assert server.kind is trace.SpanKind.SERVER
+    assert server.name == "POST /api/v2/orders"  # the route template, not the version mount
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/api/v2/orders"
     inserts = [span for span in spans if span.name.startswith("INSERT") and span.parent is not None]
     assert sum(span.parent.span_id == command.context.span_id for span in inserts) >= 2  # the order and its lines
     trace_id = trace.format_trace_id(command.context.trace_id)

@@ -4,19 +4,20 @@
 2. ``correlation_id``    — the flow's id (``X-Correlation-ID``, else the request id), bound before anything logs.
 3. ``request_logging``   — times and logs the whole request, rejections by later layers included.
 4. ``metrics``           — RED metrics per route template, refusals by later layers (401/413/429) counted.
-5. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
-6. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
-7. ``compression``       — compresses whatever the layers below produce.
-8. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
+5. ``span_route``        — names the request's trace span after its route template, as logs and metrics do.
+6. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
+7. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
+8. ``compression``       — compresses whatever the layers below produce.
+9. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
                            tokens or login guesses are counted too.
-9. ``audit``             — sees the final status of every mutating request, including 401/403 refusals.
-10. ``authentication``   — credentials into a principal and tenant (context variables for the repositories).
-11. ``user_rate_limit``  — per authenticated user, wherever they connect from.
-12. ``timeout``          — bounds the work below, slow request bodies included (504).
-13. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
-14. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
-15. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
-16. ``json_only``        — API writes must send JSON (415), uploads excepted.
+10. ``audit``            — sees the final status of every mutating request, including 401/403 refusals.
+11. ``authentication``   — credentials into a principal and tenant (context variables for the repositories).
+12. ``user_rate_limit``  — per authenticated user, wherever they connect from.
+13. ``timeout``          — bounds the work below, slow request bodies included (504).
+14. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
+15. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
+16. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
+17. ``json_only``        — API writes must send JSON (415), uploads excepted.
 
 Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
 """
@@ -51,6 +52,7 @@ from app.interface.http.middleware.request_id import RequestIdMiddleware
 from app.interface.http.middleware.request_logging import RequestLoggingMiddleware
 from app.interface.http.middleware.request_signing import RequestSigningMiddleware
 from app.interface.http.middleware.security_headers import SecurityHeadersMiddleware, SecurityHeadersSettings
+from app.interface.http.middleware.span_route import SpanRouteMiddleware
 from app.interface.http.middleware.timeout import TimeoutMiddleware
 from app.interface.http.security.authentication import AuthenticationMiddleware, Authenticator
 
@@ -61,6 +63,7 @@ MIDDLEWARE_ORDER: Final = (
     "correlation_id",
     "request_logging",
     "metrics",
+    "span_route",
     "security_headers",
     "cors",
     "compression",
@@ -119,6 +122,11 @@ def _metrics(app: Starlette, settings: Settings, components: SecurityComponents)
         app.add_middleware(
             MetricsMiddleware, metrics=components.metrics, exclude_paths=(settings.observability.metrics_path,)
         )
+
+
+def _span_route(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    if settings.observability.tracing_enabled:
+        app.add_middleware(SpanRouteMiddleware)
 
 
 def _security_headers(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
@@ -226,6 +234,7 @@ _ADD = {
     "correlation_id": _correlation_id,
     "request_logging": _request_logging,
     "metrics": _metrics,
+    "span_route": _span_route,
     "security_headers": _security_headers,
     "cors": _cors,
     "compression": _compression,
