@@ -154,7 +154,7 @@ def _comparable(response: httpx.Response) -> tuple:
     headers = {
         name: value
         for name, value in response.headers.items()
-        if name not in ("x-request-id", "date") and not name.startswith("ratelimit-")
+        if name not in ("x-request-id", "x-correlation-id", "date") and not name.startswith("ratelimit-")
     }
     return response.status_code, body, headers
 

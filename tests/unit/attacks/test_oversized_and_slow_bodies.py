@@ -19,7 +19,7 @@ from app.testing.service import sign_up
 pytestmark = [pytest.mark.unit]
 
 LIMIT = 2048
-TIMEOUT = 0.5
+TIMEOUT = 2.0
 PRODUCTS = "/api/v1/products"
 JSON = {"Content-Type": "application/json"}
 
@@ -107,7 +107,7 @@ async def test_body_that_stalls_past_the_deadline_gets_a_504(target, expect_prob
     response = await http.send(request)
     elapsed = time.monotonic() - started
     body = expect_problem(response, 504, "common.request_timeout")
-    assert "0.5 seconds" in body["detail"]
+    assert f"{TIMEOUT:g} seconds" in body["detail"]
     assert TIMEOUT <= elapsed < TIMEOUT + 2
     await _catalog_is_empty(http, admin)
 

@@ -57,7 +57,7 @@ def test_upgrade_to_an_unknown_revision_fails(runner: CliRunner, env: dict[str, 
     result = runner.invoke(cli, ["db", "upgrade", "--revision", "9999"], env=env)
 
     assert result.exit_code == DB_ERROR_EXIT_CODE
-    assert result.stderr.startswith("CommandError: ")
+    assert result.stderr.splitlines()[-1].startswith("CommandError: ")
 
 
 def test_an_unreachable_database_fails_without_a_traceback_or_password(runner: CliRunner) -> None:
