@@ -248,7 +248,8 @@ async def bench(
         kube = KubeClient(api)
         reconciler = Reconciler(
             kube=kube,
-            vault_reader=lambda spec: FakeVault(),
+            vault_reader=lambda spec, workload: FakeVault(),
+            hash_key=b"operator-bench-hash-key-32-bytes",
             analysis=PassingAnalysis(),  # type: ignore[arg-type]
             config=OperatorConfig(vault_mounts=frozenset({"secret"})),
             metrics=OperatorMetrics(),

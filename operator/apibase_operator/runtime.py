@@ -7,7 +7,11 @@ the desired state, so a resync of an unchanged ApiBase makes no write request at
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
@@ -32,12 +36,15 @@ from apibase_operator.reconcile.desired import desired_objects
 from apibase_operator.reconcile.observed import Observed
 from apibase_operator.reconcile.revision import revision_hash
 from apibase_operator.reconcile.secrets import target_secret_name
+from apibase_operator.reconcile.workload import service_account, service_account_name
 from apibase_operator.vault.client import VaultError, VaultReader
+from apibase_operator.vault.credentials import DEFAULT_AUDIENCE, Workload
 from apibase_operator.vault.sync import SyncedSecret, sync_secret
 
 __all__ = ["OperatorConfig", "ReconcileResult", "Reconciler", "owned_selector"]
 
 MANAGED_BY = "apibase-operator"
+_log = logging.getLogger(__name__)
 #: SecretsSynced reasons that are configuration errors (the spec asks for what policy forbids), not outages.
 _POLICY_REASONS = frozenset({"VaultAddressNotAllowed", "VaultPathNotAllowed", "VaultMappingInvalid"})
 
@@ -51,6 +58,10 @@ class OperatorConfig:
     vault_mounts: frozenset[str] | None = None
     #: Vault addresses the operator sends credentials to; None allows any (tests only: set it in production).
     vault_addresses: frozenset[str] | None = None
+    #: The audience of the ServiceAccount tokens requested for ``auth.kubernetes``; Vault roles check it.
+    vault_audience: str = DEFAULT_AUDIENCE
+    #: Worker threads for Vault syncs (blocking I/O): how many ApiBases may wait on Vault at once.
+    vault_workers: int = 4
 
 
 @dataclass(frozen=True)
@@ -66,16 +77,46 @@ def owned_selector(name: str) -> dict[str, str]:
 
 @dataclass
 class Reconciler:
+    """Reconciles ApiBases; ``hash_key`` keys ``status.secretHash`` (see :mod:`apibase_operator.hash_key`).
+
+    Vault syncs block (hvac, and the Kubernetes client for credentials), so they run on ``vault_executor``,
+    a bounded pool of their own: a hanging Vault neither stalls the event loop (every other ApiBase) nor
+    takes the default executor's threads, which the Kubernetes calls use.
+    """
+
     kube: KubeClient
-    vault_reader: Callable[[Vault], VaultReader]
+    vault_reader: Callable[[Vault, Workload], VaultReader]
+    hash_key: bytes
     analysis: PrometheusAnalysis = field(default_factory=PrometheusAnalysis)
     config: OperatorConfig = OperatorConfig()
     metrics: OperatorMetrics = METRICS
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    vault_executor: Executor | None = None
+
+    def __post_init__(self) -> None:
+        if self.vault_executor is None:
+            self.vault_executor = ThreadPoolExecutor(self.config.vault_workers, thread_name_prefix="vault")
 
     async def reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
         with self.metrics.reconciling():
-            return await self._reconcile(body)
+            try:
+                return await self._reconcile(body)
+            except Exception as error:
+                await self._report_failure(body, error)
+                raise
+
+    async def _report_failure(self, body: Mapping[str, object], error: Exception) -> None:
+        """A failure no step handled still shows on the ApiBase (best effort: the API server may be the cause)."""
+        meta = cast("Mapping[str, str]", body["metadata"])
+        _log.error("ApiBase %s/%s: reconciliation failed", meta.get("namespace"), meta.get("name"), exc_info=error)
+        try:
+            old = ApiBaseStatus.model_validate(body.get("status") or {})
+            generation = int(cast("Mapping[str, int]", body["metadata"]).get("generation") or 1)
+            message = f"reconciliation failed ({type(error).__name__}); see the operator's log"
+            status = self._degraded(old, "ReconcileError", message, generation, self.clock())
+            await self.kube.patch_status(meta["namespace"], meta["name"], status.model_dump(mode="json", by_alias=True))
+        except Exception:
+            _log.warning("ApiBase %s/%s: could not record the failure", meta.get("namespace"), meta.get("name"))
 
     async def _reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
         writes_before = len(self.kube.writes)
@@ -100,7 +141,7 @@ class Reconciler:
             return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
 
         status = old_status.model_copy(update={"observed_generation": generation})
-        secret, status = self._sync_vault(resource, status, now)
+        secret, status = await self._sync_vault(resource, status, now)
         decision = await self._canary(resource, status, now)
         status = self._record_canary(resource, status, decision, generation, now)
         effective = self._effective(resource, status)
@@ -158,10 +199,14 @@ class Reconciler:
         status = self._with(status, ConditionType.DEGRADED, ConditionStatus.TRUE, reason, message, generation, now)
         return self._with(status, ConditionType.READY, ConditionStatus.FALSE, reason, message, generation, now)
 
-    def _sync_vault(
+    async def _sync_vault(
         self, resource: ApiBaseResource, status: ApiBaseStatus, now: datetime
     ) -> tuple[SyncedSecret | None, ApiBaseStatus]:
-        """Read Vault when it is due; on failure keep the existing Secret and say why (never the values)."""
+        """Read Vault when it is due; on failure keep the existing Secret and say why (never the values).
+
+        Every failure ends here as ``SecretsSynced=False`` with a reason and a log line; the other objects
+        are still applied by the caller.
+        """
         spec = resource.spec.vault
         if spec is None:
             return None, status
@@ -175,11 +220,46 @@ class Reconciler:
         if not due:
             return None, status
         try:
-            reader = self.vault_reader(spec)
-            secret = sync_secret(spec, resource.metadata.name, reader, allowed_mounts=self.config.vault_mounts)
+            if spec.auth.kubernetes is not None and (account := service_account(resource)) is not None:
+                await self._apply(resource, [account])  # a token can only be requested for an existing account
+            secret = await self._read_vault(resource, spec)
         except VaultError as error:
-            self.metrics.secret_sync("failed")
-            return None, self._secrets_synced(status, ConditionStatus.FALSE, type(error).__name__, error.reason, now)
+            reason, message = type(error).__name__, error.reason
+        except KubeError as error:
+            reason, message = "ServiceAccountNotApplied", str(error)
+        except Exception as error:
+            _log.exception("ApiBase %s/%s: Vault sync failed", resource.metadata.namespace, resource.metadata.name)
+            reason, message = "VaultSyncError", f"unexpected {type(error).__name__}; see the operator's log"
+        else:
+            return self._synced(secret, status, now)
+        self.metrics.secret_sync("failed")
+        _log.warning(
+            "ApiBase %s/%s: secrets not synced (%s): %s",
+            resource.metadata.namespace,
+            resource.metadata.name,
+            reason,
+            message,
+        )
+        return None, self._secrets_synced(status, ConditionStatus.FALSE, reason, message, now)
+
+    async def _read_vault(self, resource: ApiBaseResource, spec: Vault) -> SyncedSecret:
+        """``sync_secret`` on the Vault worker pool, as the ApiBase's workload, with the caller's log context."""
+        workload = Workload(resource.metadata.namespace, service_account_name(resource))
+
+        def read() -> SyncedSecret:
+            reader = self.vault_reader(spec, workload)
+            return sync_secret(
+                spec,
+                resource.metadata.name,
+                reader,
+                allowed_mounts=self.config.vault_mounts,
+                hash_key=self.hash_key,
+            )
+
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self.vault_executor, context.run, read)
+
+    def _synced(self, secret: SyncedSecret, status: ApiBaseStatus, now: datetime) -> tuple[SyncedSecret, ApiBaseStatus]:
         self.metrics.secret_sync("ok")
         message = f"{len(secret.data)} key(s) synced into Secret {secret.name}"
         status = self._secrets_synced(status, ConditionStatus.TRUE, "Synced", message, now)

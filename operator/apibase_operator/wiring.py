@@ -1,4 +1,4 @@
-"""Build the operator's Reconciler from its environment: Kubernetes client, Vault readers and policy.
+"""Build the operator's Reconciler from its environment: Kubernetes client, Vault readers, hash key and policy.
 
 Policy comes only from the operator's own environment (``APIBASE_OPERATOR_*``), never from an ApiBase, so a
 team that can write ApiBase objects cannot widen what the operator may reach.
@@ -6,19 +6,21 @@ team that can write ApiBase objects cannot widen what the operator may reach.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from apibase_operator.crd.models import SecretKeyRef, Vault
+from apibase_operator.crd.models import Vault
+from apibase_operator.hash_key import DEFAULT_SECRET_NAME, load_hash_key
 from apibase_operator.kube.client import KubeClient
 from apibase_operator.runtime import OperatorConfig, Reconciler
 from apibase_operator.vault.client import HvacVaultReader, VaultReader
+from apibase_operator.vault.credentials import DEFAULT_AUDIENCE, KubernetesCredentials, Workload
 
-__all__ = ["api_client", "config_from_env", "kube_configuration", "reconciler_from_env"]
+__all__ = ["api_client", "config_from_env", "kube_configuration", "reconciler_for", "reconciler_from_env"]
 
 
 def _set(value: str | None) -> frozenset[str] | None:
@@ -30,6 +32,8 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> OperatorConfig:
         resync_seconds=float(environ.get("APIBASE_OPERATOR_RESYNC_SECONDS", "60")),
         vault_mounts=_set(environ.get("APIBASE_OPERATOR_VAULT_MOUNTS")),
         vault_addresses=_set(environ.get("APIBASE_OPERATOR_VAULT_ADDRESSES")),
+        vault_audience=environ.get("APIBASE_OPERATOR_VAULT_AUDIENCE") or DEFAULT_AUDIENCE,
+        vault_workers=int(environ.get("APIBASE_OPERATOR_VAULT_WORKERS", "4")),
     )
 
 
@@ -52,17 +56,27 @@ def api_client() -> k8s.ApiClient:
     return k8s.ApiClient(kube_configuration())
 
 
-def reconciler_from_env(namespace_of_token_secrets: str | None = None) -> Reconciler:
-    api = api_client()
+def reconciler_for(api: k8s.ApiClient, config: OperatorConfig, hash_key: bytes) -> Reconciler:
+    """The reconciler over ``api``: Vault is read with the credentials of each ApiBase's own workload."""
     core = k8s.CoreV1Api(api)
-    namespace = namespace_of_token_secrets or os.environ.get("APIBASE_OPERATOR_NAMESPACE", "apibase-system")
 
-    def token_reader(ref: SecretKeyRef) -> str:
-        """Vault tokens live in Secrets next to the operator, never in an ApiBase."""
-        secret = core.read_namespaced_secret(ref.name, namespace)
-        return base64.b64decode((secret.data or {})[ref.key]).decode()
+    def vault_reader(spec: Vault, workload: Workload) -> VaultReader:
+        credentials = KubernetesCredentials(core, workload, audience=config.vault_audience)
+        return HvacVaultReader(spec.address, spec.auth, credentials=credentials)
 
-    def vault_reader(spec: Vault) -> VaultReader:
-        return HvacVaultReader(spec.address, spec.auth, token_reader=token_reader)
+    return Reconciler(
+        kube=KubeClient(api),
+        vault_reader=vault_reader,
+        hash_key=hash_key,
+        config=config,
+        vault_executor=ThreadPoolExecutor(config.vault_workers, thread_name_prefix="vault"),
+    )
 
-    return Reconciler(kube=KubeClient(api), vault_reader=vault_reader, config=config_from_env())
+
+def reconciler_from_env() -> Reconciler:
+    """The hash key is read (or created) in the operator's namespace before the first reconciliation."""
+    api = api_client()
+    namespace = os.environ.get("APIBASE_OPERATOR_NAMESPACE", "apibase-system")
+    secret_name = os.environ.get("APIBASE_OPERATOR_HASH_KEY_SECRET") or DEFAULT_SECRET_NAME
+    hash_key = load_hash_key(k8s.CoreV1Api(api), namespace, secret_name)
+    return reconciler_for(api, config_from_env(), hash_key)

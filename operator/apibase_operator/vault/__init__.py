@@ -1,16 +1,19 @@
-"""Vault/OpenBao → Kubernetes Secret sync: a KV v2 reader (``client``) and the pure sync rules (``sync``)."""
+"""Vault/OpenBao → Kubernetes Secret sync: a KV v2 reader (``client``), the workload's credentials
+(``credentials``) and the pure sync rules (``sync``)."""
 
 from __future__ import annotations
 
 from apibase_operator.vault.client import (
-    DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH,
+    Credentials,
     HvacVaultReader,
     VaultAccessDenied,
     VaultError,
     VaultPathNotFound,
     VaultReader,
+    VaultTokenMissing,
     VaultUnavailable,
 )
+from apibase_operator.vault.credentials import DEFAULT_AUDIENCE, KubernetesCredentials, Workload
 from apibase_operator.vault.sync import (
     SyncedSecret,
     VaultKeyMissing,
@@ -23,8 +26,10 @@ from apibase_operator.vault.sync import (
 )
 
 __all__ = [
-    "DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH",
+    "DEFAULT_AUDIENCE",
+    "Credentials",
     "HvacVaultReader",
+    "KubernetesCredentials",
     "SyncedSecret",
     "VaultAccessDenied",
     "VaultError",
@@ -33,7 +38,9 @@ __all__ = [
     "VaultPathNotAllowed",
     "VaultPathNotFound",
     "VaultReader",
+    "VaultTokenMissing",
     "VaultUnavailable",
+    "Workload",
     "backoff_seconds",
     "hash_secret_data",
     "secret_drifted",

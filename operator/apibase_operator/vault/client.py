@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol, Self
 from urllib.parse import urlsplit
 
@@ -22,16 +21,15 @@ import requests
 from apibase_operator.crd.models import SecretKeyRef, VaultAuth
 
 __all__ = [
-    "DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH",
+    "Credentials",
     "HvacVaultReader",
     "VaultAccessDenied",
     "VaultError",
     "VaultPathNotFound",
     "VaultReader",
+    "VaultTokenMissing",
     "VaultUnavailable",
 ]
-
-DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path
 
 
 class VaultError(Exception):
@@ -54,6 +52,26 @@ class VaultPathNotFound(VaultError):  # noqa: N818 - the names the operator's co
     """The mount or the secret (or its latest version) does not exist."""
 
 
+class VaultTokenMissing(VaultError):  # noqa: N818 - the names the operator's conditions use
+    """The credential to log in with cannot be had: the token Secret or its key is missing or empty, or no
+    ServiceAccount token could be requested for the workload. Nothing was sent to Vault."""
+
+
+class Credentials(Protocol):
+    """Where a login's credential comes from, asked again at each login (tokens rotate).
+
+    Implementations raise :class:`VaultTokenMissing` when they cannot produce one.
+    """
+
+    def vault_token(self, ref: SecretKeyRef) -> str:
+        """The Vault token in the Secret key ``ref`` (``auth.tokenSecret``)."""
+        ...
+
+    def service_account_jwt(self) -> str:
+        """A short-lived token of the workload's own ServiceAccount, for ``auth.kubernetes``."""
+        ...
+
+
 class VaultReader(Protocol):
     """What the sync logic needs from Vault: one KV v2 secret's keys and values, as strings."""
 
@@ -63,10 +81,10 @@ class VaultReader(Protocol):
 class HvacVaultReader:
     """A :class:`VaultReader` over hvac that logs in lazily and once more when its token stops working.
 
-    Kubernetes auth reads the service-account JWT at each login (projected tokens rotate); token auth asks
-    ``token_reader`` for the Secret's value at each login (the token may have been rotated in the Secret),
-    which keeps this module free of a Kubernetes client (its errors reach the caller unchanged). Redirects
-    are not followed: requests would resend the ``X-Vault-Token`` header to wherever the redirect points.
+    Each login asks ``credentials`` again: for Kubernetes auth a fresh token of the workload's ServiceAccount,
+    for token auth the Secret's current value (it may have been rotated). That keeps this module free of a
+    Kubernetes client. Every call blocks (hvac over requests): the operator runs readers in worker threads.
+    Redirects are not followed: requests would resend the ``X-Vault-Token`` header to wherever they point.
     """
 
     def __init__(
@@ -74,14 +92,12 @@ class HvacVaultReader:
         address: str,
         auth: VaultAuth,
         *,
-        token_reader: Callable[[SecretKeyRef], str],
-        service_account_token_path: str | Path = DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH,
+        credentials: Credentials,
         timeout: float = 5,
         verify: bool | str = True,
     ) -> None:
         self._auth = auth
-        self._token_reader = token_reader
-        self._jwt_path = Path(service_account_token_path)
+        self._credentials = credentials
         self._where = _where(address)
         self._lock = threading.Lock()
         self._logged_in = False
@@ -127,20 +143,15 @@ class HvacVaultReader:
 
     def _login(self) -> str:
         if (ref := self._auth.token_secret) is not None:
-            token = self._token_reader(ref).strip()
+            token = self._credentials.vault_token(ref).strip()
             if not token:
-                raise VaultAccessDenied(f"the Vault token in Secret key {ref.name}/{ref.key} is empty")
+                raise VaultTokenMissing(f"the Vault token in Secret key {ref.name}/{ref.key} is empty")
             return token
         if (kubernetes := self._auth.kubernetes) is None:
             raise VaultAccessDenied("vault.auth names no method")  # VaultAuth's validator forbids this
-        try:
-            jwt = self._jwt_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise VaultAccessDenied(
-                f"cannot read the service-account token at {self._jwt_path}: {exc.strerror or type(exc).__name__}"
-            ) from None
+        jwt = self._credentials.service_account_jwt().strip()
         if not jwt:
-            raise VaultAccessDenied(f"the service-account token at {self._jwt_path} is empty")
+            raise VaultTokenMissing("the ServiceAccount token requested for the workload is empty")
         what = f"Kubernetes login (role {kubernetes.role!r}, auth mount {kubernetes.mount_path!r})"
         response = self._call(
             what,

@@ -3,7 +3,8 @@
 Pure logic over a :class:`~apibase_operator.vault.client.VaultReader`: no Kubernetes and no network here, so
 the rules (what is allowed, what is missing, what changed) are unit-tested with a fake reader. Values only
 ever live in :class:`SyncedSecret.data`; everything the operator compares, logs or stores in status is the
-``sha256:`` hash.
+``hmac-sha256:`` hash, keyed with a secret only the operator holds: an unkeyed hash of a short password could
+be reversed by trying candidates, as anyone who can read the ApiBase's status could.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ class SyncedSecret:
         return f"SyncedSecret(name={self.name!r}, keys={sorted(self.data)!r}, hash={self.hash!r})"
 
 
-def sync_secret(spec: Vault, name: str, reader: VaultReader, *, allowed_mounts: frozenset[str] | None) -> SyncedSecret:
+def sync_secret(
+    spec: Vault, name: str, reader: VaultReader, *, allowed_mounts: frozenset[str] | None, hash_key: bytes
+) -> SyncedSecret:
     """Read every ``spec.paths`` entry and map its keys into one Secret's data.
 
     ``allowed_mounts`` (``None``: no restriction) holds mount names (``secret``) or mount/path prefixes
@@ -99,20 +102,23 @@ def sync_secret(spec: Vault, name: str, reader: VaultReader, *, allowed_mounts: 
             if vault_key not in values:
                 raise VaultKeyMissing(f"key {vault_key!r} is missing at {spec.mount}/{entry.path}")
             data[secret_key] = values[vault_key].encode("utf-8")
-    return SyncedSecret(name=target, data=data, hash=hash_secret_data(data))
+    return SyncedSecret(name=target, data=data, hash=hash_secret_data(data, hash_key))
 
 
-def hash_secret_data(data: Mapping[str, bytes]) -> str:
-    """SHA-256 over the (key, value) pairs sorted by key, length-prefixed so no two datas share an encoding."""
-    digest = hashlib.sha256()
-    for key in sorted(data):
-        for part in (key.encode("utf-8"), data[key]):
+def hash_secret_data(data: Mapping[str, bytes], key: bytes) -> str:
+    """HMAC-SHA-256 under ``key`` over the (key, value) pairs sorted by key, length-prefixed so that no two
+    datas share an encoding."""
+    if not key:
+        raise ValueError("hash_secret_data needs a non-empty key")
+    digest = hmac.new(key, digestmod=hashlib.sha256)
+    for name in sorted(data):
+        for part in (name.encode("utf-8"), data[name]):
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
-    return f"sha256:{digest.hexdigest()}"
+    return f"hmac-sha256:{digest.hexdigest()}"
 
 
-def secret_drifted(desired_hash: str, existing_secret: Mapping[str, object] | None) -> bool:
+def secret_drifted(desired_hash: str, existing_secret: Mapping[str, object] | None, hash_key: bytes) -> bool:
     """True when the live Secret (as the API returns it: base64 ``data``) does not hold the desired data.
 
     A missing Secret or one whose data cannot be decoded counts as drift: either way it must be rewritten.
@@ -130,7 +136,7 @@ def secret_drifted(desired_hash: str, existing_secret: Mapping[str, object] | No
             decoded[key] = base64.b64decode(value, validate=True)
         except binascii.Error:
             return True
-    return not hmac.compare_digest(hash_secret_data(decoded), desired_hash)
+    return not hmac.compare_digest(hash_secret_data(decoded, hash_key), desired_hash)
 
 
 def backoff_seconds(attempt: int, *, base: float = 5, cap: float = 300, rng: random.Random | None = None) -> float:

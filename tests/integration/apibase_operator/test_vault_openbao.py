@@ -12,7 +12,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Protocol
 
 import hvac
@@ -42,6 +42,22 @@ class OpenBao(Protocol):
 
 TOKEN_AUTH = VaultAuth.model_validate({"tokenSecret": {"name": "vault-token", "key": "token"}})
 DB_PASSWORD = "s3cr3t-db-password"
+HASH_KEY = b"openbao-tests-hash-key-32-bytes!"
+
+
+@dataclass
+class StaticCredentials:
+    """The Kubernetes side of a login, fixed: a token Secret's value (or a function of its ref) and a JWT."""
+
+    token: str | Callable[[SecretKeyRef], str] = ""
+    jwt: str = ""
+
+    def vault_token(self, ref: SecretKeyRef) -> str:
+        return self.token(ref) if callable(self.token) else self.token
+
+    def service_account_jwt(self) -> str:
+        return self.jwt
+
 
 #: A throwaway self-signed CA certificate (its key was discarded). OpenBao's Kubernetes auth needs one to accept
 #: its configuration outside a pod; nothing ever connects to the Kubernetes host it is paired with.
@@ -75,10 +91,11 @@ def base_path() -> str:
 def make_reader() -> Iterator[Callable[..., HvacVaultReader]]:
     readers: list[HvacVaultReader] = []
 
-    def make(address: str, token: str | Callable[[SecretKeyRef], str], **kwargs: object) -> HvacVaultReader:
-        token_reader = token if callable(token) else (lambda _: token)
+    def make(
+        address: str, token: str | Callable[[SecretKeyRef], str], jwt: str = "", **kwargs: object
+    ) -> HvacVaultReader:
         kwargs.setdefault("auth", TOKEN_AUTH)
-        reader = HvacVaultReader(address, token_reader=token_reader, **kwargs)
+        reader = HvacVaultReader(address, credentials=StaticCredentials(token, jwt), **kwargs)
         readers.append(reader)
         return reader
 
@@ -118,14 +135,16 @@ def test_sync_with_token_auth_maps_values_and_hashes_them(
     write(root, f"{base_path}/config", {"port": 5432})
     reader = make_reader(openbao.address, openbao.root_token)
 
-    synced = sync_secret(spec_for(openbao.address, base_path), "orders", reader, allowed_mounts=frozenset({"secret"}))
+    synced = sync_secret(
+        spec_for(openbao.address, base_path), "orders", reader, allowed_mounts=frozenset({"secret"}), hash_key=HASH_KEY
+    )
 
     expected = {"DB_PASSWORD": DB_PASSWORD.encode(), "DB_USER": b"orders", "DB_PORT": b"5432"}
     assert synced.name == "orders-vault"
     assert dict(synced.data) == expected
-    assert synced.hash == hash_secret_data(expected)
+    assert synced.hash == hash_secret_data(expected, HASH_KEY)
     assert DB_PASSWORD not in repr(synced)
-    assert not secret_drifted(synced.hash, as_api_secret(expected))
+    assert not secret_drifted(synced.hash, as_api_secret(expected), HASH_KEY)
 
 
 def test_rotating_a_value_changes_the_hash_and_the_old_secret_drifts(
@@ -135,16 +154,16 @@ def test_rotating_a_value_changes_the_hash_and_the_old_secret_drifts(
     write(root, f"{base_path}/config", {"port": "5432"})
     reader = make_reader(openbao.address, openbao.root_token)
     spec = spec_for(openbao.address, base_path)
-    before = sync_secret(spec, "orders", reader, allowed_mounts=None)
-    unchanged = sync_secret(spec, "orders", reader, allowed_mounts=None)
+    before = sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=HASH_KEY)
+    unchanged = sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=HASH_KEY)
 
     write(root, f"{base_path}/db", {"password": "rotated-password", "user": "orders"})
-    after = sync_secret(spec, "orders", reader, allowed_mounts=None)
+    after = sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=HASH_KEY)
 
     assert unchanged.hash == before.hash
     assert after.hash != before.hash
     assert after.data["DB_PASSWORD"] == b"rotated-password"
-    assert secret_drifted(after.hash, as_api_secret(dict(before.data)))
+    assert secret_drifted(after.hash, as_api_secret(dict(before.data)), HASH_KEY)
 
 
 def test_a_key_deleted_in_vault_is_a_missing_key(
@@ -154,12 +173,12 @@ def test_a_key_deleted_in_vault_is_a_missing_key(
     write(root, f"{base_path}/config", {"port": "5432"})
     reader = make_reader(openbao.address, openbao.root_token)
     spec = spec_for(openbao.address, base_path)
-    sync_secret(spec, "orders", reader, allowed_mounts=None)
+    sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=HASH_KEY)
 
     write(root, f"{base_path}/db", {"user": "orders"})  # a new version without the password
 
     with pytest.raises(VaultKeyMissing, match=f"key 'password' is missing at secret/{base_path}/db"):
-        sync_secret(spec, "orders", reader, allowed_mounts=None)
+        sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=HASH_KEY)
 
 
 def test_a_missing_path_a_deleted_version_and_a_missing_mount_are_not_found(
@@ -226,12 +245,12 @@ def kubernetes_mount(root: hvac.Client, base_path: str) -> Iterator[str]:
 
 
 def test_kubernetes_login_with_a_bogus_jwt_is_access_denied(
-    openbao: OpenBao, root: hvac.Client, kubernetes_mount: str, tmp_path: Path, make_reader
+    openbao: OpenBao, root: hvac.Client, kubernetes_mount: str, make_reader
 ) -> None:
     """OpenBao answers 403 "permission denied" when the JWT does not verify, before asking any API server.
 
-    Without a cluster nothing can issue a JWT OpenBao would accept; what we can check is that the JWT is read from
-    the configured file, posted to the configured mount with the role, and that the refusal is clean.
+    A JWT that does not even parse is refused before any TokenReview; the refusal must be clean. (The full
+    login as a workload, with a TokenReview answered, is in test_vault_workload_identity.py.)
     """
     root.auth.kubernetes.configure(
         kubernetes_host="https://127.0.0.1:1",  # never contacted: the JWT fails before any TokenReview
@@ -247,9 +266,8 @@ def test_kubernetes_login_with_a_bogus_jwt_is_access_denied(
         mount_point=kubernetes_mount,
     )
     jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpvcmRlcnMifQ.Ym9ndXM"
-    (tmp_path / "token").write_text(jwt)
     auth = VaultAuth.model_validate({"kubernetes": {"role": "orders", "mountPath": kubernetes_mount}})
-    reader = make_reader(openbao.address, "unused", auth=auth, service_account_token_path=tmp_path / "token")
+    reader = make_reader(openbao.address, "unused", jwt=jwt, auth=auth)
 
     with pytest.raises(VaultAccessDenied, match="permission denied") as caught:
         reader.read("secret", "anything")
@@ -259,12 +277,11 @@ def test_kubernetes_login_with_a_bogus_jwt_is_access_denied(
 
 
 def test_kubernetes_login_with_an_unknown_role_is_access_denied(
-    openbao: OpenBao, kubernetes_mount: str, tmp_path: Path, make_reader
+    openbao: OpenBao, kubernetes_mount: str, make_reader
 ) -> None:
     """OpenBao answers 400 "invalid role name" (even before the method is configured): we call that denied."""
-    (tmp_path / "token").write_text("bogus.jwt.sig")
     auth = VaultAuth.model_validate({"kubernetes": {"role": "nobody", "mountPath": kubernetes_mount}})
-    reader = make_reader(openbao.address, "unused", auth=auth, service_account_token_path=tmp_path / "token")
+    reader = make_reader(openbao.address, "unused", jwt="bogus.jwt.sig", auth=auth)
 
     with pytest.raises(VaultAccessDenied, match="check the role and the auth mount"):
         reader.read("secret", "anything")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -9,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException
 
 from apibase_operator.canary.analysis import AnalysisReason, AnalysisResult
 from apibase_operator.crd.models import CanaryAnalysis, Vault
@@ -26,6 +31,7 @@ IMAGE, CANARY = "ghcr.io/acme/orders:1.4.2", "ghcr.io/acme/orders:1.5.0"
 DEPLOYMENT = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
 VIRTUAL_SERVICE = kind_of({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService"})
 SECRET = kind_of({"apiVersion": "v1", "kind": "Secret"})
+HASH_KEY = b"runtime-tests-hash-key-32-bytes!"
 
 
 @dataclass
@@ -102,7 +108,8 @@ async def world(kmock: kmock.KubernetesEmulator) -> AsyncIterator[World]:
     kube, clock, analysis, vault = KubeClient(api), Clock(), FakeAnalysis(), FakeVault()
     reconciler = Reconciler(
         kube=kube,
-        vault_reader=lambda spec: vault,  # type: ignore[arg-type,return-value]
+        vault_reader=lambda spec, workload: vault,  # type: ignore[arg-type,return-value]
+        hash_key=HASH_KEY,
         analysis=analysis,  # type: ignore[arg-type]
         config=OperatorConfig(vault_mounts=frozenset({"secret"})),
         metrics=OperatorMetrics(),
@@ -242,6 +249,86 @@ async def test_a_vault_mount_outside_the_operator_policy_is_degraded(world: Worl
     assert "team-b" in str(degraded["message"])
     assert await world.get(SECRET, f"{NAME}-vault") is None
     assert await world.get(DEPLOYMENT) is not None  # other resources are not held hostage
+
+
+@dataclass
+class HangingVault:
+    """Blocks like hvac does on a Vault that accepts connections and never answers, until released."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def read(self, mount: str, path: str) -> dict[str, str]:
+        self.released.wait(timeout=5)
+        raise VaultUnavailable("reading secret/orders/db: http://vault:8200 timed out")
+
+
+async def test_a_hanging_vault_does_not_stall_other_apibases(world: World) -> None:
+    hanging = HangingVault()
+    world.reconciler.vault_reader = lambda spec, workload: hanging  # type: ignore[assignment,return-value]
+    world.put({"image": IMAGE, "vault": VAULT})
+    # Another namespace: kmock ignores label selectors, so a prune would take the other ApiBase's objects.
+    world.kmock.objects[RESOURCE, "payments", "billing"] = {
+        "apiVersion": "apibase.dev/v1alpha1",
+        "kind": "ApiBase",
+        "metadata": {"name": "billing", "namespace": "payments", "uid": "uid-2", "generation": 1},
+        "spec": {"image": IMAGE},
+    }
+    started = time.monotonic()
+    stalled = asyncio.create_task(world.reconcile())
+    await asyncio.sleep(0)  # the Vault ApiBase starts first and reaches its Vault read
+    billing = await world.kube.get_apibase("payments", "billing")
+    assert billing is not None
+    await world.reconciler.reconcile(billing)
+    elapsed = time.monotonic() - started
+    assert not stalled.done()
+    hanging.released.set()
+    await stalled
+
+    assert elapsed < 2, f"an ApiBase without Vault waited {elapsed:.1f} s for another one's Vault"
+    assert await world.kube.get(DEPLOYMENT, "payments", "billing") is not None
+    synced = await world.condition("SecretsSynced")
+    assert (synced["status"], synced["reason"]) == ("False", "VaultUnavailable")
+
+
+@dataclass
+class BrokenVault:
+    """A reader failing in a way no Vault error class describes (the token read of issue 11, item 16)."""
+
+    def read(self, mount: str, path: str) -> dict[str, str]:
+        raise ApiException(status=404, reason="Not Found")
+
+
+async def test_an_unexpected_vault_failure_is_a_condition_and_the_rest_is_applied(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.reconciler.vault_reader = lambda spec, workload: BrokenVault()  # type: ignore[assignment,return-value]
+    world.put({"image": IMAGE, "vault": VAULT})
+
+    with caplog.at_level(logging.WARNING, logger="apibase_operator.runtime"):
+        await world.reconcile()
+
+    synced = await world.condition("SecretsSynced")
+    assert (synced["status"], synced["reason"]) == ("False", "VaultSyncError")
+    assert "ApiException" in str(synced["message"])
+    assert await world.get(DEPLOYMENT) is not None
+    assert await world.get(SECRET, f"{NAME}-vault") is None
+    assert f"ApiBase {NS}/{NAME}: secrets not synced (VaultSyncError)" in caplog.text
+
+
+async def test_a_failure_outside_the_steps_still_leaves_a_status(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(world.reconciler, "_readiness", broken)
+    world.put({"image": IMAGE})
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await world.reconcile()
+
+    degraded = await world.condition("Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "ReconcileError")
+    assert "RuntimeError" in str(degraded["message"])
+    assert (await world.condition("Ready"))["status"] == "False"
 
 
 async def test_invalid_and_paused_specs_touch_nothing_but_status(world: World) -> None:

@@ -11,6 +11,7 @@ from apibase_operator.vault import SyncedSecret, hash_secret_data
 pytestmark = pytest.mark.unit
 
 VALUES = {"DB_PASSWORD": b"hunter2", "API_KEY": b"\x00\xffbinary"}
+HASH_KEY = b"reconcile-tests-hash-key-32bytes"
 VAULT = {
     "address": "https://vault:8200",
     "auth": {"kubernetes": {"role": "orders"}},
@@ -41,7 +42,7 @@ def test_the_target_secret_name(make):
 
 
 def test_the_synced_secret_is_rendered_owned_and_without_values_outside_data(make, render):
-    secret = SyncedSecret(name="orders-vault", data=VALUES, hash=hash_secret_data(VALUES))
+    secret = SyncedSecret(name="orders-vault", data=VALUES, hash=hash_secret_data(VALUES, HASH_KEY))
     rendered = render(make(vault=VAULT), Observed(secret=secret))
     manifest = rendered.get("Secret", "orders-vault")
 

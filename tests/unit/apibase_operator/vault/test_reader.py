@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import hvac.exceptions
 import pytest
@@ -15,11 +14,11 @@ from hvac.api.secrets_engines import KvV2
 
 from apibase_operator.crd.models import SecretKeyRef, VaultAuth
 from apibase_operator.vault import (
-    DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH,
     HvacVaultReader,
     VaultAccessDenied,
     VaultError,
     VaultPathNotFound,
+    VaultTokenMissing,
     VaultUnavailable,
 )
 
@@ -78,21 +77,37 @@ def vault(monkeypatch: pytest.MonkeyPatch) -> FakeVault:
     return fake
 
 
-@pytest.fixture
-def jwt_file(tmp_path: Path) -> Path:
-    path = tmp_path / "vault-token"
-    path.write_text(JWT + "\n")
-    return path
+@dataclass
+class FakeCredentials:
+    """Stands in for the Kubernetes API: ``jwt`` is what the next TokenRequest returns; calls are counted."""
+
+    jwt: str = JWT + "\n"
+    token_reader: Callable[[SecretKeyRef], str] = lambda _: TOKEN
+    jwt_requests: int = 0
+
+    def vault_token(self, ref: SecretKeyRef) -> str:
+        return self.token_reader(ref)
+
+    def service_account_jwt(self) -> str:
+        self.jwt_requests += 1
+        return self.jwt
 
 
 @pytest.fixture
-def make_reader(jwt_file: Path) -> Iterator[Callable[..., HvacVaultReader]]:
+def credentials() -> FakeCredentials:
+    return FakeCredentials()
+
+
+@pytest.fixture
+def make_reader(credentials: FakeCredentials) -> Iterator[Callable[..., HvacVaultReader]]:
     readers: list[HvacVaultReader] = []
 
     def make(
-        auth: VaultAuth = KUBERNETES_AUTH, token_reader: Callable[[SecretKeyRef], str] = lambda _: TOKEN
+        auth: VaultAuth = KUBERNETES_AUTH, token_reader: Callable[[SecretKeyRef], str] | None = None
     ) -> HvacVaultReader:
-        reader = HvacVaultReader(ADDRESS, auth, token_reader=token_reader, service_account_token_path=jwt_file)
+        if token_reader is not None:
+            credentials.token_reader = token_reader
+        reader = HvacVaultReader(ADDRESS, auth, credentials=credentials)
         readers.append(reader)
         return reader
 
@@ -113,17 +128,16 @@ def assert_clean(error: VaultError) -> None:
 # --- Kubernetes auth -----------------------------------------------------------------------------------------
 
 
-def test_kubernetes_login_reads_the_jwt_from_the_configured_path(vault: FakeVault, make_reader, jwt_file) -> None:
+def test_kubernetes_login_sends_the_workload_token_from_the_credentials(
+    vault: FakeVault, make_reader, credentials: FakeCredentials
+) -> None:
     reader = make_reader()
 
     assert reader.read("secret", "orders/db") == {"password": VALUE}
 
+    assert credentials.jwt_requests == 1
     assert vault.logins == [("orders", JWT, "k8s-prod")]
     assert vault.reads == [("secret", "orders/db", "hvs.login-1")]
-
-
-def test_the_default_jwt_path_is_the_pod_service_account_token() -> None:
-    assert DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH == "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 def test_the_login_ignores_vault_token_from_the_environment(
@@ -143,12 +157,12 @@ def test_logs_in_once_for_many_reads(vault: FakeVault, make_reader) -> None:
     assert [token for *_, token in vault.reads] == ["hvs.login-1", "hvs.login-1"]
 
 
-def test_a_denied_read_with_an_older_token_logs_in_again_rereading_the_jwt(
-    vault: FakeVault, make_reader, jwt_file: Path
+def test_a_denied_read_with_an_older_token_logs_in_again_with_a_new_jwt(
+    vault: FakeVault, make_reader, credentials: FakeCredentials
 ) -> None:
     reader = make_reader()
     reader.read("secret", "a")
-    jwt_file.write_text("rotated.jwt.sig")
+    credentials.jwt = "rotated.jwt.sig"
     vault.read_answers.append(hvac.exceptions.Forbidden("permission denied"))
 
     assert reader.read("secret", "a") == {"password": VALUE}
@@ -169,18 +183,23 @@ def test_a_read_denied_right_after_login_is_not_retried(vault: FakeVault, make_r
     assert_clean(caught.value)
 
 
-def test_a_missing_jwt_file_is_access_denied(vault: FakeVault, make_reader, jwt_file: Path) -> None:
-    jwt_file.unlink()
+def test_a_jwt_that_cannot_be_had_is_a_missing_token_and_nothing_is_sent(
+    vault: FakeVault, make_reader, credentials: FakeCredentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse() -> str:
+        raise VaultTokenMissing("cannot request a token for ServiceAccount shop/orders: not found")
 
-    with pytest.raises(VaultAccessDenied, match=f"cannot read the service-account token at {jwt_file}"):
+    monkeypatch.setattr(credentials, "service_account_jwt", refuse)
+
+    with pytest.raises(VaultTokenMissing, match="ServiceAccount shop/orders: not found"):
         make_reader().read("secret", "a")
     assert vault.logins == []
 
 
-def test_an_empty_jwt_file_is_access_denied(vault: FakeVault, make_reader, jwt_file: Path) -> None:
-    jwt_file.write_text("\n")
+def test_an_empty_jwt_is_a_missing_token(vault: FakeVault, make_reader, credentials: FakeCredentials) -> None:
+    credentials.jwt = "\n"
 
-    with pytest.raises(VaultAccessDenied, match="is empty"):
+    with pytest.raises(VaultTokenMissing, match="is empty"):
         make_reader().read("secret", "a")
     assert vault.logins == []
 
@@ -233,8 +252,8 @@ def test_a_denied_token_is_read_again_from_its_secret(vault: FakeVault, make_rea
     assert [token for *_, token in vault.reads] == ["hvs.old", "hvs.old", "hvs.new"]
 
 
-def test_an_empty_token_secret_is_access_denied(vault: FakeVault, make_reader) -> None:
-    with pytest.raises(VaultAccessDenied, match="the Vault token in Secret key vault-token/token is empty"):
+def test_an_empty_token_secret_is_a_missing_token(vault: FakeVault, make_reader) -> None:
+    with pytest.raises(VaultTokenMissing, match="the Vault token in Secret key vault-token/token is empty"):
         make_reader(TOKEN_AUTH, lambda _: "  ").read("secret", "a")
     assert vault.reads == []
 
@@ -342,26 +361,22 @@ def test_the_repr_names_host_and_method_only(make_reader) -> None:
     assert repr(make_reader(TOKEN_AUTH)) == "HvacVaultReader('https://vault.example:8200', auth=token)"
 
 
-def test_an_address_without_a_port_is_shown_without_one(jwt_file: Path) -> None:
-    with HvacVaultReader(
-        "https://vault.example", KUBERNETES_AUTH, token_reader=lambda _: TOKEN, service_account_token_path=jwt_file
-    ) as reader:
+def test_an_address_without_a_port_is_shown_without_one(credentials: FakeCredentials) -> None:
+    with HvacVaultReader("https://vault.example", KUBERNETES_AUTH, credentials=credentials) as reader:
         assert repr(reader) == "HvacVaultReader('https://vault.example', auth=kubernetes)"
 
 
-def test_an_address_with_an_impossible_port_is_unavailable_not_a_crash(jwt_file: Path) -> None:
-    with HvacVaultReader(
-        "http://vault.example:99999", TOKEN_AUTH, token_reader=lambda _: TOKEN, service_account_token_path=jwt_file
-    ) as reader:
+def test_an_address_with_an_impossible_port_is_unavailable_not_a_crash(credentials: FakeCredentials) -> None:
+    with HvacVaultReader("http://vault.example:99999", TOKEN_AUTH, credentials=credentials) as reader:
         assert repr(reader) == "HvacVaultReader('http://vault.example', auth=token)"
         with pytest.raises(VaultUnavailable, match=r"reading secret/a: request to http://vault\.example failed"):
             reader.read("secret", "a")
 
 
-def test_the_context_manager_closes_the_session(jwt_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_context_manager_closes_the_session(credentials: FakeCredentials, monkeypatch: pytest.MonkeyPatch) -> None:
     closed: list[bool] = []
     monkeypatch.setattr(requests.Session, "close", lambda _: closed.append(True))
 
-    with HvacVaultReader(ADDRESS, TOKEN_AUTH, token_reader=lambda _: TOKEN, service_account_token_path=jwt_file):
+    with HvacVaultReader(ADDRESS, TOKEN_AUTH, credentials=credentials):
         assert closed == []
     assert closed == [True]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import random
 import re
 
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.unit
 DB_PASSWORD = "s3cr3t-db-password"
 API_KEY = "s3cr3t-api-key"
 SECRET_VALUES = (DB_PASSWORD, API_KEY)
+KEY = b"operator-hash-key-for-the-tests!"
 
 
 class FakeReader:
@@ -79,7 +82,7 @@ def encoded(data: dict[str, bytes]) -> dict[str, object]:
 
 
 def test_maps_each_vault_key_to_its_secret_key_with_the_default_name() -> None:
-    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None)
+    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None, hash_key=KEY)
 
     assert synced.name == "orders-vault"
     assert dict(synced.data) == {
@@ -87,11 +90,13 @@ def test_maps_each_vault_key_to_its_secret_key_with_the_default_name() -> None:
         "DB_USER": b"orders",
         "API_KEY": API_KEY.encode(),
     }
-    assert synced.hash == hash_secret_data(synced.data)
+    assert synced.hash == hash_secret_data(synced.data, KEY)
 
 
 def test_target_secret_overrides_the_default_name() -> None:
-    synced = sync_secret(make_spec(targetSecret="orders-creds"), "orders", make_reader(), allowed_mounts=None)
+    synced = sync_secret(
+        make_spec(targetSecret="orders-creds"), "orders", make_reader(), allowed_mounts=None, hash_key=KEY
+    )
     assert synced.name == "orders-creds"
 
 
@@ -99,7 +104,7 @@ def test_values_are_utf8_and_the_mount_comes_from_the_spec() -> None:
     reader = FakeReader({("kv", "app"): {"greeting": "grüß dich"}})
     spec = make_spec(mount="kv", paths=[{"path": "app", "keys": {"greeting": "GREETING"}}])
 
-    synced = sync_secret(spec, "app", reader, allowed_mounts=frozenset({"kv"}))
+    synced = sync_secret(spec, "app", reader, allowed_mounts=frozenset({"kv"}), hash_key=KEY)
 
     assert synced.data["GREETING"] == "grüß dich".encode()
     assert reader.calls == [("kv", "app")]
@@ -114,7 +119,7 @@ def test_a_path_listed_twice_is_read_once() -> None:
         ]
     )
 
-    synced = sync_secret(spec, "orders", reader, allowed_mounts=None)
+    synced = sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=KEY)
 
     assert reader.calls == [("secret", "orders/db")]
     assert set(synced.data) == {"DB_PASSWORD", "DB_USER"}
@@ -122,7 +127,7 @@ def test_a_path_listed_twice_is_read_once() -> None:
 
 def test_synced_data_is_a_read_only_copy() -> None:
     data = {"A": b"1"}
-    synced = SyncedSecret(name="x", data=data, hash=hash_secret_data(data))
+    synced = SyncedSecret(name="x", data=data, hash=hash_secret_data(data, KEY))
     data["A"] = b"2"
 
     assert synced.data["A"] == b"1"
@@ -135,18 +140,45 @@ def test_synced_data_is_a_read_only_copy() -> None:
 # --- hash ------------------------------------------------------------------------------------------------------
 
 
-def test_hash_is_prefixed_hex_sha256_and_ignores_order() -> None:
-    forward = hash_secret_data({"A": b"1", "B": b"2"})
-    backward = hash_secret_data({"B": b"2", "A": b"1"})
+def test_hash_is_prefixed_hex_hmac_sha256_and_ignores_order() -> None:
+    forward = hash_secret_data({"A": b"1", "B": b"2"}, KEY)
+    backward = hash_secret_data({"B": b"2", "A": b"1"}, KEY)
 
     assert forward == backward
-    assert re.fullmatch(r"sha256:[0-9a-f]{64}", forward)
+    assert re.fullmatch(r"hmac-sha256:[0-9a-f]{64}", forward)
+
+
+def test_hash_is_not_a_plain_sha256_of_the_values_and_depends_on_the_key() -> None:
+    """A plain digest of a low-entropy value could be reversed by trying candidates; a keyed one cannot."""
+    data = {"DB_PASSWORD": b"hunter2"}
+    digest = hash_secret_data(data, KEY).removeprefix("hmac-sha256:")
+    unkeyed = hashlib.sha256()
+    for part in (b"DB_PASSWORD", b"hunter2"):
+        unkeyed.update(len(part).to_bytes(8, "big"))
+        unkeyed.update(part)
+
+    assert digest not in {unkeyed.hexdigest(), hashlib.sha256(b"hunter2").hexdigest()}
+    assert digest == hmac.new(KEY, unkeyed_input(data), hashlib.sha256).hexdigest()
+    assert hash_secret_data(data, b"another-operator-hash-key-32byte") != hash_secret_data(data, KEY)
+    assert hash_secret_data(data, bytes(KEY)) == hash_secret_data(data, KEY)  # the same key: the same hash
+
+
+def unkeyed_input(data: dict[str, bytes]) -> bytes:
+    """The length-prefixed encoding the HMAC runs over."""
+    return b"".join(
+        len(part).to_bytes(8, "big") + part for name in sorted(data) for part in (name.encode(), data[name])
+    )
+
+
+def test_hash_needs_a_key() -> None:
+    with pytest.raises(ValueError, match="non-empty key"):
+        hash_secret_data({"A": b"1"}, b"")
 
 
 def test_hash_is_stable_across_syncs_and_path_order() -> None:
-    first = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None)
+    first = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None, hash_key=KEY)
     spec = make_spec(paths=list(reversed(make_spec().model_dump(by_alias=True)["paths"])))
-    second = sync_secret(spec, "orders", make_reader(), allowed_mounts=None)
+    second = sync_secret(spec, "orders", make_reader(), allowed_mounts=None, hash_key=KEY)
 
     assert first.hash == second.hash
 
@@ -163,14 +195,14 @@ def test_hash_is_stable_across_syncs_and_path_order() -> None:
     ],
 )
 def test_hash_changes_with_any_change_of_the_data(changed: dict[str, bytes]) -> None:
-    assert hash_secret_data(changed) != hash_secret_data({"A": b"1", "B": b"2"})
+    assert hash_secret_data(changed, KEY) != hash_secret_data({"A": b"1", "B": b"2"}, KEY)
 
 
 def test_rotating_a_value_in_vault_changes_the_synced_hash() -> None:
     reader = make_reader()
-    before = sync_secret(make_spec(), "orders", reader, allowed_mounts=None)
+    before = sync_secret(make_spec(), "orders", reader, allowed_mounts=None, hash_key=KEY)
     reader.secrets["secret", "orders/db"]["password"] = "rotated"
-    after = sync_secret(make_spec(), "orders", reader, allowed_mounts=None)
+    after = sync_secret(make_spec(), "orders", reader, allowed_mounts=None, hash_key=KEY)
 
     assert before.hash != after.hash
 
@@ -183,7 +215,7 @@ def test_a_missing_key_names_the_path_and_key_but_no_value() -> None:
     del reader.secrets["secret", "orders/api"]["key"]
 
     with pytest.raises(VaultKeyMissing) as caught:
-        sync_secret(make_spec(), "orders", reader, allowed_mounts=None)
+        sync_secret(make_spec(), "orders", reader, allowed_mounts=None, hash_key=KEY)
 
     assert str(caught.value) == "key 'key' is missing at secret/orders/api"
     assert caught.value.reason == str(caught.value)
@@ -194,7 +226,7 @@ def test_a_missing_key_names_the_path_and_key_but_no_value() -> None:
 def test_reader_errors_pass_through() -> None:
     reader = FakeReader({})
     with pytest.raises(VaultPathNotFound, match="secret/orders/db"):
-        sync_secret(make_spec(), "orders", reader, allowed_mounts=None)
+        sync_secret(make_spec(), "orders", reader, allowed_mounts=None, hash_key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -202,13 +234,13 @@ def test_reader_errors_pass_through() -> None:
     [frozenset({"secret"}), frozenset({"secret/"}), frozenset({"kv", "secret/orders"}), frozenset({"secret/orders/"})],
 )
 def test_allowed_mounts_and_prefixes_let_the_sync_through(allowed: frozenset[str]) -> None:
-    assert sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=allowed).data
+    assert sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=allowed, hash_key=KEY).data
 
 
 def test_an_exact_allowed_path_lets_the_sync_through() -> None:
     spec = make_spec(paths=[{"path": "orders/api", "keys": {"key": "API_KEY"}}])
     allowed = frozenset({"secret/orders/api"})
-    assert sync_secret(spec, "orders", make_reader(), allowed_mounts=allowed).data
+    assert sync_secret(spec, "orders", make_reader(), allowed_mounts=allowed, hash_key=KEY).data
 
 
 @pytest.mark.parametrize(
@@ -225,7 +257,7 @@ def test_a_mount_or_path_outside_allowed_mounts_is_refused_before_any_request(al
     reader = make_reader()
 
     with pytest.raises(VaultPathNotAllowed, match="outside the allowed mounts"):
-        sync_secret(make_spec(), "orders", reader, allowed_mounts=allowed)
+        sync_secret(make_spec(), "orders", reader, allowed_mounts=allowed, hash_key=KEY)
 
     assert reader.calls == []
 
@@ -237,9 +269,9 @@ def test_dot_segments_are_refused_even_without_a_restriction(path: str) -> None:
     spec = make_spec(paths=[{"path": path, "keys": {"k": "K"}}])
 
     with pytest.raises(VaultPathNotAllowed, match=r"'\.' or '\.\.' segment"):
-        sync_secret(spec, "orders", reader, allowed_mounts=None)
+        sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=KEY)
     with pytest.raises(VaultPathNotAllowed):
-        sync_secret(spec, "orders", reader, allowed_mounts=frozenset({"secret/orders"}))
+        sync_secret(spec, "orders", reader, allowed_mounts=frozenset({"secret/orders"}), hash_key=KEY)
 
     assert reader.calls == []
 
@@ -254,7 +286,7 @@ def test_two_sources_for_one_secret_key_are_refused_before_any_request() -> None
     )
 
     with pytest.raises(VaultMappingInvalid) as caught:
-        sync_secret(spec, "orders", reader, allowed_mounts=None)
+        sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=KEY)
 
     assert str(caught.value) == (
         "Secret key 'PASSWORD' is mapped from both secret/orders/db#password and secret/orders/api#key"
@@ -268,32 +300,32 @@ def test_a_secret_key_the_api_server_refuses_is_refused_before_any_request(secre
     spec = make_spec(paths=[{"path": "orders/db", "keys": {"password": secret_key}}])
 
     with pytest.raises(VaultMappingInvalid, match="not a valid Secret key"):
-        sync_secret(spec, "orders", reader, allowed_mounts=None)
+        sync_secret(spec, "orders", reader, allowed_mounts=None, hash_key=KEY)
 
     assert reader.calls == []
 
 
 def test_a_default_target_name_too_long_for_kubernetes_is_refused() -> None:
     with pytest.raises(VaultMappingInvalid, match="longer than 253"):
-        sync_secret(make_spec(), "a" * 250, make_reader(), allowed_mounts=None)
+        sync_secret(make_spec(), "a" * 250, make_reader(), allowed_mounts=None, hash_key=KEY)
 
 
 # --- drift ---------------------------------------------------------------------------------------------------
 
 
 def test_a_secret_holding_the_desired_data_has_not_drifted() -> None:
-    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None)
-    assert not secret_drifted(synced.hash, encoded(dict(synced.data)))
+    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None, hash_key=KEY)
+    assert not secret_drifted(synced.hash, encoded(dict(synced.data)), KEY)
 
 
 def test_an_empty_secret_matches_empty_data() -> None:
-    empty = hash_secret_data({})
-    assert not secret_drifted(empty, {"kind": "Secret"})
-    assert not secret_drifted(empty, {"kind": "Secret", "data": None})
+    empty = hash_secret_data({}, KEY)
+    assert not secret_drifted(empty, {"kind": "Secret"}, KEY)
+    assert not secret_drifted(empty, {"kind": "Secret", "data": None}, KEY)
 
 
 def test_a_missing_secret_has_drifted() -> None:
-    assert secret_drifted(hash_secret_data({"A": b"1"}), None)
+    assert secret_drifted(hash_secret_data({"A": b"1"}, KEY), None, KEY)
 
 
 @pytest.mark.parametrize(
@@ -305,7 +337,7 @@ def test_a_missing_secret_has_drifted() -> None:
     ],
 )
 def test_a_hand_edited_secret_has_drifted(live: dict[str, bytes]) -> None:
-    assert secret_drifted(hash_secret_data({"A": b"1"}), encoded(live))
+    assert secret_drifted(hash_secret_data({"A": b"1"}, KEY), encoded(live), KEY)
 
 
 @pytest.mark.parametrize(
@@ -318,7 +350,7 @@ def test_a_hand_edited_secret_has_drifted(live: dict[str, bytes]) -> None:
     ],
 )
 def test_an_undecodable_secret_has_drifted(secret: dict[str, object]) -> None:
-    assert secret_drifted(hash_secret_data({"A": b"1"}), secret)
+    assert secret_drifted(hash_secret_data({"A": b"1"}, KEY), secret, KEY)
 
 
 # --- backoff -------------------------------------------------------------------------------------------------
@@ -357,7 +389,7 @@ def test_backoff_refuses_nonsense(attempt: int, base: float, cap: float) -> None
 
 
 def test_the_repr_of_a_synced_secret_shows_keys_and_hash_but_no_value() -> None:
-    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None)
+    synced = sync_secret(make_spec(), "orders", make_reader(), allowed_mounts=None, hash_key=KEY)
 
     for text in (repr(synced), str(synced), f"{synced!r}"):
         assert not any(value in text for value in SECRET_VALUES)
@@ -376,7 +408,7 @@ def test_no_refusal_message_contains_a_value() -> None:
         (make_spec(paths=[{"path": "orders/db", "keys": {"password": "bad key", "user": "U"}}]), None),
     ]:
         with pytest.raises(VaultError) as caught:
-            sync_secret(spec, "orders", reader, allowed_mounts=allowed)
+            sync_secret(spec, "orders", reader, allowed_mounts=allowed, hash_key=KEY)
         failures.append(caught.value)
 
     assert len(failures) == 4
