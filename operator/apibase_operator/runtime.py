@@ -62,6 +62,8 @@ class OperatorConfig:
     vault_audience: str = DEFAULT_AUDIENCE
     #: Worker threads for Vault syncs (blocking I/O): how many ApiBases may wait on Vault at once.
     vault_workers: int = 4
+    #: Seconds one request to Vault may take (connect, then each read).
+    vault_timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

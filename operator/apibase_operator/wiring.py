@@ -34,6 +34,7 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> OperatorConfig:
         vault_addresses=_set(environ.get("APIBASE_OPERATOR_VAULT_ADDRESSES")),
         vault_audience=environ.get("APIBASE_OPERATOR_VAULT_AUDIENCE") or DEFAULT_AUDIENCE,
         vault_workers=int(environ.get("APIBASE_OPERATOR_VAULT_WORKERS", "4")),
+        vault_timeout_seconds=float(environ.get("APIBASE_OPERATOR_VAULT_TIMEOUT_SECONDS", "5")),
     )
 
 
@@ -62,7 +63,7 @@ def reconciler_for(api: k8s.ApiClient, config: OperatorConfig, hash_key: bytes) 
 
     def vault_reader(spec: Vault, workload: Workload) -> VaultReader:
         credentials = KubernetesCredentials(core, workload, audience=config.vault_audience)
-        return HvacVaultReader(spec.address, spec.auth, credentials=credentials)
+        return HvacVaultReader(spec.address, spec.auth, credentials=credentials, timeout=config.vault_timeout_seconds)
 
     return Reconciler(
         kube=KubeClient(api),

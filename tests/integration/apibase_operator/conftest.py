@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ _START_TIMEOUT = 30.0
 class OpenBao(NamedTuple):
     address: str
     root_token: str
+    pid: int  # to pause it (SIGSTOP) as a hanging server
 
 
 def free_port() -> int:
@@ -81,7 +83,9 @@ def _spawn(bao: Path, home: str, env: dict[str, str]) -> tuple[subprocess.Popen[
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to our own PID, SIGKILL if it lingers."""
+    """SIGCONT (a test may have paused it), SIGTERM to our own PID, SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -107,7 +111,7 @@ def start_openbao() -> Iterator[OpenBao]:
             pytest.fail(f"OpenBao exited at start three times; last log:\n{log}")
         process, address = started
         try:
-            yield OpenBao(address, ROOT_TOKEN)
+            yield OpenBao(address, ROOT_TOKEN, process.pid)
         finally:
             _stop(process)
 

@@ -8,7 +8,12 @@ from a worker thread.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
+import os
+import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from kubernetes.client import ApiClient, Configuration
 
 from apibase_operator.kube.client import KubeClient
 from apibase_operator.kube.kinds import kind_of
+from tests.integration.apibase_operator.conftest import OpenBao
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +64,8 @@ def kubeconfig(kmock: kmock.KubernetesEmulator, tmp_path: Path, monkeypatch: pyt
     return path
 
 
-async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
-    kmock: kmock.KubernetesEmulator, kubeconfig: Path
-) -> None:
+def register_kinds(kmock: kmock.KubernetesEmulator) -> None:
+    """Every kind kopf and the reconciler touch, so that kmock serves them."""
     kmock.resources["apibase.dev/v1alpha1/apibases"] = {
         "kind": "ApiBase",
         "namespaced": True,
@@ -80,6 +85,12 @@ async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
     ]:
         cluster_scoped = kind in {"CustomResourceDefinition", "Namespace"}
         kmock.resources[resource] = {"kind": kind, "namespaced": not cluster_scoped, "verbs": verbs}
+
+
+async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
+    kmock: kmock.KubernetesEmulator, kubeconfig: Path
+) -> None:
+    register_kinds(kmock)
     api = ApiClient(Configuration(host=str(kmock.url).rstrip("/")))
     kube = KubeClient(api)
     runner = KopfRunner(["run", "-A", "--standalone", "--verbose", "-m", "apibase_operator.handlers"], timeout=60)
@@ -107,3 +118,70 @@ async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
 
 async def _exists(kube: KubeClient, kind: object) -> bool:
     return await kube.get(kind, NS, NAME) is not None  # type: ignore[arg-type]
+
+
+async def test_a_hanging_vault_does_not_hold_up_an_apibase_without_vault(
+    kmock: kmock.KubernetesEmulator,
+    kubeconfig: Path,
+    openbao_factory: Callable[[], contextlib.AbstractContextManager[OpenBao]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real OpenBao paused with SIGSTOP accepts connections and never answers: the operator's read of it waits
+    for its timeout (30 s here, so that "while Vault hangs" is unambiguous). Meanwhile an ApiBase without Vault
+    must be reconciled (Deployment and status) while the other one is still waiting."""
+    monkeypatch.setenv("APIBASE_OPERATOR_VAULT_TIMEOUT_SECONDS", "30")
+    register_kinds(kmock)
+    api = ApiClient(Configuration(host=str(kmock.url).rstrip("/")))
+    kube = KubeClient(api)
+    with openbao_factory() as vault:
+        kmock.objects["v1/secrets", NS, "vault-token"] = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "vault-token", "namespace": NS},
+            "data": {"token": base64.b64encode(vault.root_token.encode()).decode()},
+        }
+        with_vault = {
+            **APIBASE,
+            "spec": {
+                **APIBASE["spec"],  # type: ignore[dict-item]
+                "vault": {
+                    "address": vault.address,
+                    "auth": {"tokenSecret": {"name": "vault-token", "key": "token"}},
+                    "paths": [{"path": "orders/db", "keys": {"password": "DB_PASSWORD"}}],
+                },
+            },
+        }
+        without_vault = {
+            **APIBASE,
+            "metadata": {**APIBASE["metadata"], "namespace": "payments", "name": "billing", "uid": "uid-billing"},  # type: ignore[dict-item]
+        }
+        os.kill(vault.pid, signal.SIGSTOP)
+        runner = KopfRunner(["run", "-A", "--standalone", "-m", "apibase_operator.handlers"], timeout=60)
+        await asyncio.to_thread(runner.__enter__)
+        try:
+            await kube._call("POST", f"/apis/apibase.dev/v1alpha1/namespaces/{NS}/apibases", with_vault)
+
+            async def reading_vault() -> bool:  # the token is read right before the request to the paused server
+                return any(request.url.path.endswith(f"/namespaces/{NS}/secrets/vault-token") for request in kmock)
+
+            await eventually(reading_vault)
+            started = time.monotonic()
+            await kube._call("POST", "/apis/apibase.dev/v1alpha1/namespaces/payments/apibases", without_vault)
+
+            async def reconciled() -> bool:
+                """Deployment applied and status written: kmock runs no Deployment controller, so Ready=False."""
+                found = await kube.get_apibase("payments", "billing") or {}
+                conditions = (found.get("status") or {}).get("conditions") or []  # type: ignore[attr-defined]
+                ready = [c for c in conditions if c["type"] == "Ready"]
+                applied = await kube.get(DEPLOYMENT, "payments", "billing") is not None
+                return applied and [(c["status"], c["reason"]) for c in ready] == [("False", "Progressing")]
+
+            await eventually(reconciled, seconds=15)  # generous: a loaded machine, and kmock is slow
+            elapsed = time.monotonic() - started
+            waiting = await kube.get_apibase(NS, NAME) or {}
+        finally:
+            await asyncio.to_thread(runner.__exit__, None, None, None)
+            api.close()
+    assert runner.exception is None, runner.output
+    assert "status" not in waiting, f"the Vault ApiBase was done before the other one ({elapsed:.1f} s)"
+    assert elapsed < 15
