@@ -9,7 +9,10 @@ RBAC rules, least privilege: exactly the verbs the operator's code uses.
   (get) and patches the status subresource; owner references with blockOwnerDeletion need update on
   apibases/finalizers (OwnerReferencesPermissionEnforcement).
 - Events: kopf and the reconciler create core/v1 Events.
-- Secrets: besides owning Secrets, the operator reads Vault token Secrets in its own namespace (get).
+- Secrets: besides owning Secrets, the operator reads Vault token Secrets (auth.tokenSecret, the ApiBase's
+  namespace) and its hash key Secret in its own namespace (get; create on first start).
+- serviceaccounts/token: a short-lived token of the ApiBase's own ServiceAccount, to log in to Vault as the
+  workload (auth.kubernetes), never as the operator.
 */}}
 {{- define "apibase-operator.rules.namespaced" -}}
 - apiGroups: ["apibase.dev"]
@@ -32,6 +35,9 @@ RBAC rules, least privilege: exactly the verbs the operator's code uses.
 - apiGroups: [""]
   resources: ["serviceaccounts"]
   verbs: ["get", "list", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["get", "list", "create", "patch", "delete"]

@@ -311,6 +311,7 @@ def _namespaced_grants() -> Grants:
     grants[GROUP, f"{PLURAL}/status"] = {"patch"}
     grants[GROUP, f"{PLURAL}/finalizers"] = {"update"}  # blockOwnerDeletion owner references
     grants["", "events"] = {"create"}
+    grants["", "serviceaccounts/token"] = {"create"}  # the workload's own token for Vault (vault/credentials.py)
     return grants
 
 
@@ -371,18 +372,18 @@ def test_namespaced_rbac_grants_per_namespace(helm) -> None:
     for namespace in values["watchNamespaces"]:
         assert _grants(_named(objects, "Role", name, namespace)) == _namespaced_grants()
         _assert_bound(objects, _named(objects, "RoleBinding", name, namespace), "Role", name)
-    tokens = _named(objects, "Role", f"{name}-vault-tokens", release_namespace)
-    assert _grants(tokens) == {("", "secrets"): {"get"}}
+    hash_key = _named(objects, "Role", f"{name}-hash-key", release_namespace)
+    assert _grants(hash_key) == {("", "secrets"): {"get", "create"}}  # apibase_operator/hash_key.py
     _assert_bound(
         objects,
-        _named(objects, "RoleBinding", tokens["metadata"]["name"], release_namespace),
+        _named(objects, "RoleBinding", hash_key["metadata"]["name"], release_namespace),
         "Role",
-        tokens["metadata"]["name"],
+        hash_key["metadata"]["name"],
     )
     assert len(_of_kind(objects, "Role")) == len(values["watchNamespaces"]) + 1
 
 
-def test_no_vault_token_role_when_the_release_namespace_is_watched(helm) -> None:
+def test_no_hash_key_role_when_the_release_namespace_is_watched(helm) -> None:
     _, release_namespace = helm.releases[OPERATOR]
     objects = helm.template(OPERATOR, sets=(f"watchNamespaces={{shop,{release_namespace}}}",))
     assert sorted(role["metadata"]["namespace"] for role in _of_kind(objects, "Role")) == sorted(
@@ -440,6 +441,9 @@ def test_operator_deployment_defaults(helm) -> None:
 
     env = {item["name"]: item for item in container["env"]}
     assert env["APIBASE_OPERATOR_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    fullname = deployment["metadata"]["name"]
+    assert env["APIBASE_OPERATOR_HASH_KEY_SECRET"]["value"] == f"{fullname}-hash-key"
+    assert env["APIBASE_OPERATOR_VAULT_AUDIENCE"]["value"] == "vault"
     assert env["APIBASE_OPERATOR_RESYNC_SECONDS"]["value"] == "60"
     assert "APIBASE_OPERATOR_VAULT_MOUNTS" not in env  # empty lists: the variables are unset (allow all)
     assert "APIBASE_OPERATOR_VAULT_ADDRESSES" not in env
@@ -466,6 +470,8 @@ def test_operator_deployment_namespaced_with_vault_policy(helm) -> None:
     assert env["APIBASE_OPERATOR_VAULT_MOUNTS"] == "secret,kv/shop"
     assert env["APIBASE_OPERATOR_VAULT_ADDRESSES"] == "https://vault.vault.svc:8200"
     assert env["APIBASE_OPERATOR_RESYNC_SECONDS"] == "30"
+    assert env["APIBASE_OPERATOR_HASH_KEY_SECRET"] == "operator-hmac-key"
+    assert env["APIBASE_OPERATOR_VAULT_AUDIENCE"] == "vault.example.com"
     assert env["TZ"] == "UTC"
 
 

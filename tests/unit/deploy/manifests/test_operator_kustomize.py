@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from apibase_operator.crd.schema import CRD_PATH, build_crd
+from apibase_operator.hash_key import DEFAULT_SECRET_NAME
 from apibase_operator.kube.kinds import MANAGED_KINDS
+from apibase_operator.vault import DEFAULT_AUDIENCE
 
 pytestmark = pytest.mark.unit
 
@@ -204,6 +206,13 @@ def test_namespace_comes_from_the_downward_api(render: Render, directory: str) -
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS)
+def test_hash_key_secret_and_vault_audience_are_the_operator_defaults(render: Render, directory: str) -> None:
+    variables = env(render(directory))
+    assert variables["APIBASE_OPERATOR_HASH_KEY_SECRET"]["value"] == DEFAULT_SECRET_NAME
+    assert variables["APIBASE_OPERATOR_VAULT_AUDIENCE"]["value"] == DEFAULT_AUDIENCE
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS)
 def test_runs_as_its_own_service_account(render: Render, directory: str) -> None:
     objects = render(directory)
     assert one(objects, "ServiceAccount")["metadata"]["name"] == SERVICE_ACCOUNT
@@ -248,6 +257,7 @@ def test_rbac_grants_exactly_what_the_operator_uses(render: Render, directory: s
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
         ("", "events"): {"create"},
+        ("", "serviceaccounts/token"): {"create"},  # the workload's own token for Vault (vault/credentials.py)
     }
     for kind in MANAGED_KINDS:
         group = kind.api_version.rpartition("/")[0]
