@@ -129,7 +129,11 @@ def _versions(container: Container) -> list[ApiVersion]:
         return files
 
     orders = orders_router(commands, queries)
-    auth = identity_router(identity, on_login=partial(observe_login, container.metrics))
+    auth = identity_router(
+        identity,
+        on_login=partial(observe_login, container.metrics),
+        tenant_header=container.settings.tenancy.header,
+    )
     images = product_image_router(products, file_store, UploadPolicy(max_bytes=container.settings.max_upload_bytes))
     audit_readers = [require(Permission.AUDIT_READ)]
     v1 = ApiVersion(
