@@ -3,7 +3,7 @@
 Each version is a separate FastAPI sub-application mounted under its prefix, so a version's schema, docs and
 deprecation state cannot leak into another's, and a client reads exactly the contract of the version it
 calls: ``/api/vN/openapi.json`` (OpenAPI 3.1), Swagger UI at ``/api/vN/docs``, ReDoc at ``/api/vN/redoc``
-(FastAPI prefixes the docs pages' schema URL with the mount's ``root_path``). Every sub-application gets the problem
+(their assets are served by the version itself, see ``docs_pages``). Every sub-application gets the problem
 handlers, and every operation documents the problems it can answer as ``application/problem+json`` (see
 ``openapi.document_problems``) and its security requirements (bearer token or API key, declared by the
 permission dependencies).
@@ -50,6 +50,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.interface.http.docs_pages import install_docs_pages
 from app.interface.http.openapi import DEFAULT_PROBLEM_RESPONSE, document_problems
 from app.interface.http.problems import install_problem_handlers
 
@@ -247,10 +248,11 @@ def build_version_app(version: ApiVersion, *, service_title: str = "API") -> Fas
         version=version.info_version or version.name,
         description=version.description,
         openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_docs_pages(app)
     for router in version.routers:
         app.include_router(
             router,
