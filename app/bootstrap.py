@@ -91,6 +91,11 @@ class Container:
         if self.supervisor.failure is not None:
             raise RuntimeError(f"background task {self.supervisor.failure[0]} failed")
 
+    async def check_log_sink(self) -> None:
+        """The log cluster answers (no-op without one): shipping is best effort, so this check is not vital."""
+        if self.log_shipper is not None:
+            await self.log_shipper.ping()
+
     async def check_redis(self) -> None:
         if self.security.redis is not None:
             await self.security.redis.ping()

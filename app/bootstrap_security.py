@@ -7,6 +7,7 @@ loads the key ring and finishes the token-dependent parts before the first reque
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.application.identity.service import IdentityService
 from app.application.ports.audit import AuditLog
 from app.application.ports.idempotency import IdempotencyStore
-from app.application.ports.secrets import SecretsProvider
+from app.application.ports.secrets import SecretNotFound, SecretsProvider
 from app.application.ports.unit_of_work import UnitOfWork
 from app.core.errors import AppError, DependencyUnavailable
 from app.core.principal import Principal
@@ -37,10 +38,11 @@ from app.infrastructure.observability.metrics import Metrics
 from app.infrastructure.persistence.audit.recorder import SqlAuditLog
 from app.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
 from app.infrastructure.persistence.identity.wiring import build_identity_service
+from app.infrastructure.secrets.cached import CachedSecretsProvider
 from app.infrastructure.secrets.factory import build_secrets_provider
 from app.infrastructure.security.access_tokens import AccessTokenAuthenticator
 from app.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
-from app.infrastructure.security.key_material import load_signing_ring
+from app.infrastructure.security.key_material import SIGNING_KEY_SECRET, load_signing_ring
 from app.infrastructure.security.tokens.issuer import TokenIssuer
 from app.infrastructure.security.tokens.keys import JwtKeyRing
 from app.infrastructure.security.tokens.remote_jwks import RemoteJwks, RemoteTokenVerifier
@@ -75,6 +77,7 @@ class SecurityContainer:
     key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
     _identity: IdentityService | None = None
     _access_tokens: AccessTokenAuthenticator | None = None
+    _external_jwks: RemoteJwks | None = None
 
     async def start(self) -> None:
         """Load the signing key (file, secrets provider, or generated outside production) and the token parts."""
@@ -104,7 +107,7 @@ class SecurityContainer:
         if auth.external_jwks_url is None or auth.external_issuer is None or auth.external_audience is None:
             return None
         self.http = self.http or httpx.AsyncClient()
-        jwks = RemoteJwks(auth.external_jwks_url, self.http)
+        jwks = self._external_jwks = RemoteJwks(auth.external_jwks_url, self.http)
         # Identity providers rarely set ``typ`` or ``jti`` on access tokens; signature, issuer, audience and
         # lifetime are still checked exactly as for our own tokens.
         policy = TokenPolicy(
@@ -118,6 +121,22 @@ class SecurityContainer:
             await self.redis.aclose()
         if self.http is not None:
             await self.http.aclose()
+
+    async def check_secrets(self) -> None:
+        """Readiness: the secrets backend itself (not the cache) answers for the signing key's secret.
+
+        "No such secret" counts as an answer: the key may come from a file, and start-up already refused a
+        missing key where it matters. Unreachable, sealed or access denied raise ``SecretsUnavailable``.
+        """
+        backend = self.secrets.inner if isinstance(self.secrets, CachedSecretsProvider) else self.secrets
+        with contextlib.suppress(SecretNotFound):
+            await backend.get(SIGNING_KEY_SECRET)
+
+    async def check_external_jwks(self) -> None:
+        """Readiness: the external issuer's JWKS answers with usable keys (fetched now, not from the cache)."""
+        if self._external_jwks is None:
+            raise DependencyUnavailable("the external issuer's keys are not set up yet")
+        await self._external_jwks.check()
 
     @property
     def identity(self) -> IdentityService:

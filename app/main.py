@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
     health.register("background", container.check_background, timeout_seconds=1.0)
     if container.security.redis is not None:
         health.register("redis", container.check_redis, timeout_seconds=1.0)
+    _register_degrading_checks(health, container)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
         openapi_url=None,
     )
     app.state.container = container
+    app.state.health = health
     app.state.tracing = tracing
     tracing.instrument_app(app)
     install_problem_handlers(app)
@@ -101,6 +103,17 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
     mount_versions(app, _versions(container))
     install_middleware(app, settings, container.security.components(metrics=container.metrics))
     return app
+
+
+def _register_degrading_checks(health: HealthRegistry, container: Container) -> None:
+    """Dependencies the service serves without, with less (docs/observability.md, "Readiness")."""
+    settings = container.settings
+    if settings.secrets.provider != "env":  # files and variables are local: nothing to reach
+        health.register("secrets", container.security.check_secrets, timeout_seconds=2.0, vital=False)
+    if container.log_shipper is not None:
+        health.register("log_sink", container.check_log_sink, timeout_seconds=2.0, vital=False)
+    if settings.auth.external_jwks_url is not None:
+        health.register("external_jwks", container.security.check_external_jwks, timeout_seconds=2.0, vital=False)
 
 
 def _versions(container: Container) -> list[ApiVersion]:
@@ -129,7 +142,11 @@ def _versions(container: Container) -> list[ApiVersion]:
         return files
 
     orders = orders_router(commands, queries)
-    auth = identity_router(identity, on_login=partial(observe_login, container.metrics))
+    auth = identity_router(
+        identity,
+        on_login=partial(observe_login, container.metrics),
+        tenant_header=container.settings.tenancy.header,
+    )
     images = product_image_router(products, file_store, UploadPolicy(max_bytes=container.settings.max_upload_bytes))
     audit_readers = [require(Permission.AUDIT_READ)]
     v1 = ApiVersion(

@@ -97,6 +97,7 @@ class LogShipper:
         if flush_seconds <= 0 or max_retries < 0 or not 0 < initial_backoff <= max_backoff:
             raise ValueError("need flush_seconds > 0, max_retries >= 0 and 0 < initial_backoff <= max_backoff")
         target = httpx.URL(url)
+        self._base_url = target
         self._bulk_url = httpx.URL(f"{str(target).rstrip('/')}/_bulk")
         #: For warnings: never the credentials a URL may carry.
         self._target = f"{target.scheme}://{target.host}" + (f":{target.port}" if target.port else "")
@@ -138,6 +139,18 @@ class LogShipper:
             retries=self._retries,
             buffered=len(self._buffer),
         )
+
+    async def ping(self) -> None:
+        """Raise unless the cluster answers on its base URL: readiness reports whether logs can leave.
+
+        What is logged meanwhile (httpx's request line) is not offered back, as in the flush loop.
+        """
+        token = _SHIPPING.set(True)
+        try:
+            response = await self._client.get(self._base_url)
+        finally:
+            _SHIPPING.reset(token)
+        response.raise_for_status()
 
     def offer(self, record: Mapping[str, object]) -> bool:
         """Queue one event; False when it was dropped (buffer full, shipper stopped) or logged by the shipper.

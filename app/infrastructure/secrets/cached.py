@@ -43,6 +43,11 @@ class CachedSecretsProvider:
             self._entries[name] = (self._clock() + self._ttl, value)
             return value
 
+    @property
+    def inner(self) -> SecretsProvider:
+        """The backend behind the cache: a readiness check asks it, since a cached answer proves nothing."""
+        return self._inner
+
     def invalidate(self, name: str | None = None) -> None:
         """Forget one cached value (e.g. after a rotation event) or, without a name, all of them."""
         if name is None:

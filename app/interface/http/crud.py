@@ -45,6 +45,7 @@ from app.application.ports.service import Service
 from app.core.errors import PreconditionFailedError
 from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
+from app.interface.http.openapi import problem_responses
 from app.interface.http.responses import (
     STALE_PRECONDITION,
     IfMatchHeader,
@@ -68,6 +69,9 @@ __all__ = [
 
 type Provider[T] = Callable[[], T] | Callable[[], Awaitable[T]]
 """A FastAPI dependency giving ``T``; prefer ``async def`` (a plain function runs in a worker thread)."""
+
+#: What a write can run into beyond the statuses every operation documents (see ``openapi.document_problems``).
+_WRITE_CONFLICTS = problem_responses({409: "A unique field is taken, or the entity changed concurrently"})
 
 
 class CrudOperation(StrEnum):
@@ -261,6 +265,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             status_code=status.HTTP_201_CREATED,
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Create a {resource.name}",
+            responses=_WRITE_CONFLICTS,
             dependencies=guards,
         )
         async def create(
@@ -366,6 +371,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "/{entity_id}",
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Replace a {resource.name}",
+            responses=_WRITE_CONFLICTS,
             dependencies=guards,
         )
         async def replace(
@@ -387,6 +393,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "/{entity_id}",
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Update some fields of a {resource.name}",
+            responses=_WRITE_CONFLICTS,
             dependencies=guards,
         )
         async def update(
@@ -407,6 +414,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             status_code=status.HTTP_204_NO_CONTENT,
             response_class=Response,
             summary=f"Delete a {resource.name}",
+            responses=_WRITE_CONFLICTS,
             dependencies=guards,
         )
         async def delete(

@@ -1,8 +1,11 @@
 """Kubernetes-style health probes: liveness, readiness (dependency checks) and start-up.
 
 Liveness never touches a dependency (a database outage must not get every pod restarted); readiness runs
-every registered check concurrently, each under its own timeout, and reports per check; start-up holds the
-other probes off until the application says it has started (readiness also answers 503 until then).
+every registered check concurrently, each under its own timeout, and reports per check its status, latency and
+whether it is vital; start-up holds the other probes off until the application says it has started (readiness
+also answers 503 until then). A failed *vital* check (the service cannot serve without it) makes readiness a 503
+problem; a failed non-vital one (the service serves, with less: a log sink, an external issuer's keys) leaves it
+200 with ``"status": "degraded"``, so a dependency that is merely useful never takes every pod out of rotation.
 Readiness turns 503 without running a check once the process is draining: ``registry.draining = True`` (the
 application's shutdown) or the process-wide :data:`SHUTTING_DOWN` event, which ``apibase serve`` sets the
 moment SIGTERM arrives, before the server stops accepting, so the load balancer stops routing first.
@@ -10,7 +13,7 @@ moment SIGTERM arrives, before the server stops accepting, so the load balancer 
 Public API:
 
 - ``SHUTTING_DOWN``: the process-wide ``threading.Event`` a signal handler sets; never cleared.
-- ``HealthRegistry(*, shutting_down=SHUTTING_DOWN)``: ``register(name, check, timeout_seconds=2.0)``,
+- ``HealthRegistry(*, shutting_down=SHUTTING_DOWN)``: ``register(name, check, timeout_seconds=2.0, *, vital=True)``,
   ``checks``, ``draining`` (settable), ``async run() -> dict[str, CheckResult]``.
 - ``HealthCheck`` (a registered check) and ``CheckResult`` (``status``, ``latency_ms``, ``error``).
 - ``build_health_router(registry, *, started, prefix="/health", include_in_schema=False) -> APIRouter``
@@ -56,6 +59,8 @@ class HealthCheck:
     name: str
     check: Callable[[], Awaitable[None]]
     timeout_seconds: float
+    #: False when the service still serves without the dependency: its failure degrades readiness, not fails it.
+    vital: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +95,16 @@ class HealthRegistry:
     def draining(self, value: bool) -> None:
         self._draining = value
 
-    def register(self, name: str, check: Callable[[], Awaitable[None]], timeout_seconds: float = 2.0) -> None:
+    def register(
+        self, name: str, check: Callable[[], Awaitable[None]], timeout_seconds: float = 2.0, *, vital: bool = True
+    ) -> None:
         if not name:
             raise ValueError("a health check needs a name")
         if name in self._checks:
             raise ValueError(f"a health check named {name!r} is already registered")
         if not timeout_seconds > 0:
             raise ValueError("timeout_seconds must be positive")
-        self._checks[name] = HealthCheck(name, check, timeout_seconds)
+        self._checks[name] = HealthCheck(name, check, timeout_seconds, vital)
 
     @property
     def checks(self) -> Mapping[str, HealthCheck]:
@@ -149,15 +156,18 @@ def build_health_router(
         if not started():
             return _not_ready(request, "The service is still starting.")
         results = await registry.run()
-        checks: dict[str, JsonValue] = {name: result.to_json() for name, result in results.items()}
+        vital = {name: check.vital for name, check in registry.checks.items()}
+        checks: dict[str, JsonValue] = {
+            name: {**result.to_json(), "vital": vital[name]} for name, result in results.items()
+        }
         failed = sorted(name for name, result in results.items() if result.status != "ok")
-        if failed:
+        if any(vital[name] for name in failed):
             detail = f"{len(failed)} of {len(results)} dependency check(s) failed: {', '.join(failed)}."
             problem = DependencyUnavailable(detail, extensions={"checks": checks}).to_problem_detail(
                 instance=request.url.path
             )
             return problem_response(problem, request_id=request_id_for(request.scope), headers=_NO_STORE)
-        return JSONResponse({"status": "ok", "checks": checks}, headers=_NO_STORE)
+        return JSONResponse({"status": "degraded" if failed else "ok", "checks": checks}, headers=_NO_STORE)
 
     @router.get("/startup")
     async def startup(request: Request) -> Response:

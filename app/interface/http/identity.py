@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter, Depends, Path, Response, status
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from app.application.identity.dto import ApiKeyView, IssuedApiKey, TokenPair, UserView
 from app.application.identity.service import IdentityService
@@ -20,12 +20,14 @@ from app.application.pagination import ApiResponse
 from app.core.errors import AnyAppError
 from app.core.principal import Principal
 from app.core.result import Err, Result
-from app.core.types import JsonInt
+from app.core.types import json_integer
 from app.domain.identity.permissions import Permission, Role
 from app.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.interface.http.crud import Provider
+from app.interface.http.openapi import problem_responses
 from app.interface.http.responses import response_meta, unwrap
 from app.interface.http.security.authorization import current_principal, require
+from app.interface.http.security.tenant import DEFAULT_TENANT_HEADER, requested_tenant
 
 __all__ = ["LoginObserver", "identity_router"]
 
@@ -66,44 +68,67 @@ class RefreshRequest(_Body):
 
 class NewApiKey(_Body):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: JsonInt | None = Field(default=None, ge=1, le=3650)
-
-
-def _tenant(request: Request) -> str:
-    return str(request.state.tenant)
+    # The bounds before the JSON-integer check: on an optional field pydantic would otherwise publish them as
+    # "ge"/"le" instead of minimum/maximum.
+    expires_in_days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(json_integer)] | None = None
 
 
 type LoginObserver = Callable[[Result[TokenPair, AnyAppError]], None]
 """Sees every login outcome (metrics count refusals by code); it must not raise."""
 
 
-def identity_router(service: Provider[IdentityService], *, on_login: LoginObserver | None = None) -> APIRouter:
+def identity_router(
+    service: Provider[IdentityService],
+    *,
+    on_login: LoginObserver | None = None,
+    tenant_header: str = DEFAULT_TENANT_HEADER,
+) -> APIRouter:
+    """``tenant_header``: the configured tenant header, declared on the anonymous calls (sign-up, login)."""
     router = APIRouter(prefix="/auth", tags=["identity"])
     Identity = Annotated[IdentityService, Depends(service)]  # noqa: N806
+    Tenant = Annotated[str, Depends(requested_tenant(tenant_header))]  # noqa: N806
     Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
     UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id")]  # noqa: N806
     KeyPath = Annotated[str, Path(pattern=ID_PATTERN, description="The API key's id")]  # noqa: N806
     manage_users = [require(Permission.USERS_MANAGE)]
 
-    @router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create a tenant and its first admin")
-    async def register(body: Registration, identity: Identity, request: Request) -> ApiResponse[UserView]:
-        user = unwrap(await identity.register(body.email, body.password, _tenant(request)))
+    @router.post(
+        "/register",
+        status_code=status.HTTP_201_CREATED,
+        summary="Create a tenant and its first admin",
+        responses=problem_responses({403: "The tenant already exists: its admin adds users"}),
+    )
+    async def register(body: Registration, identity: Identity, tenant: Tenant) -> ApiResponse[UserView]:
+        user = unwrap(await identity.register(body.email, body.password, tenant))
         return ApiResponse(data=user, meta=response_meta())
 
-    @router.post("/login", summary="Exchange email and password for an access and a refresh token")
-    async def login(body: Credentials, identity: Identity, request: Request) -> ApiResponse[TokenPair]:
-        outcome = await identity.login(body.email, body.password, _tenant(request))
+    @router.post(
+        "/login",
+        summary="Exchange email and password for an access and a refresh token",
+        responses=problem_responses({401: "Wrong email or password, or the account is locked for a while"}),
+    )
+    async def login(body: Credentials, identity: Identity, tenant: Tenant) -> ApiResponse[TokenPair]:
+        outcome = await identity.login(body.email, body.password, tenant)
         if on_login is not None:
             on_login(outcome)
         if isinstance(outcome, Err):  # a security event; the log pipeline masks the address
-            logger.warning("login refused for %s in tenant %s: %s", body.email, _tenant(request), outcome.error.code)
+            logger.warning("login refused for %s in tenant %s: %s", body.email, tenant, outcome.error.code)
         return ApiResponse(data=unwrap(outcome), meta=response_meta())
 
-    @router.post("/refresh", summary="Rotate a refresh token (a reused one revokes its whole family)")
+    @router.post(
+        "/refresh",
+        summary="Rotate a refresh token (a reused one revokes its whole family)",
+        responses=problem_responses({401: "The refresh token is invalid, expired, revoked or reused"}),
+    )
     async def refresh(body: RefreshRequest, identity: Identity) -> ApiResponse[TokenPair]:
         return ApiResponse(data=unwrap(await identity.refresh(body.refresh_token)), meta=response_meta())
 
-    @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a refresh token's family")
+    @router.post(
+        "/logout",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary="Revoke a refresh token's family",
+        responses=problem_responses({401: "The refresh token is invalid"}),
+    )
     async def logout(body: RefreshRequest, identity: Identity) -> Response:
         unwrap(await identity.logout(body.refresh_token))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -117,13 +142,22 @@ def identity_router(service: Provider[IdentityService], *, on_login: LoginObserv
         return ApiResponse(data=unwrap(await identity.list_users(caller)), meta=response_meta())
 
     @router.post(
-        "/users", status_code=status.HTTP_201_CREATED, summary="Add a user to the tenant", dependencies=manage_users
+        "/users",
+        status_code=status.HTTP_201_CREATED,
+        summary="Add a user to the tenant",
+        dependencies=manage_users,
+        responses=problem_responses({409: "The email is taken"}),
     )
     async def add_user(body: NewUser, identity: Identity, caller: Caller) -> ApiResponse[UserView]:
         user = unwrap(await identity.add_user(caller, body.email, body.password, body.roles))
         return ApiResponse(data=user, meta=response_meta())
 
-    @router.put("/users/{user_id}/roles", summary="Replace a user's roles", dependencies=manage_users)
+    @router.put(
+        "/users/{user_id}/roles",
+        summary="Replace a user's roles",
+        dependencies=manage_users,
+        responses=problem_responses({409: "An admin cannot remove their own admin role"}),
+    )
     async def set_roles(
         user_id: UserPath, body: RoleAssignment, identity: Identity, caller: Caller
     ) -> ApiResponse[UserView]:
@@ -139,7 +173,11 @@ def identity_router(service: Provider[IdentityService], *, on_login: LoginObserv
         issued = unwrap(await identity.create_api_key(caller, body.name, lifetime))
         return ApiResponse(data=issued, meta=response_meta())
 
-    @router.post("/api-keys/{key_id}/rotate", summary="Replace a key; the old one works for the grace period")
+    @router.post(
+        "/api-keys/{key_id}/rotate",
+        summary="Replace a key; the old one works for the grace period",
+        responses=problem_responses({409: "The key is revoked or expired: create a new one"}),
+    )
     async def rotate_key(key_id: KeyPath, identity: Identity, caller: Caller) -> ApiResponse[IssuedApiKey]:
         return ApiResponse(data=unwrap(await identity.rotate_api_key(caller, key_id)), meta=response_meta())
 

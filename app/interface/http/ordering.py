@@ -37,6 +37,7 @@ from app.domain.ordering.status import OrderStatus
 from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
 from app.interface.http.crud import Provider, sort_pattern
+from app.interface.http.openapi import problem_responses
 from app.interface.http.responses import IfMatchHeader, IfNoneMatchHeader, etag_of, precondition, response_meta, unwrap
 from app.interface.http.security.authorization import require
 
@@ -79,6 +80,7 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
     router = APIRouter(prefix="/orders", tags=["orders"])
     can_read = [require(Permission.ORDERS_READ)]
     can_write = [require(Permission.ORDERS_WRITE)]
+    illegal_move = problem_responses({409: "The order's status does not allow this change"})
     Commands = Annotated[CommandBus, Depends(commands)]  # noqa: N806
     Queries = Annotated[QueryBus, Depends(queries)]  # noqa: N806
 
@@ -87,7 +89,13 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
             response.headers["ETag"] = etag
         return ApiResponse(data=order, meta=response_meta())
 
-    @router.post("", status_code=status.HTTP_201_CREATED, summary="Place an order", dependencies=can_write)
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        summary="Place an order",
+        dependencies=can_write,
+        responses=problem_responses({409: "A product is unknown, inactive or short of stock, or currencies differ"}),
+    )
     async def place(
         body: PlaceOrderRequest, bus: Commands, request: Request, response: Response
     ) -> ApiResponse[OrderOut]:
@@ -146,21 +154,26 @@ def orders_router(commands: Provider[CommandBus], queries: Provider[QueryBus]) -
         order = unwrap(precondition(await bus.dispatch(command), if_match))
         return with_etag(order, response)
 
-    @router.post("/{order_id}/pay", summary="Mark an order paid", dependencies=can_write)
+    @router.post("/{order_id}/pay", summary="Mark an order paid", dependencies=can_write, responses=illegal_move)
     async def pay(
         order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, PayOrder(order_id=order_id, expected_version=expected), if_match, response)
 
-    @router.post("/{order_id}/ship", summary="Ship a paid order", dependencies=can_write)
+    @router.post("/{order_id}/ship", summary="Ship a paid order", dependencies=can_write, responses=illegal_move)
     async def ship(
         order_id: OrderPath, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:
         expected = expected_version_from_if_match(if_match, order_id)
         return await change(bus, ShipOrder(order_id=order_id, expected_version=expected), if_match, response)
 
-    @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped", dependencies=can_write)
+    @router.post(
+        "/{order_id}/cancel",
+        summary="Cancel an order that has not shipped",
+        dependencies=can_write,
+        responses=illegal_move,
+    )
     async def cancel(
         order_id: OrderPath, body: CancelOrderRequest, bus: Commands, response: Response, if_match: IfMatchHeader = None
     ) -> ApiResponse[OrderOut]:

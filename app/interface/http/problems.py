@@ -27,6 +27,7 @@ from typing import Final
 from fastapi.exceptions import RequestValidationError
 from pydantic import JsonValue
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -133,7 +134,12 @@ async def send_problem(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> None:
-    """Answer an ASGI request with ``problem``: what pure ASGI middlewares use to reject a request."""
+    """Answer an ASGI request with ``problem``: what pure ASGI middlewares use to reject a request.
+
+    A problem without an ``instance`` gets the request's path, as the exception handlers give theirs.
+    """
+    if problem.instance is None:
+        problem = problem.model_copy(update={"instance": URL(scope=scope).path})
     response = problem_response(problem, request_id=request_id_for(scope), headers=headers)
     await response(scope, receive, send)
 

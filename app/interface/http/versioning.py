@@ -3,8 +3,10 @@
 Each version is a separate FastAPI sub-application mounted under its prefix, so a version's schema, docs and
 deprecation state cannot leak into another's, and a client reads exactly the contract of the version it
 calls: ``/api/vN/openapi.json`` (OpenAPI 3.1), Swagger UI at ``/api/vN/docs``, ReDoc at ``/api/vN/redoc``
-(FastAPI prefixes the docs pages' schema URL with the mount's ``root_path``). Every sub-application gets
-the problem handlers, and every operation documents its errors as ``application/problem+json``.
+(their assets are served by the version itself, see ``docs_pages``). Every sub-application gets the problem
+handlers, and every operation documents the problems it can answer as ``application/problem+json`` (see
+``openapi.document_problems``) and its security requirements (bearer token or API key, declared by the
+permission dependencies).
 
 Deprecation (RFC 9745 ``Deprecation``, RFC 8594 ``Sunset``, ``Link; rel="successor-version"``) can be set
 for a whole version or for one operation; deprecated operations are ``deprecated: true`` in the OpenAPI::
@@ -42,14 +44,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.problem_details import ProblemDetail
-from app.interface.http.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.interface.http.docs_pages import install_docs_pages
+from app.interface.http.openapi import DEFAULT_PROBLEM_RESPONSE, document_problems
+from app.interface.http.problems import install_problem_handlers
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -71,23 +74,8 @@ _X_DOCUMENTATION: Final = "x-deprecation-documentation"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _problem_schema() -> dict[str, object]:
-    schema = ProblemDetail.model_json_schema()
-    schema["properties"]["request_id"] = {
-        "anyOf": [{"type": "string"}, {"type": "null"}],
-        "description": "The request's X-Request-ID, for support and log correlation",
-    }
-    return schema
-
-
-#: Documents every error of an operation as an RFC 9457 problem. A ``default`` response also stops FastAPI
-#: from documenting its own 422 body, which this service never sends.
-PROBLEM_RESPONSES: Final[dict[int | str, dict[str, object]]] = {
-    "default": {
-        "description": "Error: an RFC 9457 problem with a stable `code`",
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": _problem_schema()}},
-    }
-}
+#: Added to every route: any error not listed by status is an RFC 9457 problem too.
+PROBLEM_RESPONSES: Final = DEFAULT_PROBLEM_RESPONSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,10 +248,11 @@ def build_version_app(version: ApiVersion, *, service_title: str = "API") -> Fas
         version=version.info_version or version.name,
         description=version.description,
         openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_docs_pages(app)
     for router in version.routers:
         app.include_router(
             router,
@@ -271,7 +260,22 @@ def build_version_app(version: ApiVersion, *, service_title: str = "API") -> Fas
             deprecated=True if version.deprecated is not None else None,
         )
     app.add_middleware(DeprecationHeadersMiddleware, policy=version.deprecated)
+    _document_problems_in(app)
     return app
+
+
+def _document_problems_in(app: FastAPI) -> None:
+    """Generate the OpenAPI document as FastAPI does, then add the problem responses once, before it is cached."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            document_problems(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def mount_versions(app: FastAPI, versions: Sequence[ApiVersion], *, prefix: str = "/api") -> dict[str, FastAPI]:

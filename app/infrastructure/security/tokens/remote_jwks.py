@@ -65,6 +65,12 @@ class RemoteJwks:
             return Err(JwksUnavailable("The token issuer's keys could not be fetched."))
         return Ok(self._keys.get(kid))
 
+    async def check(self) -> None:
+        """Fetch the key set now, bypassing the cache (readiness); raise when no usable key set comes back."""
+        keys = await self._fetch()
+        if not keys:
+            raise JwksUnavailable("The token issuer's keys could not be fetched.")
+
     def _is_stale(self) -> bool:
         if self._fetched_at is None:
             return self._cooled_down()

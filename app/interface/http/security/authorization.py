@@ -2,6 +2,10 @@
 
 The principal comes only from the authentication middleware (verified credentials); nothing here reads a
 client-sent role or permission header. No principal → 401, a principal without the permission → 403.
+
+Every check depends on the two FastAPI security schemes below, which verify nothing themselves (the middleware
+did): they declare ``securitySchemes`` and each operation's ``security`` in the OpenAPI document, so clients and
+Swagger UI's "Authorize" know that a bearer JWT or an ``X-API-Key`` is accepted.
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import ClassVar
 
-from fastapi import Depends, Request, params
+from fastapi import Depends, Request, Security, params
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.error_codes import error_codes
 from app.core.errors import ForbiddenError, UnauthorizedError
 from app.core.principal import Principal
 
 __all__ = [
+    "API_KEY_SCHEME",
+    "BEARER_SCHEME",
     "AccessErrorCode",
     "AuthenticationRequired",
     "PermissionDenied",
@@ -40,7 +47,26 @@ class PermissionDenied(ForbiddenError):  # noqa: N818 - reads as the verdict it 
     default_code: ClassVar[StrEnum] = AccessErrorCode.PERMISSION_DENIED
 
 
-async def current_principal(request: Request) -> Principal:
+#: ``auto_error=False``: the authentication middleware has already answered a bad credential with its own problem.
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="An access token from `POST /auth/login` (or from the configured external issuer)",
+    auto_error=False,
+)
+API_KEY_SCHEME = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKeyAuth",
+    description="An API key from `POST /auth/api-keys`",
+    auto_error=False,
+)
+
+
+async def current_principal(
+    request: Request,
+    _bearer: HTTPAuthorizationCredentials | None = Security(BEARER_SCHEME),  # noqa: B008 - FastAPI idiom
+    _api_key: str | None = Security(API_KEY_SCHEME),
+) -> Principal:
     """The verified caller, or a 401 problem for an anonymous request."""
     caller = request.scope.get("state", {}).get("principal")
     if not isinstance(caller, Principal):
@@ -65,5 +91,5 @@ def require(*permissions: StrEnum | str) -> params.Depends:
 
 def authenticated() -> params.Depends:
     """Any verified caller, whatever their permissions (e.g. managing one's own API keys)."""
-    check: Callable[[Request], Awaitable[Principal]] = current_principal
+    check: Callable[..., Awaitable[Principal]] = current_principal
     return params.Depends(check)

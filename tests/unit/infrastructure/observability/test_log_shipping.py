@@ -323,3 +323,22 @@ async def test_warnings_go_to_stderr_without_the_credentials_of_the_url(capsys: 
     err = capsys.readouterr().err
     assert "log shipping to http://127.0.0.1:9" in err
     assert "s3cret" not in err
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+async def test_ping_asks_the_cluster_base_url_and_ships_nothing_logged_meanwhile(status: int, healthy: bool) -> None:
+    asked: list[httpx.URL] = []
+
+    def cluster(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url)
+        ship_to(shipper)(None, "info", {"event": "HTTP Request: GET"})  # what httpx logs for the request
+        return httpx.Response(status, json={"cluster_name": "logs"})
+
+    shipper = LogShipper(URL, INDEX, client=httpx.AsyncClient(transport=httpx.MockTransport(cluster)))
+    if healthy:
+        await shipper.ping()
+    else:
+        with pytest.raises(httpx.HTTPStatusError):
+            await shipper.ping()
+    assert asked == [httpx.URL(URL)]
+    assert shipper.stats.buffered == 0

@@ -129,12 +129,47 @@ async def test_a_failing_or_slow_check_makes_readiness_a_503_problem(caplog: pyt
     assert checks["broker"]["status"] == "timeout"
     assert checks["broker"]["error"] == "TimeoutError"
     assert checks["broker"]["latency_ms"] >= 50
-    assert checks["cache"] == {"status": "ok", "latency_ms": checks["cache"]["latency_ms"]}
+    assert checks["cache"] == {"status": "ok", "latency_ms": checks["cache"]["latency_ms"], "vital": True}
     assert "hunter2" not in response.text
     assert {record.getMessage() for record in caplog.records} == {
         "health check db failed",
         "health check broker timed out after 0.05s",
     }
+
+
+async def test_a_failed_non_vital_check_degrades_readiness_but_keeps_the_pod_in_rotation() -> None:
+    registry = HealthRegistry()
+    registry.register("db", ok)
+    registry.register("log_sink", broken, vital=False)
+    registry.register("external_jwks", slow, timeout_seconds=0.05, vital=False)
+    async with client(build_app(registry)) as http:
+        response = await http.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    checks = body["checks"]
+    assert (checks["db"]["status"], checks["db"]["vital"]) == ("ok", True)
+    assert checks["log_sink"] == {
+        "status": "failed",
+        "latency_ms": checks["log_sink"]["latency_ms"],
+        "vital": False,
+        "error": "ConnectionRefusedError",
+    }
+    assert (checks["external_jwks"]["status"], checks["external_jwks"]["vital"]) == ("timeout", False)
+    assert checks["external_jwks"]["latency_ms"] >= 50
+
+
+async def test_a_failed_vital_check_fails_readiness_and_names_the_degraded_ones_too() -> None:
+    registry = HealthRegistry()
+    registry.register("db", broken)
+    registry.register("log_sink", broken, vital=False)
+    async with client(build_app(registry)) as http:
+        response = await http.get("/health/ready")
+    body = assert_503(response, "common.dependency_unavailable", "/health/ready")
+    assert body["detail"] == "2 of 2 dependency check(s) failed: db, log_sink."
+    checks = body["checks"]
+    assert isinstance(checks, dict)
+    assert (checks["db"]["vital"], checks["log_sink"]["vital"]) == (True, False)
 
 
 async def test_checks_run_concurrently() -> None:

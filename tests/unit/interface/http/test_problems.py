@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from app.core.error_codes import CommonErrorCode
 from app.core.errors import (
@@ -36,6 +37,7 @@ from app.interface.http.problems import (
     install_problem_handlers,
     problem_response,
     request_id_for,
+    send_problem,
 )
 
 pytestmark = pytest.mark.unit
@@ -344,3 +346,12 @@ def test_http_problem_for_known_unknown_and_odd_statuses() -> None:
         detail="custom",
         code="common.internal",
     )
+
+
+async def test_a_middleware_problem_names_the_request_path_as_its_instance() -> None:
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        await send_problem(scope, receive, send, TooManyRequestsError("slow down").to_problem_detail())
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=refuse), base_url="http://t") as http:
+        response = await http.get("/api/v2/products?limit=5")
+    assert response.json()["instance"] == "/api/v2/products"

@@ -139,8 +139,9 @@ async def test_errors_are_documented_as_problems_instead_of_fastapis_422_body() 
     async with client(build_app()) as http:
         v2 = (await http.get("/api/v2/openapi.json")).json()
     responses = v2["paths"]["/widgets"]["post"]["responses"]
-    assert "422" not in responses
-    schema = responses["default"]["content"][PROBLEM_MEDIA_TYPE]["schema"]
+    assert responses["422"]["content"] == responses["default"]["content"]
+    assert responses["default"]["content"][PROBLEM_MEDIA_TYPE]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    schema = v2["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "code", "request_id"} <= set(schema["properties"])
     assert "HTTPValidationError" not in v2.get("components", {}).get("schemas", {})
     assert responses["default"]["description"] == PROBLEM_RESPONSES["default"]["description"]

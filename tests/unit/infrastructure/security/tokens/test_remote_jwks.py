@@ -228,3 +228,13 @@ async def test_remote_tokens_get_the_same_claim_checks(idp: FakeIdp, verifier: R
     result = await verifier.verify(wrong_audience)
     assert isinstance(result, Err)
     assert result.error.code is AuthErrorCode.TOKEN_WRONG_AUDIENCE
+
+
+async def test_the_readiness_check_fetches_every_time_and_needs_a_usable_key(idp: FakeIdp, jwks: RemoteJwks) -> None:
+    await jwks.check()
+    await jwks.check()
+    assert idp.requests == 2  # never answered from the cache
+    for body in (b'{"keys": []}', b'{"keys": [{"kty": "OKP"}]}', b"not json"):
+        idp.body = body
+        with pytest.raises(JwksUnavailable):
+            await jwks.check()
