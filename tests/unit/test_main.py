@@ -72,6 +72,18 @@ async def test_duplicate_sku_is_a_409_with_a_catalog_code(client: httpx.AsyncCli
     assert (await client.get("/api/v1/products")).json()["total"] == 1
 
 
+async def test_the_sku_of_a_deleted_product_can_be_used_again(client: httpx.AsyncClient) -> None:
+    deleted = await product(client)
+    assert (await client.delete(f"/api/v1/products/{deleted['id']}")).status_code == 204
+    assert (await client.get("/api/v1/products", params={"sku": PRODUCT["sku"]})).json()["total"] == 0
+
+    again = await client.post("/api/v1/products", json=PRODUCT)
+
+    assert again.status_code == 201, again.text
+    assert again.json()["data"]["id"] != deleted["id"]
+    assert (await client.post("/api/v1/products", json=PRODUCT)).status_code == 409
+
+
 async def test_v1_is_deprecated_and_v2_has_its_own_shape_and_cursor_pages(client: httpx.AsyncClient) -> None:
     for index in range(3):
         await product(client, sku=f"SKU-{index}", name=f"P{index}")

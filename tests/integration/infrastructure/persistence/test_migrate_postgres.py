@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.core.settings import Settings
 from app.infrastructure.persistence.migrate import downgrade_database, head_revisions, upgrade_database
 from app.infrastructure.persistence.schema import TABLE_MODELS, metadata
+from app.testing.migrations import assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +62,14 @@ async def test_upgrade_produces_exactly_the_metadata_and_downgrade_removes_it(
 
     assert tables == {"alembic_version"}
     assert heads == ()
+
+
+async def test_the_sku_index_upgrade_keeps_every_row_and_frees_deleted_skus(
+    schema_engine: AsyncEngine, postgres_url: str
+) -> None:
+    settings = Settings(database_url=postgres_url)
+
+    async with schema_engine.begin() as connection:
+        await connection.run_sync(
+            lambda sync: assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus(settings, sync)
+        )

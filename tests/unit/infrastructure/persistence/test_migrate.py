@@ -26,6 +26,7 @@ from app.infrastructure.persistence.migrate import (
     upgrade_database_async,
 )
 from app.infrastructure.persistence.schema import TABLE_MODELS, metadata
+from app.testing.migrations import assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +62,7 @@ def test_upgrade_to_head_produces_exactly_the_metadata(settings: Settings) -> No
 
     upgrade_database(settings)
 
-    assert current_revisions(settings) == head_revisions() == ("0004",)
+    assert current_revisions(settings) == head_revisions() == ("0005",)
     diffs, tables = asyncio.run(schema_state(settings))
     assert diffs == []
     assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
@@ -71,7 +72,7 @@ def test_upgrade_twice_is_a_no_op(settings: Settings) -> None:
     upgrade_database(settings)
     upgrade_database(settings)
 
-    assert current_revisions(settings) == ("0004",)
+    assert current_revisions(settings) == ("0005",)
 
 
 def test_downgrade_to_base_removes_every_table(settings: Settings) -> None:
@@ -91,12 +92,23 @@ async def test_upgrade_from_async_code(settings: Settings) -> None:
     assert "orders" in tables
 
 
+async def test_the_sku_index_upgrade_keeps_every_row_and_frees_deleted_skus(settings: Settings) -> None:
+    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus(settings, sync)
+            )
+    finally:
+        await engine.dispose()
+
+
 def test_offline_mode_prints_the_ddl(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     command.upgrade(alembic_config(settings), "head", sql=True)
 
     ddl = capsys.readouterr().out
     assert "CREATE TABLE products" in ddl
-    assert "CREATE UNIQUE INDEX ix_products_tenant_id_sku" in ddl
+    assert "CREATE UNIQUE INDEX ix_products_tenant_id_sku ON products (tenant_id, sku) WHERE deleted_at IS NULL" in ddl
     assert "REFERENCES orders (id) ON DELETE CASCADE" in ddl
 
 
@@ -109,11 +121,11 @@ def test_a_percent_sign_in_the_url_survives() -> None:
 def test_a_manual_revision_is_numbered_after_head(settings: Settings, scripts: Path) -> None:
     path = create_revision(settings, "add a column", autogenerate=False)
 
-    assert path == scripts / "versions" / "0005_add_a_column.py"
+    assert path == scripts / "versions" / "0006_add_a_column.py"
     source = path.read_text()
-    assert "revision: str = '0005'" in source
-    assert "down_revision: str | Sequence[str] | None = '0004'" in source
-    assert migrate.head_revisions() == ("0005",)
+    assert "revision: str = '0006'" in source
+    assert "down_revision: str | Sequence[str] | None = '0005'" in source
+    assert migrate.head_revisions() == ("0006",)
 
 
 def test_autogenerate_on_an_up_to_date_database_finds_nothing_and_ignores_foreign_tables(
