@@ -91,7 +91,8 @@ def _create_example(collection: Json, path: str) -> Json:
     content = _mapping(_mapping(collection.get("post", {})).get("requestBody", {})).get("content", {})
     media = _mapping(_mapping(content).get("application/json", {}))
     schema = _mapping(media.get("schema", {}))
-    examples = schema.get("examples") or [_mapping(item).get("value") for item in _mapping(media.get("examples", {})).values()]
+    named = _mapping(media.get("examples", {})).values()
+    examples = schema.get("examples") or [_mapping(item).get("value") for item in named]
     if not isinstance(examples, list) or not examples or not isinstance(examples[0], dict):
         raise AssertionError(f"POST {path} declares no request example to create one from (create_example)")
     return dict(examples[0])
