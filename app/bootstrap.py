@@ -8,13 +8,21 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.dto import (
+    ProductCreate,
+    ProductCreateV2,
+    ProductOut,
+    ProductOutV2,
+    ProductUpdate,
+    ProductUpdateV2,
+)
 from app.application.cqrs.behaviours import LoggingBehaviour
 from app.application.cqrs.bus import CommandBus, QueryBus
 from app.application.cursor import CursorCodec
 from app.application.in_memory.events import InMemoryEventPublisher
 from app.application.mapped_service import MappedService
 from app.application.ports.service import Service
+from app.application.request_mapped_service import RequestMappedService
 from app.bootstrap_security import SecurityContainer, build_security
 from app.core.settings import Settings
 from app.domain.catalog.product import Product, ProductId
@@ -38,7 +46,8 @@ __all__ = ["Container", "ProductServiceV1", "ProductServiceV2", "build_container
 SHUTDOWN_FLUSH_SECONDS = 5.0
 
 type ProductServiceV1 = Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]
-type ProductServiceV2 = MappedService[Product, ProductCreate, ProductUpdate, ProductOut, ProductOutV2, ProductId]
+#: v2 on the same service as v1: its requests translated to v1's, its responses derived from v1's.
+type ProductServiceV2 = Service[Product, ProductCreateV2, ProductUpdateV2, ProductOutV2, ProductId]
 
 
 @dataclass
@@ -138,7 +147,9 @@ def build_container(
         session_factory=session_factory,
         events=events,
         products=products,
-        products_v2=MappedService(products, ProductOutV2.from_v1),
+        products_v2=RequestMappedService(
+            MappedService(products, ProductOutV2.from_v1), create=ProductCreateV2.to_v1, update=ProductUpdateV2.to_v1
+        ),
         commands=commands,
         queries=queries,
         security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),

@@ -32,7 +32,7 @@ from app.interface.http.internal import internal_router
 from app.interface.http.jwks import jwks_router
 from app.interface.http.metrics import metrics_router
 from app.interface.http.middleware.stack import install_middleware
-from app.interface.http.ordering import orders_router
+from app.interface.http.ordering import orders_router_v1, orders_router_v2
 from app.interface.http.problems import install_problem_handlers
 from app.interface.http.security.authorization import require
 from app.interface.http.uploads import UploadPolicy, product_image_router
@@ -141,7 +141,6 @@ def _versions(container: Container) -> list[ApiVersion]:
     async def file_store() -> FileStore:
         return files
 
-    orders = orders_router(commands, queries)
     auth = identity_router(
         identity,
         on_login=partial(observe_login, container.metrics),
@@ -151,15 +150,23 @@ def _versions(container: Container) -> list[ApiVersion]:
     audit_readers = [require(Permission.AUDIT_READ)]
     v1 = ApiVersion(
         "v1",
-        routers=[products_router_v1(products), images, orders, auth],
+        routers=[products_router_v1(products), images, orders_router_v1(commands, queries), auth],
         deprecated=DeprecationPolicy(deprecated_at=V1_DEPRECATED, sunset=V1_SUNSET, successor="/api/v2"),
         title="API Base reference service",
         description="Products (offset pages, flat prices) and orders. Deprecated: use v2.",
     )
     v2 = ApiVersion(
         "v2",
-        routers=[products_router_v2(products_v2), images, orders, auth, audit_router(audit_log, audit_readers)],
+        routers=[
+            products_router_v2(products_v2),
+            images,
+            orders_router_v2(commands, queries),
+            auth,
+            audit_router(audit_log, audit_readers),
+        ],
         title="API Base reference service",
-        description="Products with keyset pagination and money objects, and orders.",
+        description=(
+            "Products with keyset pagination and orders, every amount a money object; what you GET you can PUT back."
+        ),
     )
     return [v1, v2]

@@ -27,7 +27,7 @@ from app.testing.service import FAST_AUTH, sign_up
 __all__ = ["Call", "Seeded", "best_of", "caller", "command_line", "rate", "report", "seeded_service", "shared_key_auth"]
 
 type Call = Callable[[], Awaitable[int]]
-PRODUCT = {"sku": "BENCH-1", "name": "Bench", "price": "1.00", "stock": 1}
+PRODUCT = {"sku": "BENCH-1", "name": "Bench", "price": {"amount": "1.00", "currency": "EUR"}, "stock": 1}
 
 
 def caller(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> Call:

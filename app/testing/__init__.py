@@ -1,6 +1,6 @@
 """Test kit for services built on API Base: the repository contract, in-memory doubles, factories,
-Hypothesis strategies and Result round-trip checks. Needs the ``testing`` extra (pytest, hypothesis,
-polyfactory)."""
+Hypothesis strategies, and round-trip checks of Results and of HTTP resources. Needs the ``testing`` extra
+(pytest, hypothesis, polyfactory); the HTTP checks take the ``httpx`` client of the caller's tests."""
 
 from app.application.in_memory import (
     InMemoryEventPublisher,
@@ -10,7 +10,7 @@ from app.application.in_memory import (
 )
 from app.testing.contract import RepositoryContract, RepositoryHarness, WidgetRepository
 from app.testing.factories import WidgetCreateFactory, WidgetFactory
-from app.testing.roundtrip import assert_result_round_trips
+from app.testing.roundtrip import assert_resources_round_trip, assert_result_round_trips
 from app.testing.strategies import prices, results, widget_creates, widgets
 from app.testing.widgets import WIDGET_FIELDS, Widget, WidgetCreate, WidgetRenamed, WidgetUpdate, new_widget
 
@@ -29,6 +29,7 @@ __all__ = [
     "WidgetRenamed",
     "WidgetRepository",
     "WidgetUpdate",
+    "assert_resources_round_trip",
     "assert_result_round_trips",
     "new_widget",
     "prices",

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
+from app.testing.roundtrip import assert_resources_round_trip
 from app.testing.service import service_settings, sign_up
 
 pytestmark = pytest.mark.integration
@@ -62,3 +63,26 @@ async def test_products_and_orders_round_trip_on_postgres(client: httpx.AsyncCli
     assert [item["stock"] for item in listed["items"]] == [1]
     v2 = (await client.get("/api/v2/products", params={"sort": "-price"})).json()
     assert v2["items"][0]["price"] == {"amount": "24.50", "currency": "EUR"}
+
+
+async def test_v2_round_trips_returns_and_reused_skus_on_postgres(client: httpx.AsyncClient) -> None:
+    assert await assert_resources_round_trip(client, "/api/v2/openapi.json") == ["/products"]
+    body = {"sku": "PG-002", "name": "Mug", "price": {"amount": "5.00", "currency": "EUR"}, "stock": 4}
+    first = (await client.post("/api/v2/products", json=body)).json()["data"]
+    assert (await client.delete(f"/api/v2/products/{first['id']}")).status_code == 204
+    again = await client.post("/api/v2/products", json=body)
+    assert again.status_code == 201, again.text
+    assert (await client.post("/api/v2/products", json=body)).json()["code"] == "catalog.duplicate_sku"
+    mug = again.json()["data"]
+    lines = [{"product_id": mug["id"], "quantity": 3}]
+    placed = (await client.post("/api/v2/orders", json={"customer_email": "ada@example.com", "lines": lines})).json()
+    url = f"/api/v2/orders/{placed['data']['id']}"
+    for step in ("pay", "ship"):
+        assert (await client.post(f"{url}/{step}")).status_code == 200
+    returned = await client.post(f"{url}/return", json={"reason": "too small"})
+    assert returned.status_code == 200, returned.text
+    assert (returned.json()["data"]["status"], returned.json()["data"]["total"]) == (
+        "returned",
+        {"amount": "15.00", "currency": "EUR"},
+    )
+    assert (await client.get(f"/api/v2/products/{mug['id']}")).json()["data"]["stock"] == 4

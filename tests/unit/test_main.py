@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.testing.roundtrip import assert_resources_round_trip
 from app.testing.service import service_settings, sign_up
 
 pytestmark = pytest.mark.unit
@@ -72,6 +73,18 @@ async def test_duplicate_sku_is_a_409_with_a_catalog_code(client: httpx.AsyncCli
     assert (await client.get("/api/v1/products")).json()["total"] == 1
 
 
+async def test_the_sku_of_a_deleted_product_can_be_used_again(client: httpx.AsyncClient) -> None:
+    deleted = await product(client)
+    assert (await client.delete(f"/api/v1/products/{deleted['id']}")).status_code == 204
+    assert (await client.get("/api/v1/products", params={"sku": PRODUCT["sku"]})).json()["total"] == 0
+
+    again = await client.post("/api/v1/products", json=PRODUCT)
+
+    assert again.status_code == 201, again.text
+    assert again.json()["data"]["id"] != deleted["id"]
+    assert (await client.post("/api/v1/products", json=PRODUCT)).status_code == 409
+
+
 async def test_v1_is_deprecated_and_v2_has_its_own_shape_and_cursor_pages(client: httpx.AsyncClient) -> None:
     for index in range(3):
         await product(client, sku=f"SKU-{index}", name=f"P{index}")
@@ -90,6 +103,69 @@ async def test_v1_is_deprecated_and_v2_has_its_own_shape_and_cursor_pages(client
     ).json()
     assert [item["name"] for item in body["items"] + rest["items"]] == ["P0", "P1", "P2"]
     assert rest["has_next"] is False
+
+
+async def test_what_v2_shows_it_takes_back(client: httpx.AsyncClient) -> None:
+    """GET, change a field, PUT the body back: 200, for every v2 resource with a PUT (new ones included)."""
+    assert await assert_resources_round_trip(client, "/api/v2/openapi.json") == ["/products"]
+
+
+async def test_v2_money_is_one_object_in_and_out(client: httpx.AsyncClient) -> None:
+    body = {
+        "sku": "GEAR-001",
+        "name": "Gear",
+        "description": "<b>big</b>",
+        "price": {"amount": "9.99", "currency": "USD"},
+    }
+    created = await client.post("/api/v2/products", json={**body, "stock": 5})
+    assert created.status_code == 201, created.text
+    product = created.json()["data"]
+    assert (product["price"], product["description"]) == ({"amount": "9.99", "currency": "USD"}, "<b>big</b>")
+    url = f"/api/v2/products/{product['id']}"
+    patched = await client.patch(url, json={"price": {"amount": "12.50", "currency": "USD"}})
+    assert patched.json()["data"]["price"] == {"amount": "12.50", "currency": "USD"}
+    for flat in ({"price": "9.99"}, {"price": "9.99", "currency": "USD"}, {"price": {"amount": "9.99"}}):
+        assert (await client.patch(url, json=flat)).status_code == 422
+        assert (await client.post("/api/v2/products", json={**body, "sku": "GEAR-002", **flat})).status_code == 422
+    v1 = (await client.get(f"/api/v1/products/{product['id']}")).json()["data"]
+    assert (v1["price"], v1["currency"]) == ("12.50", "USD")
+
+    placed = await client.post(
+        "/api/v2/orders",
+        json={"customer_email": "ada@example.com", "lines": [{"product_id": product["id"], "quantity": 2}]},
+    )
+
+    assert placed.status_code == 201, placed.text
+    order = placed.json()["data"]
+    assert order["total"] == {"amount": "25.00", "currency": "USD"}
+    [line] = order["lines"]
+    assert (line["unit_price"], line["subtotal"]) == (
+        {"amount": "12.50", "currency": "USD"},
+        {"amount": "25.00", "currency": "USD"},
+    )
+    assert (await client.get(f"/api/v2/orders/{order['id']}")).json()["data"] == order
+    assert (await client.get("/api/v2/orders")).json()["items"] == [order]
+    v1_order = (await client.get(f"/api/v1/orders/{order['id']}")).json()["data"]
+    assert (v1_order["total"], v1_order["lines"][0]["unit_price"]) == ("25.00", "12.50")
+
+
+async def test_the_v2_schemas_show_money_as_one_shape(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/api/v2/openapi.json")).json()["components"]["schemas"]
+    money_fields = {
+        (name, field)
+        for name, schema in schemas.items()
+        if name.startswith(("Product", "Order", "Money"))
+        for field, item in schema.get("properties", {}).items()
+        if field in {"price", "unit_price", "subtotal", "total", "amount"}
+    }
+    assert {("ProductOutV2", "price"), ("OrderOutV2", "total"), ("OrderLineOutV2", "subtotal")} <= money_fields
+    for name, field in money_fields:
+        item = schemas[name]["properties"][field]
+        if field == "amount":
+            assert name in {"MoneyIn", "MoneyOut"}, name
+            continue
+        refs = {item.get("$ref")} | {member.get("$ref") for member in item.get("anyOf", [])}
+        assert refs & {"#/components/schemas/MoneyIn", "#/components/schemas/MoneyOut"}, (name, field, item)
 
 
 async def test_each_version_serves_its_own_openapi_and_docs(client: httpx.AsyncClient) -> None:
@@ -128,6 +204,8 @@ async def test_order_lifecycle_with_stock_and_etags(client: httpx.AsyncClient) -
     refused = await client.post(f"{url}/cancel", json={"reason": "changed my mind"})
     assert refused.status_code == 409
     assert refused.json()["code"] == "orders.already_shipped"
+    assert "return it instead" in refused.json()["detail"]
+    assert refused.json()["alternative"] == "return"
     listed = (await client.get("/api/v1/orders", params={"status": "shipped"})).json()
     assert [item["id"] for item in listed["items"]] == [data["id"]]
 
@@ -138,6 +216,38 @@ async def test_cancelling_restores_stock(client: httpx.AsyncClient) -> None:
     cancelled = await client.post(f"/api/v1/orders/{placed['id']}/cancel", json={"reason": "duplicate"})
     assert cancelled.json()["data"]["status"] == "cancelled"
     assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 5
+
+
+async def test_a_shipped_order_is_returned_and_its_stock_comes_back(client: httpx.AsyncClient) -> None:
+    gear = await product(client, stock=5)
+    placed = await client.post(
+        "/api/v2/orders",
+        json={"customer_email": "ada@example.com", "lines": [{"product_id": gear["id"], "quantity": 3}]},
+    )
+    url = f"/api/v2/orders/{placed.json()['data']['id']}"
+    early = await client.post(f"{url}/return", json={"reason": "not yet"})
+    assert (early.status_code, early.headers["content-type"]) == (409, "application/problem+json")
+    assert (early.json()["code"], early.json()["alternative"]) == ("orders.not_returnable", "cancel")
+    await client.post(f"{url}/pay")
+    shipped = await client.post(f"{url}/ship")
+    stale = await client.post(f"{url}/return", json={"reason": "broken"}, headers={"If-Match": placed.headers["etag"]})
+    assert (stale.status_code, stale.json()["code"]) == (412, "common.precondition_failed")
+    assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 2
+
+    returned = await client.post(
+        f"{url}/return", json={"reason": "broken"}, headers={"If-Match": shipped.headers["etag"]}
+    )
+
+    assert returned.status_code == 200, returned.text
+    order = returned.json()["data"]
+    assert (order["status"], order["return_reason"], order["version"]) == ("returned", "broken", 4)
+    assert returned.headers["etag"] not in {shipped.headers["etag"], placed.headers["etag"]}
+    assert (await client.get(f"/api/v1/products/{gear['id']}")).json()["data"]["stock"] == 5
+    again = await client.post(f"{url}/return", json={"reason": "twice"})
+    assert (again.status_code, again.json()["code"]) == (409, "orders.invalid_transition")
+    assert (await client.post(f"{url}/return", json={"reason": ""})).status_code == 422
+    assert (await client.get("/api/v2/orders", params={"status": "returned"})).json()["items"] == [order]
+    assert (await client.post(url.replace("v2", "v1") + "/return", json={"reason": "v1"})).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from app.testing.service import service_settings, sign_up
 
 pytestmark = pytest.mark.unit
 
-PRODUCT = {"sku": "OBS-001", "name": "Lamp", "price": "19.00", "stock": 5}
+PRODUCT = {"sku": "OBS-001", "name": "Lamp", "price": {"amount": "19.00", "currency": "EUR"}, "stock": 5}
 
 
 @pytest.fixture

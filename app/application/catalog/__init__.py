@@ -1,8 +1,16 @@
-"""Catalog use cases: product DTOs (v1 and v2 responses), the product service and its errors."""
+"""Catalog use cases: product DTOs (v1 and v2), the product service and its errors."""
 
 from __future__ import annotations
 
-from app.application.catalog.dto import MoneyOut, ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.dto import (
+    MoneyOut,
+    ProductCreate,
+    ProductCreateV2,
+    ProductOut,
+    ProductOutV2,
+    ProductUpdate,
+    ProductUpdateV2,
+)
 from app.application.catalog.errors import DuplicateSkuError
 from app.application.catalog.service import PRODUCT_FIELDS, ProductService
 
@@ -11,8 +19,10 @@ __all__ = [
     "DuplicateSkuError",
     "MoneyOut",
     "ProductCreate",
+    "ProductCreateV2",
     "ProductOut",
     "ProductOutV2",
     "ProductService",
     "ProductUpdate",
+    "ProductUpdateV2",
 ]

@@ -12,7 +12,7 @@ __all__ = ["DuplicateSkuError"]
 
 
 class DuplicateSkuError(ConflictError):
-    """Another product (deleted ones included: a sku is never reused) already has this sku."""
+    """Another live product already has this sku (a soft-deleted product's sku is free again)."""
 
     title = "Duplicate SKU"
     # ConflictError declares default_code without ClassVar[StrEnum], so mypy pins it to CommonErrorCode.

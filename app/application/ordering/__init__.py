@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from app.application.ordering.dto import OrderLineOut, OrderLineRequest, OrderOut
+from app.application.ordering.dto import OrderLineOut, OrderLineOutV2, OrderLineRequest, OrderOut, OrderOutV2
 from app.application.ordering.errors import UnknownProductError
 from app.application.ordering.lifecycle import (
     CancelOrderHandler,
     OrderChangeHandler,
     PayOrderHandler,
+    ReturnOrderHandler,
     ShipOrderHandler,
 )
 from app.application.ordering.lookup import load_order
@@ -18,6 +19,7 @@ from app.application.ordering.messages import (
     OrderCommand,
     PayOrder,
     PlaceOrder,
+    ReturnOrder,
     ShipOrder,
 )
 from app.application.ordering.place_order import PlaceOrderHandler
@@ -37,8 +39,10 @@ __all__ = [
     "OrderChangeHandler",
     "OrderCommand",
     "OrderLineOut",
+    "OrderLineOutV2",
     "OrderLineRequest",
     "OrderOut",
+    "OrderOutV2",
     "OrderRepositoryPort",
     "OrderingDependencies",
     "PayOrder",
@@ -46,6 +50,8 @@ __all__ = [
     "PlaceOrder",
     "PlaceOrderHandler",
     "ProductRepositoryPort",
+    "ReturnOrder",
+    "ReturnOrderHandler",
     "ShipOrder",
     "ShipOrderHandler",
     "UnknownProductError",

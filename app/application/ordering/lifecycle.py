@@ -1,4 +1,4 @@
-"""Paying, shipping and cancelling: load the order, let the aggregate decide, save it under its version."""
+"""Paying, shipping, cancelling and returning: load the order, let the aggregate decide, save it under its version."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from abc import abstractmethod
 from app.application.cqrs.handlers import CommandHandler
 from app.application.ordering.dto import OrderOut
 from app.application.ordering.lookup import load_order
-from app.application.ordering.messages import CancelOrder, OrderCommand, PayOrder, ShipOrder
+from app.application.ordering.messages import CancelOrder, OrderCommand, PayOrder, ReturnOrder, ShipOrder
 from app.application.ordering.ports import OrderingDependencies
 from app.application.ordering.transaction import run_command
 from app.application.ports.unit_of_work import UnitOfWork
@@ -16,7 +16,13 @@ from app.core.result import Result
 from app.domain.ordering.order import Order
 from app.domain.specification import field
 
-__all__ = ["CancelOrderHandler", "OrderChangeHandler", "PayOrderHandler", "ShipOrderHandler"]
+__all__ = [
+    "CancelOrderHandler",
+    "OrderChangeHandler",
+    "PayOrderHandler",
+    "ReturnOrderHandler",
+    "ShipOrderHandler",
+]
 
 
 class OrderChangeHandler[C: OrderCommand](CommandHandler[C, OrderOut]):
@@ -35,6 +41,17 @@ class OrderChangeHandler[C: OrderCommand](CommandHandler[C, OrderOut]):
 
         return await run_command(self._dependencies.unit_of_work, work, self._dependencies.publisher)
 
+    async def restock(self, uow: UnitOfWork, order: Order) -> None:
+        """Put every line's quantity back in stock; products deleted since the sale have no stock to restore."""
+        products = self._dependencies.products(uow)
+        sold = await products.find(field("id").is_in([line.product_id for line in order.lines]))
+        found = {product.id: product for product in sold}
+        for line in order.lines:
+            if line.product_id in found:
+                found[line.product_id].restock(line.quantity)
+        for product_id in sorted(found, key=str):  # the lock order PlaceOrderHandler uses
+            await products.save(found[product_id])
+
     @abstractmethod
     async def apply(self, uow: UnitOfWork, order: Order, command: C) -> None:
         """Change the order (and anything else in the same unit of work); raise a ``DomainError`` to refuse."""
@@ -51,15 +68,14 @@ class ShipOrderHandler(OrderChangeHandler[ShipOrder]):
 
 
 class CancelOrderHandler(OrderChangeHandler[CancelOrder]):
-    """Puts every line's quantity back in stock; products deleted since the sale have no stock to restore."""
-
     async def apply(self, uow: UnitOfWork, order: Order, command: CancelOrder) -> None:
         order.cancel(command.reason)
-        products = self._dependencies.products(uow)
-        sold = await products.find(field("id").is_in([line.product_id for line in order.lines]))
-        found = {product.id: product for product in sold}
-        for line in order.lines:
-            if line.product_id in found:
-                found[line.product_id].restock(line.quantity)
-        for product_id in sorted(found, key=str):  # the lock order PlaceOrderHandler uses
-            await products.save(found[product_id])
+        await self.restock(uow, order)
+
+
+class ReturnOrderHandler(OrderChangeHandler[ReturnOrder]):
+    """The goods are back, so they are for sale again: the same restock as a cancellation."""
+
+    async def apply(self, uow: UnitOfWork, order: Order, command: ReturnOrder) -> None:
+        order.accept_return(command.reason)
+        await self.restock(uow, order)

@@ -18,6 +18,7 @@ __all__ = [
     "OrderCommand",
     "PayOrder",
     "PlaceOrder",
+    "ReturnOrder",
     "ShipOrder",
 ]
 
@@ -51,6 +52,12 @@ class ShipOrder(OrderCommand):
 
 class CancelOrder(OrderCommand):
     """Cancel before shipping; the stock of every line is put back in the same transaction."""
+
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+
+
+class ReturnOrder(OrderCommand):
+    """Take back a shipped order; the stock of every line is put back in the same transaction."""
 
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from app.application.cqrs.bus import CommandBus, QueryBus
-from app.application.ordering.lifecycle import CancelOrderHandler, PayOrderHandler, ShipOrderHandler
+from app.application.ordering.lifecycle import (
+    CancelOrderHandler,
+    PayOrderHandler,
+    ReturnOrderHandler,
+    ShipOrderHandler,
+)
 from app.application.ordering.place_order import PlaceOrderHandler
 from app.application.ordering.ports import OrderingDependencies
 from app.application.ordering.read import GetOrderHandler, ListOrdersHandler
@@ -20,5 +25,6 @@ def register_ordering_handlers(
     command_bus.register(PayOrderHandler(dependencies))
     command_bus.register(ShipOrderHandler(dependencies))
     command_bus.register(CancelOrderHandler(dependencies))
+    command_bus.register(ReturnOrderHandler(dependencies))
     query_bus.register(GetOrderHandler(dependencies))
     query_bus.register(ListOrdersHandler(dependencies))

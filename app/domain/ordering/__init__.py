@@ -1,4 +1,4 @@
-"""The ordering domain: orders, their lines and their life cycle from placement to shipping."""
+"""The ordering domain: orders, their lines and their life cycle from placement to shipping and return."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from app.domain.ordering.errors import (
     InvalidOrderTransition,
     OrderAlreadyShipped,
     OrderErrorCode,
+    OrderNotReturnable,
     OrderNotShippable,
     TooManyOrderLines,
 )
-from app.domain.ordering.events import OrderCancelled, OrderPaid, OrderPlaced, OrderShipped
+from app.domain.ordering.events import OrderCancelled, OrderPaid, OrderPlaced, OrderReturned, OrderShipped
 from app.domain.ordering.line import MAX_LINE_QUANTITY, OrderLine
 from app.domain.ordering.order import (
     EMAIL_PATTERN,
@@ -46,9 +47,11 @@ __all__ = [
     "OrderErrorCode",
     "OrderId",
     "OrderLine",
+    "OrderNotReturnable",
     "OrderNotShippable",
     "OrderPaid",
     "OrderPlaced",
+    "OrderReturned",
     "OrderShipped",
     "OrderStatus",
     "TooManyOrderLines",

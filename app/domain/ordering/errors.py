@@ -21,6 +21,7 @@ __all__ = [
     "InvalidOrderTransition",
     "OrderAlreadyShipped",
     "OrderErrorCode",
+    "OrderNotReturnable",
     "OrderNotShippable",
     "TooManyOrderLines",
 ]
@@ -37,6 +38,7 @@ class OrderErrorCode(StrEnum):
     UNKNOWN_PRODUCT = "orders.unknown_product"
     ALREADY_SHIPPED = "orders.already_shipped"
     NOT_SHIPPABLE = "orders.not_shippable"
+    NOT_RETURNABLE = "orders.not_returnable"
     INVALID_TRANSITION = "orders.invalid_transition"
 
 
@@ -80,6 +82,13 @@ class OrderAlreadyShipped(BusinessRuleViolation):
 class OrderNotShippable(BusinessRuleViolation):
     title = "Order not shippable"
     default_code: ClassVar[StrEnum] = OrderErrorCode.NOT_SHIPPABLE
+
+
+class OrderNotReturnable(BusinessRuleViolation):
+    """Only a shipped order comes back; one that has not shipped is cancelled instead."""
+
+    title = "Order not returnable"
+    default_code: ClassVar[StrEnum] = OrderErrorCode.NOT_RETURNABLE
 
 
 class InvalidOrderTransition(BusinessRuleViolation):

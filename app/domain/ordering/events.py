@@ -7,7 +7,7 @@ from decimal import Decimal
 from app.domain.events import DomainEvent
 from app.domain.ordering.status import OrderStatus
 
-__all__ = ["OrderCancelled", "OrderPaid", "OrderPlaced", "OrderShipped"]
+__all__ = ["OrderCancelled", "OrderPaid", "OrderPlaced", "OrderReturned", "OrderShipped"]
 
 
 class OrderPlaced(DomainEvent):
@@ -29,3 +29,11 @@ class OrderShipped(DomainEvent):
 class OrderCancelled(DomainEvent):
     reason: str
     previous_status: OrderStatus
+
+
+class OrderReturned(DomainEvent):
+    """The customer sent a shipped order back: refund ``total`` in ``currency``; the stock is back."""
+
+    reason: str
+    currency: str
+    total: Decimal

@@ -27,10 +27,11 @@ from app.domain.ordering.errors import (
     InvalidCustomerEmail,
     InvalidOrderTransition,
     OrderAlreadyShipped,
+    OrderNotReturnable,
     OrderNotShippable,
     TooManyOrderLines,
 )
-from app.domain.ordering.events import OrderCancelled, OrderPaid, OrderPlaced, OrderShipped
+from app.domain.ordering.events import OrderCancelled, OrderPaid, OrderPlaced, OrderReturned, OrderShipped
 from app.domain.ordering.line import OrderLine
 from app.domain.ordering.status import OrderStatus
 
@@ -92,6 +93,8 @@ class Order(AggregateRoot[OrderId]):
     shipped_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancellation_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    returned_at: datetime | None = None
+    return_reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     #: Free-text personal data: stored encrypted and never filtered, sorted or put into events or logs.
     shipping_address: str | None = Field(default=None, min_length=1, max_length=MAX_SHIPPING_ADDRESS_LENGTH)
 
@@ -175,15 +178,31 @@ class Order(AggregateRoot[OrderId]):
         """Cancel before shipping (paid orders too: the caller refunds); the caller puts the stock back."""
         if self.status is OrderStatus.SHIPPED:
             raise OrderAlreadyShipped(
-                f"order {self.id} has shipped and can no longer be cancelled; return it instead",
-                extensions={"status": self.status.value},
+                f"order {self.id} has shipped and can no longer be cancelled; return it instead "
+                "(the return action takes a reason and puts the stock back)",
+                extensions={"status": self.status.value, "alternative": "return"},
             )
-        if self.status is OrderStatus.CANCELLED:
+        if self.status.is_final:
             raise self._refused("cancel")
         previous = self.status
         self.cancellation_reason = reason
         self.status, self.cancelled_at = OrderStatus.CANCELLED, utc_now()
         self.record_event(OrderCancelled(aggregate_id=str(self.id), reason=reason, previous_status=previous))
+
+    def accept_return(self, reason: str) -> None:
+        """Take a shipped order back (the caller refunds and puts the stock back); records ``OrderReturned``."""
+        if self.status in (OrderStatus.PLACED, OrderStatus.PAID):
+            raise OrderNotReturnable(
+                f"order {self.id} is {self.status.value} and has not shipped: cancel it instead",
+                extensions={"status": self.status.value, "alternative": "cancel"},
+            )
+        if self.status is not OrderStatus.SHIPPED:
+            raise self._refused("return")
+        self.return_reason = reason
+        self.status, self.returned_at = OrderStatus.RETURNED, utc_now()
+        self.record_event(
+            OrderReturned(aggregate_id=str(self.id), reason=reason, currency=self.currency, total=self.total)
+        )
 
     def _refused(self, action: str) -> InvalidOrderTransition:
         return InvalidOrderTransition(

@@ -1,4 +1,4 @@
-"""The order's life cycle: placed, then paid, then shipped; cancelled from any state before shipping."""
+"""The order's life cycle: placed, then paid, then shipped, then possibly returned; cancelled before shipping."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
+    RETURNED = "returned"
 
     @property
     def is_final(self) -> bool:
-        """Nothing leaves a final state: transitions only move forward."""
-        return self in (OrderStatus.SHIPPED, OrderStatus.CANCELLED)
+        """Nothing leaves a final state: transitions only move forward (a shipped order can still be returned)."""
+        return self in (OrderStatus.CANCELLED, OrderStatus.RETURNED)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.application.catalog.dto import ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog.dto import (
+    ProductCreate,
+    ProductCreateV2,
+    ProductOut,
+    ProductOutV2,
+    ProductUpdate,
+    ProductUpdateV2,
+)
 from app.application.catalog.service import PRODUCT_FIELDS
 from app.application.ports.service import Service
 from app.domain.catalog.product import Product, ProductId
@@ -22,7 +31,15 @@ from app.interface.http.security.authorization import require
 
 __all__ = ["PRODUCT_PERMISSIONS", "products_router_v1", "products_router_v2"]
 
-_EXAMPLE = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
+_EXAMPLE_V1 = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
+_EXAMPLE_V2 = {
+    "sku": "GEAR-001",
+    "name": "Gear",
+    "description": "<p>A <strong>sturdy</strong> gear.</p>",
+    "price": {"amount": "9.99", "currency": "EUR"},
+    "stock": 25,
+    "active": True,
+}
 #: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
@@ -38,38 +55,42 @@ PRODUCT_PERMISSIONS = {
 }
 
 
-def _products[TResponse: BaseModel](
-    service: Provider[Service[Product, ProductCreate, ProductUpdate, TResponse, ProductId]],
-    response_model: type[TResponse],
+def _products[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel](
+    service: Provider[Service[Product, TCreate, TUpdate, TResponse, ProductId]],
+    models: tuple[type[TCreate], type[TUpdate], type[TResponse]],
     pagination: Pagination,
+    example: Mapping[str, object],
+    *,
+    frozen: bool = False,
 ) -> APIRouter:
-    return create_crud_router(
-        CrudResource(
-            name="product",
-            plural="products",
-            service=service,
-            id_type=ProductId,
-            create_model=ProductCreate,
-            update_model=ProductUpdate,
-            response_model=response_model,
-            filter_types=_FILTER_TYPES,
-            sortable_fields=PRODUCT_FIELDS,
-            pagination=pagination,
-            create_example=_EXAMPLE,
-            permissions=PRODUCT_PERMISSIONS,
-        )
+    create, update, response = models
+    resource = CrudResource(
+        name="product",
+        plural="products",
+        service=service,
+        id_type=ProductId,
+        create_model=create,
+        update_model=update,
+        response_model=response,
+        filter_types=_FILTER_TYPES,
+        sortable_fields=PRODUCT_FIELDS,
+        permissions=PRODUCT_PERMISSIONS,
+        pagination=pagination,
+        create_example=example,
+        replace_accepts_read_only=not frozen,
     )
+    return create_crud_router(resource)
 
 
 def products_router_v1(
     service: Provider[Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
 ) -> APIRouter:
-    """``/products`` with offset pagination and the flat v1 representation."""
-    return _products(service, ProductOut, Pagination.OFFSET)
+    """``/products`` with offset pagination and the flat v1 representation (deprecated: its contract is frozen)."""
+    return _products(service, (ProductCreate, ProductUpdate, ProductOut), Pagination.OFFSET, _EXAMPLE_V1, frozen=True)
 
 
 def products_router_v2(
-    service: Provider[Service[Product, ProductCreate, ProductUpdate, ProductOutV2, ProductId]],
+    service: Provider[Service[Product, ProductCreateV2, ProductUpdateV2, ProductOutV2, ProductId]],
 ) -> APIRouter:
-    """``/products`` with keyset pagination by default and the v2 money object."""
-    return _products(service, ProductOutV2, Pagination.CURSOR)
+    """``/products`` with keyset pagination, money objects in and out, and bodies that round-trip."""
+    return _products(service, (ProductCreateV2, ProductUpdateV2, ProductOutV2), Pagination.CURSOR, _EXAMPLE_V2)

@@ -4,6 +4,10 @@ What a resource needs beyond the service — request and response models, allowl
 pagination style, permissions per operation, OpenAPI text and examples — is data here, not code. Every
 outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
 and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
+
+What a client GETs it can PUT back: the ``PUT`` body is the create model plus the response's other fields
+(``id``, ``version``, timestamps...), optional, marked ``readOnly`` in the schema, and ignored. Concurrency is
+``If-Match``'s job, never the body's ``version`` (see docs/architecture.md, "Representations").
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the endpoint annotations as objects,
@@ -30,6 +34,7 @@ from pydantic import (
     Strict,
     StringConstraints,
     WrapValidator,
+    create_model,
 )
 from pydantic.json_schema import SkipJsonSchema
 
@@ -63,6 +68,7 @@ __all__ = [
     "Provider",
     "create_crud_router",
     "field_types",
+    "replace_model",
     "sort_pattern",
 ]
 
@@ -108,6 +114,8 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
     permissions: Mapping[CrudOperation, Sequence[params.Depends]] = dataclass_field(default_factory=dict)
     tags: Sequence[str | Enum] = ()
     create_example: Mapping[str, object] | None = None
+    #: ``PUT`` takes back the response's read-only fields (and ignores them); off only to freeze an old contract.
+    replace_accepts_read_only: bool = True
 
 
 def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, object]:
@@ -126,6 +134,28 @@ def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, obje
 
 
 _BODY_ONLY = (Strict, BeforeValidator, AfterValidator, WrapValidator, PlainValidator)
+
+
+def replace_model(create: type[BaseModel], response: type[BaseModel]) -> tuple[type[BaseModel], frozenset[str]]:
+    """The ``PUT`` body for a resource, and the names of its read-only fields.
+
+    ``create`` plus every field of ``response`` that ``create`` lacks, each optional, typed as the response shows
+    it (so a changed value is still well formed) and ``readOnly`` in the schema: the body of a GET fits as it is.
+    """
+    read_only = {
+        name: (
+            info.annotation | SkipJsonSchema[None],  # type: ignore[misc]
+            Field(default=None, json_schema_extra={"readOnly": True}, description="Read-only: accepted and ignored"),
+        )
+        for name, info in response.model_fields.items()
+        if name not in create.model_fields
+    }
+    if not read_only:
+        return create, frozenset()
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{create.__name__}Replace", __base__=create, __doc__=create.__doc__, **read_only
+    )
+    return model, frozenset(read_only)
 
 
 # -- filters derived from the allowlist ---------------------------------------------------------------------------
@@ -365,7 +395,11 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
     def add_replace(self, guards: list[params.Depends]) -> None:
         resource, write = self.resource, self._write
         Id = self._id()  # noqa: N806
-        Body = resource.create_model  # noqa: N806
+        Body, ignored = (  # noqa: N806
+            replace_model(resource.create_model, resource.response_model)
+            if resource.replace_accepts_read_only
+            else (resource.create_model, frozenset[str]())
+        )
 
         @self.router.put(
             "/{entity_id}",
@@ -381,7 +415,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response: Response,
             if_match: IfMatchHeader = None,
         ) -> ApiResponse[TResponse]:
-            changes = resource.update_model.model_validate(data.model_dump())  # type: ignore[attr-defined]
+            changes = resource.update_model.model_validate(data.model_dump(exclude=ignored))  # type: ignore[attr-defined]
             return await write(service, entity_id, changes, if_match, response)
 
     def add_update(self, guards: list[params.Depends]) -> None:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 RATE_LIMIT_KEYS = "apibase:ratelimit"
 IDEMPOTENCY_KEYS = "apibase:idempotency:"
-PRODUCT = {"sku": "REDIS-001", "name": "Shared kettle", "price": "24.50", "currency": "EUR", "stock": 3}
+PRODUCT = {"sku": "REDIS-001", "name": "Shared kettle", "price": {"amount": "24.50", "currency": "EUR"}, "stock": 3}
 
 
 class Running(Protocol):

@@ -61,13 +61,17 @@ async def test_other_tenants_product_by_id_is_not_found(
 ) -> None:
     product_id = victim_rows["product"]["id"]
     url = f"/api/{version}/products/{product_id}"
-    replacement = {"sku": "PWNED", "name": "pwned", "price": "0.01", "currency": "EUR", "stock": 0}
+    # Valid bodies in each version's own shape, so that only the tenant boundary can refuse them.
+    price = (
+        {"price": "0.01", "currency": "EUR"} if version == "v1" else {"price": {"amount": "0.01", "currency": "EUR"}}
+    )
+    replacement = {"sku": "PWNED", "name": "pwned", **price, "stock": 0}
     # ETags are derived from the id and version, so an attacker who knows the id can send the right one too.
     stolen_etag = {"If-Match": (await http.get(url, headers=admin)).headers["etag"]}
     attempts = [
         await http.get(url, headers=intruder),
-        await http.patch(url, json={"price": "0.01", "stock": 0}, headers=intruder),
-        await http.patch(url, json={"price": "0.01"}, headers={**intruder, **stolen_etag}),
+        await http.patch(url, json={**price, "stock": 0}, headers=intruder),
+        await http.patch(url, json=price, headers={**intruder, **stolen_etag}),
         await http.put(url, json=replacement, headers=intruder),
         await http.put(url, json=replacement, headers={**intruder, **stolen_etag}),
         await http.delete(url, headers=intruder),

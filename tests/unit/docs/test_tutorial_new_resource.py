@@ -40,6 +40,7 @@ from app.infrastructure.persistence import orm
 from app.infrastructure.persistence.database import create_engine, create_session_factory
 from app.infrastructure.persistence.schema import metadata as service_metadata
 from app.interface.http.problems import install_problem_handlers
+from app.testing.roundtrip import assert_resources_round_trip
 
 pytestmark = pytest.mark.unit
 
@@ -307,3 +308,8 @@ async def test_openapi_documents_the_allowlisted_filters_and_sorts(tutorial: Tut
     assert {"country", "name__contains", "lead_time_days__gte", "lead_time_days__lte", "active", "sort"} <= parameters
     assert {"offset", "limit", "count", "created_at__gte"} <= parameters
     assert "version" not in parameters
+
+
+async def test_what_the_resource_shows_it_takes_back(client: httpx.AsyncClient) -> None:
+    """The shared round-trip check covers the new resource with nothing written for it."""
+    assert await assert_resources_round_trip(client, "/openapi.json") == ["/suppliers"]

@@ -36,6 +36,8 @@ class OrderRow(TenantColumns, VersionedColumns, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(String(500))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[str | None] = mapped_column(String(500))
     #: Ciphertext only (``v1.<kid>.<nonce>.<ciphertext>``): the mapper encrypts and decrypts it.
     shipping_address: Mapped[str | None] = mapped_column(Text())
 

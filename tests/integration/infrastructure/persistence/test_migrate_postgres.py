@@ -6,17 +6,22 @@ Each test migrates a schema of its own (``search_path``), so nothing collides wi
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, pool, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.core.settings import Settings
 from app.infrastructure.persistence.migrate import downgrade_database, head_revisions, upgrade_database
 from app.infrastructure.persistence.schema import TABLE_MODELS, metadata
+from app.testing.migrations import (
+    assert_order_returns_upgrade_keeps_rows,
+    assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +66,15 @@ async def test_upgrade_produces_exactly_the_metadata_and_downgrade_removes_it(
 
     assert tables == {"alembic_version"}
     assert heads == ()
+
+
+@pytest.mark.parametrize(
+    "check", [assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus, assert_order_returns_upgrade_keeps_rows]
+)
+async def test_upgrading_a_database_with_data_keeps_every_row(
+    schema_engine: AsyncEngine, postgres_url: str, check: Callable[[Settings, Connection], None]
+) -> None:
+    settings = Settings(database_url=postgres_url)
+
+    async with schema_engine.begin() as connection:
+        await connection.run_sync(lambda sync: check(settings, sync))

@@ -108,7 +108,7 @@ def _sign_in(base: str) -> dict[str, str]:
 
 
 def _product(sku: str) -> dict[str, object]:
-    return {"sku": sku, "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 25, "active": True}
+    return {"sku": sku, "name": "Gear", "price": {"amount": "9.99", "currency": "EUR"}, "stock": 25, "active": True}
 
 
 async def _call(http: httpx.AsyncClient, method: str, url: str, **options: object) -> Outcome:

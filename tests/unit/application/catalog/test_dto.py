@@ -8,7 +8,15 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from app.application.catalog import MoneyOut, ProductCreate, ProductOut, ProductOutV2, ProductUpdate
+from app.application.catalog import (
+    MoneyOut,
+    ProductCreate,
+    ProductCreateV2,
+    ProductOut,
+    ProductOutV2,
+    ProductUpdate,
+    ProductUpdateV2,
+)
 from app.domain.catalog import ProductId
 
 pytestmark = pytest.mark.unit
@@ -67,10 +75,48 @@ def test_v2_is_derived_from_v1() -> None:
     assert v2.price == MoneyOut(amount=Decimal("9.90"), currency="EUR")
     assert v2.version == 4
     dumped = v2.model_dump(mode="json")
-    assert "description" not in dumped
+    assert dumped["description"] == "500 ml"
     assert "currency" not in dumped
     assert dumped["price"] == {"amount": "9.90", "currency": "EUR"}
     assert dumped["id"] == str(v1.id)
+
+
+def test_v2_takes_the_price_as_the_money_object_it_shows() -> None:
+    money = {"amount": "9.90", "currency": "USD"}
+
+    created = ProductCreateV2.model_validate({"sku": "MUG-001", "name": "Mug", "price": money}).to_v1()
+    edited = ProductUpdateV2.model_validate({"price": money}).to_v1()
+
+    assert (created.price, created.currency, created.description, created.stock) == (Decimal("9.90"), "USD", None, 0)
+    assert created.model_fields_set >= {"sku", "name", "price", "currency"}
+    assert (edited.price, edited.currency, edited.model_fields_set) == (Decimal("9.90"), "USD", {"price", "currency"})
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        "9.90",
+        9.9,
+        {"amount": "9.90"},
+        {"currency": "EUR"},
+        {"amount": "-1", "currency": "EUR"},
+        {"amount": "1", "currency": "eur"},
+    ],
+)
+def test_v2_refuses_a_flat_price_or_half_a_money_object(price: object) -> None:
+    with pytest.raises(ValidationError):
+        ProductCreateV2.model_validate({"sku": "MUG-001", "name": "Mug", "price": price})
+    with pytest.raises(ValidationError):
+        ProductUpdateV2.model_validate({"price": price})
+
+
+def test_a_v2_edit_changes_only_what_was_sent() -> None:
+    edited = ProductUpdateV2.model_validate({"name": "Cup", "description": None}).to_v1()
+
+    assert edited.model_fields_set == {"name", "description"}
+    assert (edited.name, edited.description, edited.price) == ("Cup", None, None)
+    with pytest.raises(ValidationError, match="cannot be null: price"):
+        ProductUpdateV2.model_validate({"price": None})
 
 
 def test_descriptions_are_sanitised_on_the_way_in() -> None:

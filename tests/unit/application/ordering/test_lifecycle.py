@@ -1,4 +1,4 @@
-"""PayOrder, ShipOrder and CancelOrder on SQLite: the state machine, stock restoration and version guards."""
+"""PayOrder, ShipOrder, CancelOrder and ReturnOrder on SQLite: the state machine, stock restoration, version guards."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.application.ordering import (
     OrderOut,
     PayOrder,
     PlaceOrder,
+    ReturnOrder,
     ShipOrder,
 )
 from app.core.errors import ConcurrencyConflict, NotFoundError
@@ -27,8 +28,10 @@ from app.domain.ordering import (
     OrderAlreadyShipped,
     OrderCancelled,
     OrderId,
+    OrderNotReturnable,
     OrderNotShippable,
     OrderPaid,
+    OrderReturned,
     OrderShipped,
     OrderStatus,
 )
@@ -118,6 +121,60 @@ async def test_a_shipped_order_cannot_be_cancelled_and_keeps_its_stock(
     assert isinstance(result.error, OrderAlreadyShipped)
     assert result.error.status == 409
     assert await stock_of(catalog, mug) == 3
+
+
+async def test_a_returned_order_puts_its_stock_back(
+    commands: CommandBus,
+    queries: QueryBus,
+    catalog: ProductService,
+    add_product: AddProduct,
+    publisher: InMemoryEventPublisher,
+) -> None:
+    mug, tea = await add_product("MUG-001", stock=5), await add_product("TEA-002", stock=3)
+    order = await place(commands, (mug, 2), (tea, 3))
+    (await commands.dispatch(PayOrder(order_id=order.id))).unwrap()
+    (await commands.dispatch(ShipOrder(order_id=order.id))).unwrap()
+    publisher.published.clear()
+
+    returned = (await commands.dispatch(ReturnOrder(order_id=order.id, reason="broken", expected_version=3))).unwrap()
+
+    assert (returned.status, returned.return_reason, returned.version) == (OrderStatus.RETURNED, "broken", 4)
+    assert returned.returned_at is not None
+    assert (await stock_of(catalog, mug), await stock_of(catalog, tea)) == (5, 3)
+    assert [type(event) for event in publisher.published] == [OrderReturned]
+    assert (await queries.ask(GetOrder(order_id=order.id))).unwrap() == returned
+
+
+@pytest.mark.parametrize("pay_first", [False, True])
+async def test_an_order_that_has_not_shipped_cannot_be_returned(
+    commands: CommandBus, catalog: ProductService, add_product: AddProduct, pay_first: bool
+) -> None:
+    mug = await add_product("MUG-001", stock=5)
+    order = await place(commands, (mug, 2))
+    if pay_first:
+        (await commands.dispatch(PayOrder(order_id=order.id))).unwrap()
+
+    result = await commands.dispatch(ReturnOrder(order_id=order.id, reason="never mind"))
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, OrderNotReturnable)
+    assert await stock_of(catalog, mug) == 3
+
+
+async def test_an_order_is_returned_once(
+    commands: CommandBus, catalog: ProductService, add_product: AddProduct
+) -> None:
+    mug = await add_product("MUG-001", stock=5)
+    order = await place(commands, (mug, 2))
+    for command in (PayOrder(order_id=order.id), ShipOrder(order_id=order.id)):
+        (await commands.dispatch(command)).unwrap()
+    (await commands.dispatch(ReturnOrder(order_id=order.id, reason="broken"))).unwrap()
+
+    result = await commands.dispatch(ReturnOrder(order_id=order.id, reason="again"))
+
+    assert isinstance(result, Err)
+    assert isinstance(result.error, InvalidOrderTransition)
+    assert await stock_of(catalog, mug) == 5
 
 
 async def test_cancel_skips_products_deleted_since_the_sale(

@@ -23,9 +23,11 @@ from app.domain.ordering import (
     OrderErrorCode,
     OrderId,
     OrderLine,
+    OrderNotReturnable,
     OrderNotShippable,
     OrderPaid,
     OrderPlaced,
+    OrderReturned,
     OrderShipped,
     OrderStatus,
     TooManyOrderLines,
@@ -49,6 +51,8 @@ def place(*lines: OrderLine, email: str = "ada@example.com", currency: str = "EU
 def run(order: Order, action: str) -> None:
     if action == "cancel":
         order.cancel("reason")
+    elif action == "return":
+        order.accept_return("reason")
     else:
         getattr(order, action)()
 
@@ -269,6 +273,53 @@ def test_a_shipped_order_cannot_be_cancelled() -> None:
 
     assert order.status is OrderStatus.SHIPPED
     assert (raised.value.status, raised.value.code) == (409, OrderErrorCode.ALREADY_SHIPPED)
+    assert "return it instead" in raised.value.detail
+    assert raised.value.extensions == {"status": "shipped", "alternative": "return"}
+
+
+def test_a_shipped_order_is_returned() -> None:
+    order = paid()
+    order.ship()
+    order.pull_events()
+
+    order.accept_return("arrived broken")
+
+    assert order.status is OrderStatus.RETURNED
+    assert order.returned_at is not None
+    assert order.shipped_at is not None
+    assert order.shipped_at <= order.returned_at
+    assert order.return_reason == "arrived broken"
+    (event,) = order.pull_events()
+    assert isinstance(event, OrderReturned)
+    assert (event.reason, event.currency, event.total) == ("arrived broken", "EUR", order.total)
+
+
+@pytest.mark.parametrize("steps", [(), ("pay",)])
+def test_an_order_that_has_not_shipped_is_cancelled_not_returned(steps: tuple[str, ...]) -> None:
+    order = place()
+    for step in steps:
+        run(order, step)
+    status = order.status
+    order.pull_events()
+
+    with pytest.raises(OrderNotReturnable) as raised:
+        order.accept_return("never mind")
+
+    assert order.status is status
+    assert order.pending_events == ()
+    assert (raised.value.status, raised.value.code) == (409, OrderErrorCode.NOT_RETURNABLE)
+    assert raised.value.extensions == {"status": status.value, "alternative": "cancel"}
+
+
+def test_an_overlong_return_reason_changes_nothing() -> None:
+    order = paid()
+    order.ship()
+
+    with pytest.raises(ValidationError):
+        order.accept_return("x" * 501)
+
+    assert order.status is OrderStatus.SHIPPED
+    assert order.return_reason is None
 
 
 def test_an_unpaid_order_cannot_ship() -> None:
@@ -297,6 +348,11 @@ def test_a_cancelled_order_cannot_ship() -> None:
         (("cancel",), "pay"),
         (("pay", "ship"), "ship"),
         (("cancel",), "cancel"),
+        (("cancel",), "return"),
+        (("pay", "ship", "return"), "return"),
+        (("pay", "ship", "return"), "cancel"),
+        (("pay", "ship", "return"), "ship"),
+        (("pay", "ship", "return"), "pay"),
     ],
 )
 def test_transitions_only_move_forward(steps: tuple[str, ...], action: str) -> None:
@@ -316,7 +372,7 @@ def test_transitions_only_move_forward(steps: tuple[str, ...], action: str) -> N
 
 
 def test_final_states() -> None:
-    assert [status.is_final for status in OrderStatus] == [False, False, True, True]
+    assert [status for status in OrderStatus if status.is_final] == [OrderStatus.CANCELLED, OrderStatus.RETURNED]
 
 
 def test_an_overlong_cancellation_reason_changes_nothing() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, pool, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.settings import Settings
@@ -26,6 +28,10 @@ from app.infrastructure.persistence.migrate import (
     upgrade_database_async,
 )
 from app.infrastructure.persistence.schema import TABLE_MODELS, metadata
+from app.testing.migrations import (
+    assert_order_returns_upgrade_keeps_rows,
+    assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +67,7 @@ def test_upgrade_to_head_produces_exactly_the_metadata(settings: Settings) -> No
 
     upgrade_database(settings)
 
-    assert current_revisions(settings) == head_revisions() == ("0004",)
+    assert current_revisions(settings) == head_revisions() == ("0006",)
     diffs, tables = asyncio.run(schema_state(settings))
     assert diffs == []
     assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
@@ -71,7 +77,7 @@ def test_upgrade_twice_is_a_no_op(settings: Settings) -> None:
     upgrade_database(settings)
     upgrade_database(settings)
 
-    assert current_revisions(settings) == ("0004",)
+    assert current_revisions(settings) == ("0006",)
 
 
 def test_downgrade_to_base_removes_every_table(settings: Settings) -> None:
@@ -91,12 +97,26 @@ async def test_upgrade_from_async_code(settings: Settings) -> None:
     assert "orders" in tables
 
 
+@pytest.mark.parametrize(
+    "check", [assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus, assert_order_returns_upgrade_keeps_rows]
+)
+async def test_upgrading_a_database_with_data_keeps_every_row(
+    settings: Settings, check: Callable[[Settings, Connection], None]
+) -> None:
+    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: check(settings, sync))
+    finally:
+        await engine.dispose()
+
+
 def test_offline_mode_prints_the_ddl(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     command.upgrade(alembic_config(settings), "head", sql=True)
 
     ddl = capsys.readouterr().out
     assert "CREATE TABLE products" in ddl
-    assert "CREATE UNIQUE INDEX ix_products_tenant_id_sku" in ddl
+    assert "CREATE UNIQUE INDEX ix_products_tenant_id_sku ON products (tenant_id, sku) WHERE deleted_at IS NULL" in ddl
     assert "REFERENCES orders (id) ON DELETE CASCADE" in ddl
 
 
@@ -109,11 +129,11 @@ def test_a_percent_sign_in_the_url_survives() -> None:
 def test_a_manual_revision_is_numbered_after_head(settings: Settings, scripts: Path) -> None:
     path = create_revision(settings, "add a column", autogenerate=False)
 
-    assert path == scripts / "versions" / "0005_add_a_column.py"
+    assert path == scripts / "versions" / "0007_add_a_column.py"
     source = path.read_text()
-    assert "revision: str = '0005'" in source
-    assert "down_revision: str | Sequence[str] | None = '0004'" in source
-    assert migrate.head_revisions() == ("0005",)
+    assert "revision: str = '0007'" in source
+    assert "down_revision: str | Sequence[str] | None = '0006'" in source
+    assert migrate.head_revisions() == ("0007",)
 
 
 def test_autogenerate_on_an_up_to_date_database_finds_nothing_and_ignores_foreign_tables(
@@ -157,3 +177,15 @@ def test_create_revision_insists_on_exactly_one_new_file(
 
     with pytest.raises(RuntimeError, match="exactly one revision"):
         create_revision(settings, "nothing")
+
+
+async def test_the_orders_rebuild_refuses_a_sqlite_connection_with_foreign_keys_on(settings: Settings) -> None:
+    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
+            with pytest.raises(RuntimeError, match="foreign_keys=OFF"):
+                await connection.run_sync(lambda sync: upgrade_database(settings, connection=sync))
+    finally:
+        await engine.dispose()

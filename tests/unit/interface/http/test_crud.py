@@ -18,6 +18,7 @@ from app.application.mapper import GenericMapper
 from app.application.service import GenericService
 from app.interface.http.crud import CrudOperation, CrudResource, Pagination, create_crud_router
 from app.interface.http.problems import install_problem_handlers
+from app.testing.roundtrip import assert_resources_round_trip
 from app.testing.widgets import WIDGET_FIELDS, Widget, WidgetCreate, WidgetUpdate, new_widget
 
 pytestmark = pytest.mark.unit
@@ -77,8 +78,7 @@ def build(
         sortable_fields=frozenset({"name", "price"}),
         pagination=pagination,
         max_page_size=100,
-        create_example={"name": "gear", "price": "9.99", "quantity": 3},
-        **options,  # type: ignore[arg-type]
+        **{"create_example": {"name": "gear", "price": "9.99", "quantity": 3}, **options},  # type: ignore[arg-type]
     )
     app = FastAPI()
     install_problem_handlers(app)
@@ -151,6 +151,55 @@ async def test_put_replaces_and_validates_the_full_body(client: httpx.AsyncClien
     assert (replaced.json()["data"]["name"], replaced.json()["data"]["quantity"]) == ("cog", 7)
     partial = await client.put(url, json={"name": "cog"})
     assert partial.status_code == 422
+
+
+async def test_put_takes_back_what_get_shows_and_ignores_the_read_only_fields(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    url = f"/widgets/{created['id']}"
+    shown = (await client.get(url)).json()["data"]
+    assert set(shown) == {"id", "version", "name", "price", "quantity", "category"}
+
+    replaced = await client.put(url, json={**shown, "name": "cog", "id": str(uuid.uuid4()), "version": 99})
+
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["data"] == {**shown, "name": "cog", "version": 2}
+    malformed = await client.put(url, json={**shown, "version": "latest"})
+    assert malformed.status_code == 422
+    unknown = await client.put(url, json={**shown, "colour": "red"})
+    assert unknown.status_code == 422
+
+
+async def test_the_put_schema_marks_the_read_only_fields() -> None:
+    schema = build().openapi()
+    body = schema["paths"]["/widgets/{entity_id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    replace = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    read_only = {name for name, field in replace["properties"].items() if field.get("readOnly")}
+
+    assert read_only == {"id", "version"}
+    assert set(replace["required"]) == {"name", "price"}
+    assert replace["additionalProperties"] is False
+
+
+async def test_a_frozen_contract_keeps_put_to_the_create_model() -> None:
+    app = build(replace_accepts_read_only=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        shown = await create(http)
+        refused = await http.put(f"/widgets/{shown['id']}", json=shown)
+
+        assert refused.status_code == 422
+        with pytest.raises(AssertionError, match="cannot take back"):
+            await assert_resources_round_trip(http, "/openapi.json")
+
+
+async def test_the_round_trip_kit_checks_every_put_resource(client: httpx.AsyncClient) -> None:
+    assert await assert_resources_round_trip(client, "/openapi.json") == ["/widgets"]
+
+
+async def test_the_round_trip_kit_needs_an_example_to_create_from() -> None:
+    app = build(create_example=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        with pytest.raises(AssertionError, match="declares no request example"):
+            await assert_resources_round_trip(http, "/openapi.json")
 
 
 async def test_delete_then_gone_and_stale_delete_is_412(client: httpx.AsyncClient) -> None:
