@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import NoneType, UnionType
-from typing import Annotated, Union, get_args, get_origin
+from typing import Annotated, TypeAliasType, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
@@ -141,7 +141,9 @@ def _iso_datetime(value: object) -> object:
 
 
 def _plain(annotation: object) -> object:
-    """``X | None`` → ``X``: a filter parameter is always optional anyway."""
+    """``X | None`` → ``X``: a filter parameter is always optional anyway; ``type X = ...`` aliases are unwrapped."""
+    if isinstance(annotation, TypeAliasType):
+        return _plain(annotation.__value__)
     if get_origin(annotation) in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not NoneType]
         if len(members) == 1:

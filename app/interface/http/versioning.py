@@ -4,7 +4,8 @@ Each version is a separate FastAPI sub-application mounted under its prefix, so 
 deprecation state cannot leak into another's, and a client reads exactly the contract of the version it
 calls: ``/api/vN/openapi.json`` (OpenAPI 3.1), Swagger UI at ``/api/vN/docs``, ReDoc at ``/api/vN/redoc``
 (FastAPI prefixes the docs pages' schema URL with the mount's ``root_path``). Every sub-application gets
-the problem handlers, and every operation documents its errors as ``application/problem+json``.
+the problem handlers, and every operation documents its errors as ``application/problem+json`` and refuses
+query parameters it does not declare (``request_parameters.py``).
 
 Deprecation (RFC 9745 ``Deprecation``, RFC 8594 ``Sunset``, ``Link; rel="successor-version"``) can be set
 for a whole version or for one operation; deprecated operations are ``deprecated: true`` in the OpenAPI::
@@ -44,12 +45,13 @@ from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from typing import Final, TypedDict
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.problem_details import ProblemDetail
 from app.interface.http.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.interface.http.request_parameters import check_request_parameters
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -269,6 +271,7 @@ def build_version_app(version: ApiVersion, *, service_title: str = "API") -> Fas
             router,
             responses=PROBLEM_RESPONSES,
             deprecated=True if version.deprecated is not None else None,
+            dependencies=[Depends(check_request_parameters)],
         )
     app.add_middleware(DeprecationHeadersMiddleware, policy=version.deprecated)
     return app
