@@ -45,6 +45,7 @@ from app.application.ports.service import Service
 from app.core.errors import PreconditionFailedError
 from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
+from app.interface.http.pattern_formats import describe_pattern
 from app.interface.http.responses import (
     STALE_PRECONDITION,
     IfMatchHeader,
@@ -177,7 +178,8 @@ def _filter_parameters(filter_types: Mapping[str, object]) -> list[tuple[str, st
 def sort_pattern(fields: frozenset[str]) -> str:
     """The regular expression of a valid ``sort`` value, so the OpenAPI document tells clients exactly."""
     names = "|".join(sorted(fields))
-    return rf"^(|-?({names})(,-?({names})){{0,9}})$"
+    expected = f"up to 10 comma-separated fields among {', '.join(sorted(fields))}, each with '-' before it to descend"
+    return describe_pattern(rf"^(|-?({names})(,-?({names})){{0,9}})$", expected)
 
 
 def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Awaitable[Specification[object]]]:
@@ -424,4 +426,6 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
 
 type _Svc[C, U, R, I] = Service[object, C, U, R, I]
-_Cursor = Annotated[str, StringConstraints(pattern=f"^$|{CURSOR_PATTERN}")]
+_Cursor = Annotated[
+    str, StringConstraints(pattern=describe_pattern(f"^$|{CURSOR_PATTERN}", "the next_cursor of a page, unchanged"))
+]
