@@ -324,7 +324,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             where: Filters,
             sort: Sort = None,
-            cursor: Annotated[_Cursor | SkipJsonSchema[None], Query(description="next_cursor of the last page")] = None,
+            cursor: Annotated[_Cursor | SkipJsonSchema[None], Query(description=_CURSOR_DESCRIPTION)] = None,
             limit: Limit = resource.default_page_size,
         ) -> CursorPaginatedResponse[TResponse]:
             order = parse_sort(sort, resource.sortable_fields)
@@ -426,6 +426,10 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
 
 type _Svc[C, U, R, I] = Service[object, C, U, R, I]
+_CURSOR_DESCRIPTION = (
+    "next_cursor of the previous page, sent alone: it carries the sort and filters of its listing (repeating them"
+    " exactly is allowed, other ones are a 400 common.invalid_cursor); limit may change from page to page"
+)
 _Cursor = Annotated[
     str, StringConstraints(pattern=describe_pattern(f"^$|{CURSOR_PATTERN}", "the next_cursor of a page, unchanged"))
 ]
