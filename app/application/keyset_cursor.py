@@ -49,10 +49,6 @@ class KeysetPosition[T]:
     where: Specification[T] | None
     after: tuple[object, ...]
 
-    @property
-    def keyset(self) -> tuple[SortField, ...]:
-        return keyset_of(self.sort)
-
 
 @cache
 def _field_adapter(entity_type: type[BaseModel], name: str) -> TypeAdapter[object] | None:
@@ -112,7 +108,7 @@ class KeysetCursors:
         if operator in _TEXT_OPERATORS or operator is Operator.IS_NULL:
             return value
         if operator in _LIST_OPERATORS and isinstance(value, list):
-            return [self._coerce(path, item) for item in value]
+            return tuple(self._coerce(path, item) for item in value)  # as field(...).is_in builds it
         return self._coerce(path, value)
 
     def _coerce(self, name: str, value: object) -> object:

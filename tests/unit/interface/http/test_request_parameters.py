@@ -7,10 +7,16 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query
+from pydantic import BaseModel, Field
 
 from app.interface.http.versioning import ApiVersion, build_versioned_api
 
 pytestmark = pytest.mark.unit
+
+
+class Paging(BaseModel):
+    offset: int = 0
+    page_size: int = Field(default=10, alias="page-size")
 
 
 async def price_filter(price__gte: Annotated[float | None, Query()] = None) -> float | None:
@@ -27,6 +33,10 @@ def build() -> FastAPI:
         size: Annotated[int, Query(alias="page-size")] = 10,
     ) -> dict[str, object]:
         return {"minimum": minimum, "sort": sort, "size": size}
+
+    @router.get("/gadgets")
+    async def list_gadgets(paging: Annotated[Paging, Query()]) -> dict[str, int]:
+        return {"offset": paging.offset, "size": paging.page_size}
 
     @router.get("/widgets/{widget_id}")
     async def read_widget(widget_id: str) -> dict[str, str]:
@@ -62,6 +72,13 @@ async def test_an_unknown_list_parameter_is_a_422_listing_what_is_accepted() -> 
             "type": "query.unknown_parameter",
         },
     ]
+
+
+async def test_a_model_of_query_parameters_accepts_its_fields_by_alias() -> None:
+    assert (await get("/api/v1/gadgets?offset=2&page-size=5")).json() == {"offset": 2, "size": 5}
+    refused = await get("/api/v1/gadgets?page_size=5")
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "Unknown query parameter: page_size. Accepted: offset, page-size."
 
 
 async def test_an_operation_without_query_parameters_refuses_any() -> None:
