@@ -38,6 +38,7 @@ from app.application.in_memory import (
 )
 from app.application.keyset_cursor import (
     KeysetCursors,
+    KeysetPosition,
     keyset_of,
 )
 from app.application.mapper import (
@@ -95,6 +96,7 @@ __all__ = [
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "KeysetCursors",
+    "KeysetPosition",
     "LoggingBehaviour",
     "Message",
     "Next",

@@ -16,9 +16,11 @@ from app.core.result import Err, Ok, Result
 
 __all__ = ["CURSOR_PATTERN", "MAX_CURSOR_LENGTH", "CursorCodec"]
 
-MAX_CURSOR_LENGTH = 2048
+#: Room for a keyset cursor's position and the sort and filters of its listing (a few hundred characters of
+#: search text included), yet well inside the 8 KiB request line most servers and proxies accept.
+MAX_CURSOR_LENGTH = 6144
 #: What a cursor looks like from outside (for API schemas); only ``decode`` can tell whether it is genuine.
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,40}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,6000}\.[A-Za-z0-9_-]{1,40}$"
 _SIGNATURE_BYTES = 16
 
 
@@ -46,7 +48,8 @@ class CursorCodec:
         return _b64encode(digest[:_SIGNATURE_BYTES])
 
     def encode(self, payload: Mapping[str, JsonValue]) -> str:
-        body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)  # UTF-8: shorter
+        body = _b64encode(text.encode())
         return f"{body}.{self._sign(body)}"
 
     def decode(self, token: str) -> Result[dict[str, JsonValue], InvalidCursorError]:

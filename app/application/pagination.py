@@ -149,7 +149,7 @@ class PaginatedResponse[T](BaseModel):
 
 
 class CursorPaginatedResponse[T](BaseModel):
-    """The envelope for a keyset page: pass ``next_cursor`` back as ``cursor`` to get the next one."""
+    """The envelope for a keyset page: pass ``next_cursor`` back as ``cursor`` (alone) to get the next one."""
 
     items: list[T]
     limit: int = Field(ge=1)

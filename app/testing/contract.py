@@ -264,6 +264,24 @@ class RepositoryContract:
             with pytest.raises(InvalidCursorError):
                 await repo.get_page(cursor=page.next_cursor, limit=1, sort=(SortField("price"),))
 
+    async def test_a_cursor_alone_continues_its_listing_with_its_sort_and_filter(
+        self, harness: RepositoryHarness
+    ) -> None:
+        await self.seed(harness, *(_create(f"w{i}", f"{i}.00", category="x" if i % 2 else None) for i in range(7)))
+        sort = (SortField("price", descending=True),)
+        where = field("price").ge(Decimal("2.00")) & field("category").eq("x")
+        async with self.unit(harness, commit=False) as repo:
+            first = await repo.get_page(sort=sort, where=where, limit=1)
+            assert first.next_cursor is not None
+            alone = await repo.get_page(cursor=first.next_cursor, limit=5)
+            repeated = await repo.get_page(cursor=first.next_cursor, sort=sort, where=where, limit=5)
+            for other in ({"sort": (SortField("price"),)}, {"where": field("category").eq("x")}):
+                with pytest.raises(InvalidCursorError, match="another"):
+                    await repo.get_page(cursor=first.next_cursor, limit=5, **other)
+        assert [w.name for w in first.items + alone.items] == ["w5", "w3"]
+        assert [w.name for w in repeated.items] == ["w3"]
+        assert alone.next_cursor is None
+
     # -- unit of work ----------------------------------------------------------------------------------
     async def test_nothing_is_kept_without_commit(self, harness: RepositoryHarness) -> None:
         async with self.unit(harness, commit=False) as repo:

@@ -86,3 +86,16 @@ async def test_v2_round_trips_returns_and_reused_skus_on_postgres(client: httpx.
         {"amount": "15.00", "currency": "EUR"},
     )
     assert (await client.get(f"/api/v2/products/{mug['id']}")).json()["data"]["stock"] == 4
+
+
+async def test_text_postgres_cannot_store_is_a_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    product = {"sku": "PG-NUL", "name": "nul \u0000 here", "price": "1.00"}
+    created = await client.post("/api/v2/products", json=product)
+    assert created.status_code == 422, created.text
+    assert [error["loc"] for error in created.json()["errors"]] == [["body", "name"]]
+    listed = await client.get("/api/v2/products?name__contains=%00")
+    assert listed.status_code == 422, listed.text
+    assert [error["loc"] for error in listed.json()["errors"]] == [["query", "name__contains"]]
+    read = await client.get("/api/v2/products/a%00b")
+    assert [error["loc"] for error in read.json()["errors"]] == [["path", "entity_id"]]
+    assert (await client.post("/api/v2/products", json={**product, "name": "no nul"})).status_code == 201

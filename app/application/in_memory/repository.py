@@ -110,15 +110,18 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         include_deleted: bool = False,
     ) -> CursorPage[T, str]:
         check_window(0, limit)
+        position = None if cursor is None else self._cursors.resume(cursor, sort=sort, where=where)
+        if position is not None:  # the cursor carries its listing's order and filter
+            sort, where = position.sort, position.where
         check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         keyset = keyset_of(sort)
         rows = sorted_by(self._matching(where, include_deleted), keyset)
-        if cursor is not None:
-            after = self._cursors.decode(cursor, keyset)
+        if position is not None:
+            after = position.after
             rows = [row for row in rows if compare_keys(sort_key_values(row, keyset), after, keyset) > 0]
         window = rows[:limit]
         last = sort_key_values(window[-1], keyset) if window else ()
-        next_cursor = self._cursors.encode(last, keyset) if len(rows) > limit else None
+        next_cursor = self._cursors.encode(last, keyset, where) if len(rows) > limit else None
         return CursorPage(items=[row.model_copy(deep=True) for row in window], limit=limit, next_cursor=next_cursor)
 
     async def find(self, where: Specification[T], *, include_deleted: bool = False) -> list[T]:

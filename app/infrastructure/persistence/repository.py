@@ -183,17 +183,20 @@ class SQLAlchemyRepository[
         include_deleted: bool = False,
     ) -> CursorPage[TEntity, str]:
         check_window(0, limit)
+        position = None if cursor is None else self._cursors.resume(cursor, sort=sort, where=where)
+        if position is not None:  # the cursor carries its listing's order and filter
+            sort, where = position.sort, position.where
         check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
         keyset = keyset_of(sort)
         conditions = self._conditions(where, include_deleted)
-        if cursor is not None:
-            conditions.append(self._after(self._cursors.decode(cursor, keyset), keyset))
+        if position is not None:
+            conditions.append(self._after(position.after, keyset))
         statement = self._select().where(*conditions).order_by(*self._order_by(keyset)).limit(limit + 1)
         items = await self._entities(statement)
         next_cursor = None
         if len(items) > limit:
             last = items[limit - 1]
-            next_cursor = self._cursors.encode([getattr(last, spec.name) for spec in keyset], keyset)
+            next_cursor = self._cursors.encode([getattr(last, spec.name) for spec in keyset], keyset, where)
         return CursorPage(items=items[:limit], limit=limit, next_cursor=next_cursor)
 
     def _after(self, values: Sequence[object], keyset: Sequence[SortField]) -> ColumnElement[bool]:

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from types import NoneType, UnionType
-from typing import Annotated, Union, get_args, get_origin
+from typing import Annotated, TypeAliasType, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
@@ -51,6 +51,7 @@ from app.core.errors import PreconditionFailedError
 from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
 from app.interface.http.openapi import problem_responses
+from app.interface.http.pattern_formats import describe_pattern
 from app.interface.http.responses import (
     STALE_PRECONDITION,
     IfMatchHeader,
@@ -175,7 +176,9 @@ def _iso_datetime(value: object) -> object:
 
 
 def _plain(annotation: object) -> object:
-    """``X | None`` → ``X``: a filter parameter is always optional anyway."""
+    """``X | None`` → ``X``: a filter parameter is always optional anyway; ``type X = ...`` aliases are unwrapped."""
+    if isinstance(annotation, TypeAliasType):
+        return _plain(annotation.__value__)
     if get_origin(annotation) in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not NoneType]
         if len(members) == 1:
@@ -209,7 +212,8 @@ def _filter_parameters(filter_types: Mapping[str, object]) -> list[tuple[str, st
 def sort_pattern(fields: frozenset[str]) -> str:
     """The regular expression of a valid ``sort`` value, so the OpenAPI document tells clients exactly."""
     names = "|".join(sorted(fields))
-    return rf"^(|-?({names})(,-?({names})){{0,9}})$"
+    expected = f"up to 10 comma-separated fields among {', '.join(sorted(fields))}, each with '-' before it to descend"
+    return describe_pattern(rf"^(|-?({names})(,-?({names})){{0,9}})$", expected)
 
 
 def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Awaitable[Specification[object]]]:
@@ -355,7 +359,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
             where: Filters,
             sort: Sort = None,
-            cursor: Annotated[_Cursor | SkipJsonSchema[None], Query(description="next_cursor of the last page")] = None,
+            cursor: Annotated[_Cursor | SkipJsonSchema[None], Query(description=_CURSOR_DESCRIPTION)] = None,
             limit: Limit = resource.default_page_size,
         ) -> CursorPaginatedResponse[TResponse]:
             order = parse_sort(sort, resource.sortable_fields)
@@ -464,4 +468,10 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
 
 type _Svc[C, U, R, I] = Service[object, C, U, R, I]
-_Cursor = Annotated[str, StringConstraints(pattern=f"^$|{CURSOR_PATTERN}")]
+_CURSOR_DESCRIPTION = (
+    "next_cursor of the previous page, sent alone: it carries the sort and filters of its listing (repeating them"
+    " exactly is allowed, other ones are a 400 common.invalid_cursor); limit may change from page to page"
+)
+_Cursor = Annotated[
+    str, StringConstraints(pattern=describe_pattern(f"^$|{CURSOR_PATTERN}", "the next_cursor of a page, unchanged"))
+]

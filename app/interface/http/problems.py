@@ -19,7 +19,8 @@ Public API:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Final
@@ -54,6 +55,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.problem_details import DEFAULT_PROBLEM_TYPE_BASE, ProblemDetail
+from app.interface.http.pattern_formats import expected_format
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -97,6 +99,28 @@ _ERROR_FOR_STATUS: Final[Mapping[int, type[AppError[StrEnum]]]] = {
 }
 # Response headers a handler must not copy from an exception: the problem body sets its own.
 _OWN_HEADERS: Final = frozenset({"content-type", "content-length"})
+
+# -- how a RequestValidationError is told to the client -----------------------------------------------------------
+_PARAMETER_SOURCES: Final = frozenset({"query", "header", "path", "cookie"})
+#: Labels pydantic gives the members of a union or the steps of a validator chain, never a client's field name:
+#: ``function-before[_iso_datetime(), datetime]``, ``constrained-str``, ``list[int]``, ``lax-or-strict[...]``.
+_SCHEMA_LABEL: Final = re.compile(r"[\[(]|^(constrained|function|lax-or-strict|json-or-python|nullable)-")
+_MEMBER_TYPES: Final = frozenset(
+    {"str", "int", "float", "bool", "decimal", "none", "date", "datetime", "time", "uuid", "bytes", "list", "dict"}
+)
+_DATE_TIME: Final = "expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z"
+#: Where pydantic's own words do not say what to send ("unable to interpret input"); the rest already do.
+_MESSAGES: Final[Mapping[str, str]] = {
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "datetime_parsing": _DATE_TIME,
+    "datetime_from_date_parsing": _DATE_TIME,
+    "datetime_type": _DATE_TIME,
+    "date_parsing": "expected an ISO 8601 date such as 2026-01-31",
+    "date_from_datetime_parsing": "expected an ISO 8601 date such as 2026-01-31",
+}
+#: pydantic's wording around a custom validator's own message.
+_NOISE_PREFIXES: Final = ("Value error, ", "Assertion failed, ")
 
 
 class ProblemResponse(JSONResponse):
@@ -214,11 +238,65 @@ def _validation_problem(exc: RequestValidationError, instance: str) -> ProblemDe
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         return BadRequestError(_INVALID_JSON_DETAIL).to_problem_detail(instance=instance)
-    fields = [
-        FieldError(loc=tuple(error.get("loc", ())), message=str(error.get("msg", "")), type=str(error.get("type")))
-        for error in errors
+    return ValidationFailed.from_field_errors(_field_errors(errors)).to_problem_detail(instance=instance)
+
+
+def _field_errors(errors: Sequence[Mapping[str, object]]) -> list[FieldError]:
+    """One error per parameter or field as the client named it, stated as the format it expected.
+
+    pydantic reports a union per member: ``?active=maybe`` against ``bool | None`` gives one error under
+    ``["query", "active", "bool"]`` and a second, "Input should be None", under ``[..., "none"]``. Member labels
+    are not names the client sent, and the failed ``None`` member is not something the client could send.
+    """
+    chosen: dict[tuple[str | int, ...], Mapping[str, object]] = {}
+    for error in errors:
+        loc = _client_loc(error, errors)
+        if loc not in chosen or chosen[loc].get("type") == "none_required":
+            chosen[loc] = error
+    return [
+        FieldError(loc=loc, message=_message(error), type=str(error.get("type")))
+        for loc, error in chosen.items()
+        if not (error.get("type") == "none_required" and any(other[: len(loc)] == loc != other for other in chosen))
     ]
-    return ValidationFailed.from_field_errors(fields).to_problem_detail(instance=instance)
+
+
+def _client_loc(error: Mapping[str, object], errors: Sequence[Mapping[str, object]]) -> tuple[str | int, ...]:
+    loc = tuple(_loc(error))
+    if loc and loc[0] in _PARAMETER_SOURCES:  # (source, name), plus item indexes of a list parameter
+        return (*loc[:2], *(part for part in loc[2:] if isinstance(part, int)))
+    kept = tuple(part for part in loc if not (isinstance(part, str) and _SCHEMA_LABEL.search(part)))
+    if kept and kept[-1] in _MEMBER_TYPES and any(_union_siblings(error, other) for other in errors):
+        kept = kept[:-1]  # one member of a union of plain types (``str | int``), reported with its siblings
+    return kept
+
+
+def _union_siblings(error: Mapping[str, object], other: Mapping[str, object]) -> bool:
+    """Two members of one union: the same value, refused under labels that differ only in the last one."""
+    mine, theirs = _loc(error), _loc(other)
+    return (
+        mine != theirs
+        and mine[:-1] == theirs[:-1]
+        and theirs[-1:] != ()
+        and theirs[-1] in _MEMBER_TYPES
+        and other.get("input") is error.get("input")
+    )
+
+
+def _loc(error: Mapping[str, object]) -> tuple[str | int, ...]:
+    loc = error.get("loc", ())
+    return tuple(part for part in loc if isinstance(part, str | int)) if isinstance(loc, tuple | list) else ()
+
+
+def _message(error: Mapping[str, object]) -> str:
+    kind, message = str(error.get("type")), str(error.get("msg", ""))
+    context = error.get("ctx")
+    if kind == "string_pattern_mismatch" and isinstance(context, Mapping):
+        return expected_format(str(context.get("pattern", "")))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    for prefix in _NOISE_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 def _retry_after(extensions: Mapping[str, JsonValue]) -> dict[str, str] | None:

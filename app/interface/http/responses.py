@@ -13,6 +13,7 @@ from app.core.context import current_request_id
 from app.core.errors import AnyAppError, ConcurrencyConflict, PreconditionFailedError
 from app.core.result import Err, Ok, Result
 from app.interface.http.conditional import etag_for
+from app.interface.http.pattern_formats import describe_pattern
 
 __all__ = [
     "ENTITY_TAG_LIST",
@@ -30,7 +31,11 @@ STALE_PRECONDITION = "the resource changed since the ETag in If-Match was issued
 
 #: RFC 9110 ``If-Match``/``If-None-Match`` syntax: ``*`` or a comma-separated list of (weak) entity tags; an
 #: empty value counts as absent. The bounds live in the pattern (no separate maxLength to contradict it).
-ENTITY_TAG_LIST = r'^(|\*|(W/)?"[\x21\x23-\x7e]{0,64}"( ?, ?(W/)?"[\x21\x23-\x7e]{0,64}"){0,15})$'
+ENTITY_TAG_LIST = describe_pattern(
+    r'^(|\*|(W/)?"[\x21\x23-\x7e]{0,64}"( ?, ?(W/)?"[\x21\x23-\x7e]{0,64}"){0,15})$',
+    'the ETag of a GET, in its double quotes (such as "3f2a9c0d1b7e4a65-7"), up to 16 of them separated by commas,'
+    " or *",
+)
 
 # ``SkipJsonSchema[None]``: an absent header is fine, but the schema must not describe a "null" header value.
 EntityTags = Annotated[str, StringConstraints(pattern=ENTITY_TAG_LIST)]

@@ -6,7 +6,7 @@ calls: ``/api/vN/openapi.json`` (OpenAPI 3.1), Swagger UI at ``/api/vN/docs``, R
 (their assets are served by the version itself, see ``docs_pages``). Every sub-application gets the problem
 handlers, and every operation documents the problems it can answer as ``application/problem+json`` (see
 ``openapi.document_problems``) and its security requirements (bearer token or API key, declared by the
-permission dependencies).
+permission dependencies), and refuses query parameters it does not declare (``request_parameters.py``).
 
 Deprecation (RFC 9745 ``Deprecation``, RFC 8594 ``Sunset``, ``Link; rel="successor-version"``) can be set
 for a whole version or for one operation; deprecated operations are ``deprecated: true`` in the OpenAPI::
@@ -46,13 +46,14 @@ from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from typing import Any, Final, TypedDict
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.interface.http.docs_pages import install_docs_pages
 from app.interface.http.openapi import DEFAULT_PROBLEM_RESPONSE, document_problems
 from app.interface.http.problems import install_problem_handlers
+from app.interface.http.request_parameters import check_request_parameters
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -258,6 +259,7 @@ def build_version_app(version: ApiVersion, *, service_title: str = "API") -> Fas
             router,
             responses=PROBLEM_RESPONSES,
             deprecated=True if version.deprecated is not None else None,
+            dependencies=[Depends(check_request_parameters)],
         )
     app.add_middleware(DeprecationHeadersMiddleware, policy=version.deprecated)
     _document_problems_in(app)

@@ -18,6 +18,8 @@
 15. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
 16. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
 17. ``json_only``        — API writes must send JSON (415), uploads excepted.
+18. ``storable_text``    — text no supported database can store (U+0000) is a 422 naming where it was sent
+                           (path parameters are named after routing, by the versioned API's request check).
 
 Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
 """
@@ -53,6 +55,7 @@ from app.interface.http.middleware.request_logging import RequestLoggingMiddlewa
 from app.interface.http.middleware.request_signing import RequestSigningMiddleware
 from app.interface.http.middleware.security_headers import SecurityHeadersMiddleware, SecurityHeadersSettings
 from app.interface.http.middleware.span_route import SpanRouteMiddleware
+from app.interface.http.middleware.storable_text import StorableTextMiddleware
 from app.interface.http.middleware.timeout import TimeoutMiddleware
 from app.interface.http.security.authentication import AuthenticationMiddleware, Authenticator
 
@@ -76,6 +79,7 @@ MIDDLEWARE_ORDER: Final = (
     "request_signing",
     "idempotency",
     "json_only",
+    "storable_text",
 )
 HEALTH_PREFIXES: Final = ("/health/",)
 API_VERSIONS: Final = ("v1", "v2")
@@ -229,6 +233,10 @@ def _json_only(app: Starlette, settings: Settings, components: SecurityComponent
     app.add_middleware(JsonOnlyMiddleware, exempt_paths=components.upload_paths)
 
 
+def _storable_text(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
+    app.add_middleware(StorableTextMiddleware)
+
+
 _ADD = {
     "request_id": _request_id,
     "correlation_id": _correlation_id,
@@ -247,4 +255,5 @@ _ADD = {
     "request_signing": _request_signing,
     "idempotency": _idempotency,
     "json_only": _json_only,
+    "storable_text": _storable_text,
 }

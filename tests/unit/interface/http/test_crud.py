@@ -344,3 +344,31 @@ async def test_a_failed_commit_is_never_a_2xx_and_stores_nothing() -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert "went away" not in response.text
     assert await repository.count() == 0
+
+
+async def test_a_cursor_alone_gives_the_next_page_of_its_sorted_filtered_listing() -> None:
+    app = build(Pagination.CURSOR)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for index in range(5):
+            await create(client, f"w{index}", f"{index}.00")
+        first = (await client.get("/widgets", params={"limit": 2, "sort": "-price", "price__gte": "1.00"})).json()
+        second = (await client.get("/widgets", params={"cursor": first["next_cursor"]})).json()
+        assert [item["name"] for item in first["items"] + second["items"]] == ["w4", "w3", "w2", "w1"]
+        assert second["has_next"] is False
+        other = await client.get("/widgets", params={"cursor": first["next_cursor"], "sort": "name"})
+        assert other.status_code == 400
+        assert other.json()["code"] == "common.invalid_cursor"
+        assert "send the cursor alone" in other.json()["detail"]
+
+
+async def test_a_cursor_carrying_long_search_text_is_still_a_valid_cursor() -> None:
+    app = build(Pagination.CURSOR)
+    name = "\U0001f600" * 100  # the longest name, four UTF-8 bytes per character
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        for _ in range(3):
+            await create(client, name)
+        first = (await client.get("/widgets", params={"limit": 1, "sort": "-name", "name__contains": name})).json()
+        assert first["next_cursor"] is not None
+        second = await client.get("/widgets", params={"cursor": first["next_cursor"], "limit": 1})
+        assert second.status_code == 200, second.text
+        assert second.json()["items"][0]["name"] == name
