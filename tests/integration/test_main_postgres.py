@@ -89,7 +89,7 @@ async def test_v2_round_trips_returns_and_reused_skus_on_postgres(client: httpx.
 
 
 async def test_text_postgres_cannot_store_is_a_422_naming_the_field(client: httpx.AsyncClient) -> None:
-    product = {"sku": "PG-NUL", "name": "nul \u0000 here", "price": "1.00"}
+    product = {"sku": "PG-NUL", "name": "nul \u0000 here", "price": {"amount": "1.00", "currency": "EUR"}}
     created = await client.post("/api/v2/products", json=product)
     assert created.status_code == 422, created.text
     assert [error["loc"] for error in created.json()["errors"]] == [["body", "name"]]

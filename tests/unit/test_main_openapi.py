@@ -22,7 +22,7 @@ pytestmark = pytest.mark.unit
 ANONYMOUS = {("/auth/register", "post"), ("/auth/login", "post"), ("/auth/refresh", "post"), ("/auth/logout", "post")}
 EITHER_CREDENTIAL = [{"bearerAuth": []}, {"apiKeyAuth": []}]
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-PRODUCT = {"sku": "DOC-001", "name": "Doc", "price": "9.99", "currency": "EUR", "stock": 5}
+PRODUCT = {"sku": "DOC-001", "name": "Doc", "price": {"amount": "9.99", "currency": "EUR"}, "stock": 5}
 #: Operations and the problem statuses they must declare (at least): every kind of operation is here.
 EXPECTED = {
     ("/products", "post"): {401, 403, 409, 422, 429},

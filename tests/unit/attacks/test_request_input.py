@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = [pytest.mark.unit]
 
-PRODUCT = {"sku": "NUL-001", "name": "nul \u0000 here", "price": "9.99", "stock": 1}
+PRODUCT = {"sku": "NUL-001", "name": "nul \u0000 here", "price": {"amount": "9.99", "currency": "EUR"}, "stock": 1}
 
 
 async def test_a_nul_in_a_body_field_is_a_422_naming_the_field(http, admin, expect_problem) -> None:
