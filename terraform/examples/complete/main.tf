@@ -63,9 +63,11 @@ provider "vault" {
 module "platform" {
   source = "../../modules/platform"
 
-  # Vault runs outside the cluster: it checks the operator's tokens against the EKS API server.
+  # Vault runs outside the cluster: it checks the applications' ServiceAccount tokens, which the operator
+  # requests and logs in with, against the EKS API server. One Vault role per application.
   vault_address       = var.vault_address
   vault_secret_prefix = var.vault_secret_prefix
+  applications        = var.applications
   kubernetes_host     = module.aws.cluster_endpoint
   kubernetes_ca_cert  = local.cluster_ca_certificate
 

@@ -9,7 +9,7 @@ output "cluster_endpoint" {
 }
 
 output "database_url_template" {
-  description = "APIBASE_DATABASE_URL for the service, with PASSWORD to replace (store the result in Vault under the operator's prefix)."
+  description = "APIBASE_DATABASE_URL for the service, with PASSWORD to replace (store the result in Vault under the application's secret_prefix, see vault_roles)."
   value       = module.aws.database_url_template
 }
 
@@ -28,12 +28,12 @@ output "bucket" {
   value       = module.aws.bucket
 }
 
-output "apibase_vault_spec" {
-  description = "spec.vault settings for ApiBase resources (add paths under the operator's prefix)."
-  value       = module.platform.apibase_vault_spec
+output "apibase_vault_specs" {
+  description = "Per application (NAMESPACE/NAME): spec.vault settings for its ApiBase (add paths under its secret_prefix)."
+  value       = module.platform.apibase_vault_specs
 }
 
-output "vault_read_path" {
-  description = "The Vault path pattern the operator may read."
-  value       = module.platform.vault_read_path
+output "vault_roles" {
+  description = "Per application (NAMESPACE/NAME): its Vault role, the namespace and ServiceAccount it is bound to, and the paths it may read."
+  value       = module.platform.vault_roles
 }

@@ -61,9 +61,16 @@ variable "vault_address" {
 }
 
 variable "vault_secret_prefix" {
-  description = "KV v2 path prefix under the secret/ mount that the operator may read."
+  description = "KV v2 path prefix under the secret/ mount that every application's secrets lie under (the operator refuses any other path)."
   type        = string
   default     = "apibase"
+  nullable    = false
+}
+
+variable "applications" {
+  description = "ApiBase applications that read Vault, keyed NAMESPACE/NAME: each gets its own Vault role bound to its namespace and ServiceAccount (see modules/platform)."
+  type        = map(object({ service_account = optional(string), secret_prefix = optional(string) }))
+  default     = {}
   nullable    = false
 }
 

@@ -1,5 +1,6 @@
 # What an API Base install needs inside an existing Kubernetes cluster: Istio (base, istiod, ingress gateway), Dapr,
-# the ApiBase operator, and Vault's Kubernetes auth set up so that the operator can read its secrets.
+# the ApiBase operator, and Vault's Kubernetes auth with one role per application, bound to its namespace and
+# ServiceAccount (the operator logs in as the application, never as itself).
 # The kubernetes, helm and vault providers are configured by the caller.
 
 locals {
@@ -7,13 +8,22 @@ locals {
 
   helm_timeout = var.helm_timeout_seconds
 
-  # The operator's policy: read, and nothing else, under one prefix of one KV v2 mount.
-  vault_read_path = "${var.vault_kv_mount}/data/${var.vault_secret_prefix}/*"
-
   # The operator's own policy (APIBASE_OPERATOR_VAULT_ADDRESSES and APIBASE_OPERATOR_VAULT_MOUNTS, see
   # operator/apibase_operator/wiring.py): it sends credentials to this Vault only, and refuses, before asking
-  # Vault, any ApiBase path outside the prefix the Vault policy allows.
+  # Vault, any ApiBase path outside the prefix every application's Vault policy lies under.
   operator_allowed_vault_prefix = "${var.vault_kv_mount}/${var.vault_secret_prefix}"
+
+  # One Vault role and policy per application (key NAMESPACE/NAME of its ApiBase): the role accepts only the
+  # token of that namespace's ServiceAccount, and the policy reads only that application's KV v2 paths.
+  vault_applications = {
+    for key, app in var.applications : key => {
+      role            = replace(key, "/", "-")
+      namespace       = split("/", key)[0]
+      service_account = coalesce(app.service_account, split("/", key)[1])
+      secret_prefix   = "${var.vault_secret_prefix}/${coalesce(app.secret_prefix, key)}"
+      read_path       = "${var.vault_kv_mount}/data/${var.vault_secret_prefix}/${coalesce(app.secret_prefix, key)}/*"
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -157,8 +167,9 @@ resource "helm_release" "operator" {
 
   # Values of charts/apibase-operator (values.yaml, values.schema.json). The chart turns operator.resyncSeconds,
   # vault.allowedMounts and vault.allowedAddresses into APIBASE_OPERATOR_RESYNC_SECONDS, _VAULT_MOUNTS and
-  # _VAULT_ADDRESSES, and sets APIBASE_OPERATOR_NAMESPACE to the release namespace. The ServiceAccount gets the
-  # name the Vault role is bound to.
+  # _VAULT_ADDRESSES and vault.audience into _VAULT_AUDIENCE (the audience of the tokens it requests for an
+  # application's ServiceAccount, which the Vault roles below expect), and sets APIBASE_OPERATOR_NAMESPACE to the
+  # release namespace. The operator's own ServiceAccount has no Vault role.
   values = concat([yamlencode({
     serviceAccount = {
       create = true
@@ -170,6 +181,7 @@ resource "helm_release" "operator" {
     vault = {
       allowedAddresses = [var.vault_address]
       allowedMounts    = [local.operator_allowed_vault_prefix]
+      audience         = var.vault_audience
     }
   })], lookup(var.extra_values, "operator", []))
 
@@ -177,8 +189,8 @@ resource "helm_release" "operator" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Vault Kubernetes auth: Vault checks the operator's service-account token with the cluster's TokenReview API and
-# gives it a token with read access to <mount>/data/<prefix>/*.
+# Vault Kubernetes auth: the operator logs in for each ApiBase with a token of the ApiBase's own ServiceAccount;
+# Vault checks it with the cluster's TokenReview API and gives it read access to that application's paths only.
 # ---------------------------------------------------------------------------------------------------------------------
 
 # Vault outside the cluster needs a token of its own to call the TokenReview API.
@@ -232,7 +244,7 @@ resource "kubernetes_secret_v1" "vault_token_reviewer" {
 resource "vault_auth_backend" "kubernetes" {
   type        = "kubernetes"
   path        = var.vault_auth_path
-  description = "Kubernetes auth for the ApiBase operator"
+  description = "Kubernetes auth for ApiBase workloads"
 }
 
 resource "vault_kubernetes_auth_backend_config" "this" {
@@ -246,23 +258,30 @@ resource "vault_kubernetes_auth_backend_config" "this" {
   depends_on = [kubernetes_cluster_role_binding_v1.vault_token_reviewer]
 }
 
-resource "vault_policy" "operator" {
-  name   = var.vault_role_name
+# Read, and nothing else, under the application's own prefix of one KV v2 mount.
+resource "vault_policy" "application" {
+  for_each = local.vault_applications
+
+  name   = each.value.role
   policy = <<-EOT
-    # Managed by Terraform (terraform/modules/platform): the ApiBase operator reads KV v2 secrets under one prefix.
-    path "${local.vault_read_path}" {
+    # Managed by Terraform (terraform/modules/platform): ApiBase ${each.key} reads its own KV v2 secrets.
+    path "${each.value.read_path}" {
       capabilities = ["read"]
     }
   EOT
 }
 
-resource "vault_kubernetes_auth_backend_role" "operator" {
+# The operator logs in under this role with a short-lived token of the application's own ServiceAccount
+# (TokenRequest, audience var.vault_audience): only that namespace's ServiceAccount gets the policy above.
+resource "vault_kubernetes_auth_backend_role" "application" {
+  for_each = local.vault_applications
+
   backend                          = vault_auth_backend.kubernetes.path
-  role_name                        = var.vault_role_name
-  bound_service_account_names      = [var.operator_service_account]
-  bound_service_account_namespaces = [var.operator_namespace]
-  audience                         = var.vault_role_audience
-  token_policies                   = [vault_policy.operator.name]
+  role_name                        = each.value.role
+  bound_service_account_names      = [each.value.service_account]
+  bound_service_account_namespaces = [each.value.namespace]
+  audience                         = var.vault_audience
+  token_policies                   = [vault_policy.application[each.key].name]
   token_ttl                        = var.vault_token_ttl_seconds
   token_max_ttl                    = var.vault_token_max_ttl_seconds
 

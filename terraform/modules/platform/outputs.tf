@@ -24,7 +24,7 @@ output "operator_namespace" {
 }
 
 output "operator_service_account" {
-  description = "ServiceAccount of the operator, bound to the Vault role."
+  description = "ServiceAccount of the operator (it has no Vault role: the operator logs in as each application)."
   value       = var.operator_service_account
 }
 
@@ -39,25 +39,32 @@ output "releases" {
   }
 }
 
-output "vault_policy_name" {
-  description = "Vault policy of the operator."
-  value       = vault_policy.operator.name
-}
-
-output "vault_read_path" {
-  description = "The Vault path pattern the operator may read (KV v2 data path)."
-  value       = local.vault_read_path
-}
-
-output "apibase_vault_spec" {
-  description = "The spec.vault settings an ApiBase uses to read through this setup (paths go under vault_secret_prefix)."
+output "vault_roles" {
+  description = "Per application (key NAMESPACE/NAME): its Vault role and policy, the namespace, ServiceAccount and audience the role is bound to, the prefix its spec.vault.paths go under (relative to the mount) and the KV v2 path pattern the policy may read."
   value = {
-    address = var.vault_address
-    mount   = var.vault_kv_mount
-    auth = {
-      kubernetes = {
-        role      = vault_kubernetes_auth_backend_role.operator.role_name
-        mountPath = vault_auth_backend.kubernetes.path
+    for key, app in local.vault_applications : key => {
+      role            = vault_kubernetes_auth_backend_role.application[key].role_name
+      policy          = vault_policy.application[key].name
+      namespace       = app.namespace
+      service_account = app.service_account
+      audience        = var.vault_audience
+      secret_prefix   = app.secret_prefix
+      read_path       = app.read_path
+    }
+  }
+}
+
+output "apibase_vault_specs" {
+  description = "Per application (key NAMESPACE/NAME): the spec.vault settings its ApiBase uses; add paths under its secret_prefix (vault_roles)."
+  value = {
+    for key, app in local.vault_applications : key => {
+      address = var.vault_address
+      mount   = var.vault_kv_mount
+      auth = {
+        kubernetes = {
+          role      = vault_kubernetes_auth_backend_role.application[key].role_name
+          mountPath = vault_auth_backend.kubernetes.path
+        }
       }
     }
   }

@@ -195,7 +195,7 @@ variable "operator_chart_version" {
 }
 
 variable "operator_namespace" {
-  description = "Namespace of the operator (the chart sets APIBASE_OPERATOR_NAMESPACE to it: Vault token Secrets are read from here)."
+  description = "Namespace of the operator (the chart sets APIBASE_OPERATOR_NAMESPACE to it)."
   type        = string
   default     = "apibase-system"
   nullable    = false
@@ -219,7 +219,7 @@ variable "operator_release_name" {
 }
 
 variable "operator_service_account" {
-  description = "Name of the operator's ServiceAccount; the Vault role is bound to it."
+  description = "Name of the operator's ServiceAccount. No Vault role is bound to it: the operator logs in to Vault as each application."
   type        = string
   default     = "apibase-operator"
   nullable    = false
@@ -258,7 +258,7 @@ variable "vault_address" {
 }
 
 variable "vault_kv_mount" {
-  description = "KV version 2 mount the operator may read (spec.vault.mount of ApiBase resources). It must already exist."
+  description = "KV version 2 mount the applications read (spec.vault.mount of ApiBase resources). It must already exist."
   type        = string
   default     = "secret"
   nullable    = false
@@ -270,7 +270,7 @@ variable "vault_kv_mount" {
 }
 
 variable "vault_secret_prefix" {
-  description = "Path under the KV mount the operator may read: the Vault policy allows read of MOUNT/data/PREFIX/* (MOUNT = vault_kv_mount, PREFIX = this), and the operator is given MOUNT/PREFIX as its only allowed mount prefix (APIBASE_OPERATOR_VAULT_MOUNTS)."
+  description = "Path under the KV mount that every application's secrets lie under: an application's policy allows read of MOUNT/data/PREFIX/NAMESPACE/NAME/* (MOUNT = vault_kv_mount, PREFIX = this, unless applications sets its secret_prefix), and the operator is given MOUNT/PREFIX as its only allowed mount prefix (APIBASE_OPERATOR_VAULT_MOUNTS)."
   type        = string
   default     = "apibase"
   nullable    = false
@@ -293,28 +293,49 @@ variable "vault_auth_path" {
   }
 }
 
-variable "vault_role_name" {
-  description = "Name of the Vault role the operator logs in as (spec.vault.auth.kubernetes.role of ApiBase resources); also the name of its policy."
+variable "vault_audience" {
+  description = "Audience of the ServiceAccount tokens the operator requests for an application (the chart's vault.audience, APIBASE_OPERATOR_VAULT_AUDIENCE); every application's Vault role expects it, so a token meant for another service is refused."
   type        = string
-  default     = "apibase-operator"
+  default     = "vault"
   nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$", var.vault_role_name))
-    error_message = "vault_role_name must be 1-253 letters, digits, _, . or -, starting with a letter or digit."
+    condition     = can(regex("^[^,\\s]+$", var.vault_audience))
+    error_message = "vault_audience must be a non-empty string without commas or whitespace (as the operator chart accepts)."
   }
 }
 
-variable "vault_role_audience" {
-  description = "Audience the operator's service-account token must carry; null accepts the cluster's default audience (the operator logs in with its default token)."
-  type        = string
-  default     = null
+variable "applications" {
+  description = "The ApiBase applications that read Vault, keyed NAMESPACE/NAME (the ApiBase's namespace and name). Each gets a Vault role and policy named NAMESPACE-NAME (its spec.vault.auth.kubernetes.role), bound to that namespace and to service_account (spec.serviceAccountName; default NAME, the ServiceAccount the operator creates), reading only MOUNT/data/PREFIX/SECRET_PREFIX/* (secret_prefix defaults to NAMESPACE/NAME)."
+  type        = map(object({ service_account = optional(string), secret_prefix = optional(string) }))
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for key in keys(var.applications) : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", key))])
+    error_message = "applications keys must be NAMESPACE/NAME, two DNS labels (lower-case letters, digits and hyphens, at most 63 characters each)."
+  }
+
+  validation {
+    condition     = alltrue([for app in values(var.applications) : app.service_account == null || can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", coalesce(app.service_account, "-")))])
+    error_message = "applications service_account must be a DNS label (lower-case letters, digits and hyphens, at most 63 characters)."
+  }
+
+  validation {
+    condition     = alltrue([for app in values(var.applications) : app.secret_prefix == null || (can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", coalesce(app.secret_prefix, "-"))) && !contains(split("/", coalesce(app.secret_prefix, "-")), "..") && !contains(split("/", coalesce(app.secret_prefix, "-")), "."))])
+    error_message = "applications secret_prefix must be path segments of letters, digits, _, . and - separated by single slashes, without leading or trailing slash, . or .. segments, or wildcards."
+  }
+
+  validation {
+    condition     = length(distinct([for key in keys(var.applications) : replace(key, "/", "-")])) == length(var.applications)
+    error_message = "applications keys must give distinct Vault role names NAMESPACE-NAME (e.g. a-b/c and a/b-c both give a-b-c)."
+  }
 }
 
 variable "vault_token_ttl_seconds" {
-  description = "Lifetime of the Vault tokens the operator gets at login (it logs in again when one expires)."
+  description = "Lifetime of the Vault token the operator gets when it logs in as an application (it logs in at each sync)."
   type        = number
-  default     = 3600
+  default     = 300
   nullable    = false
 
   validation {
@@ -324,9 +345,9 @@ variable "vault_token_ttl_seconds" {
 }
 
 variable "vault_token_max_ttl_seconds" {
-  description = "Longest a Vault token of the operator can be renewed to."
+  description = "Longest a Vault token of an application can be renewed to."
   type        = number
-  default     = 14400
+  default     = 900
   nullable    = false
 
   validation {

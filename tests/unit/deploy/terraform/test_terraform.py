@@ -10,7 +10,8 @@ and the aws module's ``terraform test`` suite (mocked provider, plan only) runs.
 complete example need the kubernetes, helm and vault providers: their ``terraform validate`` is skipped with the
 reason until those providers are in the plugin directory. Meanwhile they are checked by ``terraform fmt``, by
 static checks, and, for the platform module, by ``terraform console`` over its variables and locals, which needs no
-provider: its variable validations, and the values it gives the operator chart (against the chart's schema).
+provider: its variable validations, the values it gives the operator chart (against the chart's schema), and each
+application's Vault role and policy (their own expressions, evaluated per application).
 """
 
 from __future__ import annotations
@@ -248,8 +249,6 @@ def test_module_variables_are_validated(configuration: str) -> None:
         assert type_ is not None
         if type_.group(1) in {"bool", "map(string)"} and "validation {" not in body:
             continue
-        if name == "vault_role_audience":  # any string Kubernetes accepts as a token audience
-            continue
         assert "validation {" in body, f"variable {name} in {configuration} has no validation"
 
 
@@ -289,12 +288,61 @@ def test_modules_use_no_registry_modules() -> None:
             assert source.startswith(("../", "hashicorp/")), f"{path}: source {source}"
 
 
-def test_vault_policy_allows_read_under_the_prefix_only() -> None:
+_RESOURCE = re.compile(r'^resource "([a-z0-9_]+)" "([a-z0-9_]+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
+_ATTRIBUTE = re.compile(r"^  ([a-z_]+) += (<<-EOT\n.*?^  EOT|[^\n]+)$", re.MULTILINE | re.DOTALL)
+_EACH = re.compile(r"\beach\.(key|value)\b")
+_OTHER_RESOURCE = re.compile(r"\b(?:vault|kubernetes|helm)_[a-z0-9_]+\.")
+
+
+def _platform_resources() -> dict[tuple[str, str], dict[str, str]]:
+    """The platform module's resources (type, name) and their top-level attributes (expression text).
+
+    main.tf is kept in ``terraform fmt`` layout (test_every_file_is_formatted), so a resource ends at the first
+    closing brace in column 0 and its attributes are the lines indented by two spaces.
+    """
     main = (TERRAFORM_ROOT / "modules/platform/main.tf").read_text(encoding="utf-8")
-    assert 'vault_read_path = "${var.vault_kv_mount}/data/${var.vault_secret_prefix}/*"' in main
-    assert re.search(r'path "\$\{local\.vault_read_path\}" \{\s*capabilities = \["read"\]\s*\}', main)
-    assert "bound_service_account_names      = [var.operator_service_account]" in main
-    assert "bound_service_account_namespaces = [var.operator_namespace]" in main
+    return {
+        (type_, name): dict(_ATTRIBUTE.findall(body.split("\n  depends_on", 1)[0]))
+        for type_, name, body in _RESOURCE.findall(main)
+    }
+
+
+def _vault_resources(type_: str) -> dict[str, dict[str, str]]:
+    return {name: attributes for (kind, name), attributes in _platform_resources().items() if kind == type_}
+
+
+def test_no_vault_resource_belongs_to_the_operator() -> None:
+    """The operator logs in as each application (docs/operator.md, Vault): its ServiceAccount has no Vault role."""
+    vault = {key: value for key, value in _platform_resources().items() if key[0].startswith("vault_")}
+    assert ("vault_kubernetes_auth_backend_config", "this") in vault  # the token reviewer setup stays
+    for (type_, name), attributes in vault.items():
+        text = " ".join(attributes.values())
+        assert "operator_service_account" not in text, f"{type_}.{name} names the operator's ServiceAccount"
+        assert "operator_namespace" not in text, f"{type_}.{name} names the operator's namespace"
+        assert name != "operator", f"{type_}.{name} is the operator's"
+
+
+def test_every_vault_role_and_policy_is_one_applications() -> None:
+    """Roles and policies exist only per application, each role granting only its application's own policy."""
+    roles = _vault_resources("vault_kubernetes_auth_backend_role")
+    policies = _vault_resources("vault_policy")
+    assert list(roles) == ["application"]
+    assert list(policies) == ["application"]
+    assert roles["application"]["for_each"] == policies["application"]["for_each"] == "local.vault_applications"
+    assert roles["application"]["token_policies"] == "[vault_policy.application[each.key].name]"
+    assert roles["application"]["backend"] == "vault_auth_backend.kubernetes.path"
+
+
+def _probe(type_: str, name: str) -> str:
+    """A local evaluating, per for_each key, the resource's attributes that refer to no other resource."""
+    attributes = _vault_resources(type_)[name]
+    fields = "\n".join(
+        f"      {attribute} = {_EACH.sub(lambda each: 'key' if each.group(1) == 'key' else 'app', expression)}"
+        for attribute, expression in attributes.items()
+        if attribute != "for_each" and not _OTHER_RESOURCE.search(expression)
+    )
+    for_each = attributes["for_each"]
+    return f"  probe_{type_}_{name} = {{\n    for key, app in {for_each} : key => {{\n{fields}\n    }}\n  }}\n"
 
 
 # --- platform module through terraform console (no provider needed) ---------------------------------------------------
@@ -325,8 +373,14 @@ def platform_console(workspace: Workspace) -> str:
     console = workspace.root / "platform-console"
     console.mkdir()
     shutil.copy(workspace.root / "modules/platform/variables.tf", console / "variables.tf")
+    # The per-application Vault resources, as far as they exist (the tests that need them say when they do not).
+    probes = "".join(
+        _probe(type_, name)
+        for type_, name in _platform_resources()
+        if (type_, name) in {("vault_kubernetes_auth_backend_role", "application"), ("vault_policy", "application")}
+    )
     (console / "main.tf").write_text(
-        f"{locals_block.group(0)}\nlocals {{\n  operator_values = {values.group(1)}}}\n", encoding="utf-8"
+        f"{locals_block.group(0)}\nlocals {{\n  operator_values = {values.group(1)}{probes}}}\n", encoding="utf-8"
     )
     return "platform-console"
 
@@ -373,17 +427,99 @@ def test_platform_operator_values(workspace: Workspace, platform_console: str) -
     assert yaml.safe_load(rendered[0]) == {
         "serviceAccount": {"create": True, "name": "apibase-operator"},
         "operator": {"resyncSeconds": 60},
-        "vault": {"allowedAddresses": ["https://vault.example.com:8200"], "allowedMounts": ["secret/apibase"]},
+        "vault": {
+            "allowedAddresses": ["https://vault.example.com:8200"],
+            "allowedMounts": ["secret/apibase"],
+            "audience": "vault",
+        },
     }
 
 
+APPLICATIONS = (
+    '{ "shop/orders" = {}, "dev/orders" = { service_account = "orders-sa" },'
+    ' "shop/pay" = { secret_prefix = "payments" } }'
+)
+
+
 @requires_terraform
-def test_platform_vault_paths_follow_the_prefix(workspace: Workspace, platform_console: str) -> None:
-    inputs = dict(PLATFORM_INPUTS, vault_kv_mount="kv", vault_secret_prefix="teams/orders")
-    paths = _evaluate(
-        workspace, platform_console, "[local.vault_read_path, local.operator_allowed_vault_prefix]", **inputs
+def test_each_application_role_binds_its_own_namespace_and_service_account(
+    workspace: Workspace, platform_console: str
+) -> None:
+    """The role's own expressions, evaluated for each application: no other namespace's account may log in."""
+    inputs = dict(PLATFORM_INPUTS, applications=APPLICATIONS, vault_audience="vault.example.com")
+    roles = _evaluate(
+        workspace, platform_console, "local.probe_vault_kubernetes_auth_backend_role_application", **inputs
     )
-    assert paths == ["kv/data/teams/orders/*", "kv/teams/orders"]
+    common = {"audience": "vault.example.com", "token_ttl": 300, "token_max_ttl": 900}
+    assert roles == {
+        "shop/orders": {
+            "role_name": "shop-orders",
+            "bound_service_account_names": ["orders"],
+            "bound_service_account_namespaces": ["shop"],
+            **common,
+        },
+        "dev/orders": {
+            "role_name": "dev-orders",
+            "bound_service_account_names": ["orders-sa"],
+            "bound_service_account_namespaces": ["dev"],
+            **common,
+        },
+        "shop/pay": {
+            "role_name": "shop-pay",
+            "bound_service_account_names": ["pay"],
+            "bound_service_account_namespaces": ["shop"],
+            **common,
+        },
+    }
+    values = _evaluate(workspace, platform_console, "local.operator_values", **inputs)
+    assert isinstance(values, list)
+    assert yaml.safe_load(values[0])["vault"]["audience"] == "vault.example.com"  # what the operator requests
+
+
+@requires_terraform
+def test_each_application_policy_reads_only_its_own_paths(workspace: Workspace, platform_console: str) -> None:
+    inputs = dict(PLATFORM_INPUTS, applications=APPLICATIONS, vault_kv_mount="kv", vault_secret_prefix="teams")
+    policies = _evaluate(workspace, platform_console, "local.probe_vault_policy_application", **inputs)
+    assert isinstance(policies, dict)
+    assert {key: policy["name"] for key, policy in policies.items()} == {
+        "shop/orders": "shop-orders",
+        "dev/orders": "dev-orders",
+        "shop/pay": "shop-pay",
+    }
+    for key, path in {
+        "shop/orders": "kv/data/teams/shop/orders/*",
+        "dev/orders": "kv/data/teams/dev/orders/*",
+        "shop/pay": "kv/data/teams/payments/*",
+    }.items():
+        rule = r'^path "([^"]+)" \{\n  capabilities = (\[[^]]*\])\n\}$'
+        rules = re.findall(rule, policies[key]["policy"], re.MULTILINE)
+        assert rules == [(path, '["read"]')], policies[key]["policy"]
+    allowed = _evaluate(workspace, platform_console, "local.operator_allowed_vault_prefix", **inputs)
+    assert allowed == "kv/teams"  # every application's path lies under what the operator allows
+
+
+@requires_terraform
+def test_platform_creates_no_vault_role_without_applications(workspace: Workspace, platform_console: str) -> None:
+    assert _evaluate(workspace, platform_console, "local.probe_vault_policy_application", **PLATFORM_INPUTS) == {}
+
+
+@requires_terraform
+@pytest.mark.parametrize(
+    "applications",
+    [
+        '{ "orders" = {} }',  # no namespace
+        '{ "Shop/orders" = {} }',
+        '{ "shop/orders" = { service_account = "Orders.SA" } }',
+        '{ "shop/orders" = { secret_prefix = "../dev/orders" } }',
+        '{ "shop/orders" = { secret_prefix = "shop/*" } }',
+        '{ "a-b/c" = {}, "a/b-c" = {} }',  # both would be role a-b-c
+    ],
+)
+def test_platform_rejects_bad_applications(workspace: Workspace, platform_console: str, applications: str) -> None:
+    _, stderr = _console(workspace, platform_console, "1", **dict(PLATFORM_INPUTS, applications=applications))
+    assert re.search(
+        r'Error: Invalid value for variable\n\n  on variables\.tf line \d+:\n +\d+: variable "applications"', stderr
+    ), stderr
 
 
 @requires_terraform
@@ -447,6 +583,7 @@ def test_platform_variable_validations_reject_bad_input(workspace: Workspace, pl
         "vault_kv_mount": "kv/v2",
         "vault_secret_prefix": "../other",
         "vault_auth_path": "/kubernetes/",
+        "vault_audience": "vault, other",
         "vault_token_max_ttl_seconds": "60",
         "kubernetes_host": "https://kubernetes.default.svc",
         "kubernetes_ca_cert": "not a certificate",
