@@ -32,6 +32,7 @@ from apibase_operator.reconcile.desired import desired_objects
 from apibase_operator.reconcile.observed import Observed
 from apibase_operator.reconcile.revision import revision_hash
 from apibase_operator.reconcile.secrets import target_secret_name
+from apibase_operator.reconcile.validation import name_problem
 from apibase_operator.vault.client import VaultError, VaultReader
 from apibase_operator.vault.sync import SyncedSecret, sync_secret
 
@@ -86,6 +87,9 @@ class Reconciler:
             resource = ApiBaseResource.model_validate(body)
         except ValidationError as error:
             status = self._degraded(old_status, "InvalidSpec", _first_error(error), generation, now)
+            return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
+        if (problem := name_problem(resource.metadata.name)) is not None:
+            status = self._degraded(old_status, "InvalidName", f"metadata.name: {problem}", generation, now)
             return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
         if resource.spec.paused:
             status = self._with(

@@ -256,6 +256,26 @@ async def test_invalid_and_paused_specs_touch_nothing_but_status(world: World) -
     assert await world.get(DEPLOYMENT) is None
 
 
+async def test_a_name_that_cannot_name_a_service_is_degraded_and_touches_nothing(world: World) -> None:
+    name = "Hello_World"
+    world.kmock.objects[RESOURCE, NS, name] = {
+        "apiVersion": "apibase.dev/v1alpha1",
+        "kind": "ApiBase",
+        "metadata": {"name": name, "namespace": NS, "uid": "uid-2", "generation": 1},
+        "spec": {"image": IMAGE},
+    }
+    body = await world.kube.get_apibase(NS, name)
+    assert body is not None
+
+    assert (await world.reconciler.reconcile(body)).writes == 1  # the status patch only
+    status = (await world.kube.get_apibase(NS, name) or {})["status"]
+    conditions = {c["type"]: c for c in status["conditions"]}  # type: ignore[index,union-attr]
+    assert (conditions["Degraded"]["status"], conditions["Degraded"]["reason"]) == ("True", "InvalidName")
+    assert conditions["Degraded"]["message"].startswith("metadata.name: 'Hello_World' is not a DNS-1035 label")
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", "InvalidName")
+    assert await world.kube.get(DEPLOYMENT, NS, name) is None
+
+
 async def test_cleanup_deletes_every_owned_object(world: World) -> None:
     world.put({"image": IMAGE, "istio": ISTIO})
     await world.reconcile()
