@@ -128,7 +128,7 @@ class Reconciler:
         status = self._policy_violations(status, generation, now)
         requeue = min(self.config.resync_seconds, decision.requeue_after_seconds or self.config.resync_seconds)
         if resource.spec.vault is not None:
-            requeue = min(requeue, float(resource.spec.vault.refresh_interval_seconds))
+            requeue = min(requeue, _until_refresh(resource.spec.vault, status, now))
         return await self._finish(body, old_status, status, writes_before, requeue)
 
     # -- pieces ----------------------------------------------------------------------------------------------
@@ -348,6 +348,18 @@ def _revisions(name: str, desired: list[dict[str, object]]) -> dict[str, str | N
         "stable_revision": revision_hash(cast("Mapping[str, object]", stable)) if stable is not None else None,
         "canary_revision": revision_hash(cast("Mapping[str, object]", canary)) if canary is not None else None,
     }
+
+
+def _until_refresh(vault: Vault, status: ApiBaseStatus, now: datetime) -> float:
+    """Seconds until the next Vault read is due: the rest of the interval since the last successful sync.
+
+    A sync that was due and failed (or never succeeded) is tried again one whole interval later.
+    """
+    interval = float(vault.refresh_interval_seconds)
+    if status.last_secret_sync is None:
+        return interval
+    remaining = interval - (now - status.last_secret_sync).total_seconds()
+    return remaining if remaining > 0 else interval
 
 
 def _first_error(error: ValidationError) -> str:

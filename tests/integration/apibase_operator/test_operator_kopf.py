@@ -1,21 +1,15 @@
-"""The real operator process loop (kopf) against kmock's Kubernetes emulator: create, drift, delete.
-
-kopf runs in its own thread (``KopfRunner``) and watches kmock over HTTP exactly as it would watch a cluster;
-kmock's server runs on this test's event loop, so the test awaits instead of blocking, and leaves the runner
-from a worker thread.
+"""The real operator process loop (kopf, see the conftest) against kmock's Kubernetes emulator: create, drift,
+delete.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import kmock
 import pytest
 from kopf.testing import KopfRunner
-from kubernetes.client import ApiClient, Configuration
 
 from apibase_operator.kube.client import KubeClient
 from apibase_operator.kube.kinds import kind_of
@@ -41,50 +35,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20) 
     pytest.fail("the operator did not converge in time")
 
 
-@pytest.fixture
-def kubeconfig(kmock: kmock.KubernetesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url).rstrip("/")}}],
-        "users": [{"name": "kmock", "user": {"token": "kmock-token"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "kmock", "namespace": NS}}],
-        "current-context": "kmock",
-    }
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps(config))
-    monkeypatch.setenv("KUBECONFIG", str(path))
-    monkeypatch.setenv("APIBASE_OPERATOR_RESYNC_SECONDS", "2")
-    return path
-
-
 async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
-    kmock: kmock.KubernetesEmulator, kubeconfig: Path
+    kube: KubeClient, run_operator: Callable[[], contextlib.AbstractAsyncContextManager[KopfRunner]]
 ) -> None:
-    kmock.resources["apibase.dev/v1alpha1/apibases"] = {
-        "kind": "ApiBase",
-        "namespaced": True,
-        "verbs": ["list", "watch", "get", "patch", "create", "delete"],
-        "subresources": ["status"],
-    }
-    verbs = ["list", "watch", "get", "patch", "create", "delete"]
-    for resource, kind in [
-        ("apps/v1/deployments", "Deployment"),
-        ("v1/services", "Service"),
-        ("v1/secrets", "Secret"),
-        ("v1/serviceaccounts", "ServiceAccount"),
-        ("v1/events", "Event"),
-        ("v1/namespaces", "Namespace"),
-        ("policy/v1/poddisruptionbudgets", "PodDisruptionBudget"),
-        ("apiextensions.k8s.io/v1/customresourcedefinitions", "CustomResourceDefinition"),
-    ]:
-        cluster_scoped = kind in {"CustomResourceDefinition", "Namespace"}
-        kmock.resources[resource] = {"kind": kind, "namespaced": not cluster_scoped, "verbs": verbs}
-    api = ApiClient(Configuration(host=str(kmock.url).rstrip("/")))
-    kube = KubeClient(api)
-    runner = KopfRunner(["run", "-A", "--standalone", "--verbose", "-m", "apibase_operator.handlers"], timeout=60)
-    await asyncio.to_thread(runner.__enter__)
-    try:
+    async with run_operator():
         await kube._call("POST", f"/apis/apibase.dev/v1alpha1/namespaces/{NS}/apibases", APIBASE)
 
         async def deployed() -> bool:
@@ -99,10 +53,6 @@ async def test_kopf_reconciles_repairs_drift_and_cleans_up_on_delete(
             return await kube.get(DEPLOYMENT, NS, NAME) is None
 
         await eventually(cleaned)
-    finally:
-        await asyncio.to_thread(runner.__exit__, None, None, None)
-        api.close()
-    assert runner.exception is None, runner.output
 
 
 async def _exists(kube: KubeClient, kind: object) -> bool:

@@ -234,6 +234,23 @@ async def test_vault_values_are_synced_rotated_and_kept_when_vault_is_down(world
     assert await world.get(SECRET, f"{NAME}-vault") is not None
 
 
+async def test_the_next_run_is_due_when_the_vault_refresh_is(world: World) -> None:
+    world.put({"image": IMAGE, "vault": {**VAULT, "refreshIntervalSeconds": 30}})
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 30
+    world.clock.advance(12)  # woken by a change in between: the refresh stays where it was
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 18
+    world.clock.advance(18)
+    world.vault.down = True  # a refresh that fails is tried again one interval later, not in a tight loop
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 30
+
+
+async def test_the_next_run_is_due_when_the_canary_step_ends(world: World) -> None:
+    world.put({"image": IMAGE, "canary": {"image": CANARY, "steps": [20, 100], "stepIntervalSeconds": 40}})
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 40
+    world.clock.advance(15)
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 25
+
+
 async def test_a_vault_mount_outside_the_operator_policy_is_degraded(world: World) -> None:
     world.put({"image": IMAGE, "vault": {**VAULT, "mount": "team-b"}})
     await world.reconcile()
