@@ -170,13 +170,21 @@ def run_command(
     ] = None,
     liveness: Annotated[str, typer.Option(help="kopf liveness endpoint")] = "http://0.0.0.0:8080/healthz",
     metrics_port: Annotated[int, typer.Option(help="Port of the Prometheus /metrics endpoint (0: off)")] = 9090,
+    log_level: Annotated[
+        str, typer.Option(help="Lowest level logged (DEBUG, INFO, WARNING, ERROR), as ECS JSON lines on stderr")
+    ] = "INFO",
 ) -> None:
     """Run the operator against the cluster of the service account (in a pod) or of $KUBECONFIG."""
     import kopf  # noqa: PLC0415 - the offline commands must not need a cluster library's start-up
 
     import apibase_operator.handlers  # noqa: F401, PLC0415 - registers the handlers with kopf
+    from apibase_operator.logs import configure_logging  # noqa: PLC0415
     from apibase_operator.metrics import METRICS, start_metrics_server  # noqa: PLC0415
 
+    try:
+        configure_logging(log_level)
+    except ValueError as error:
+        raise _unusable(str(error)) from None
     if metrics_port:
         start_metrics_server(metrics_port, metrics=METRICS)
     kopf.run(

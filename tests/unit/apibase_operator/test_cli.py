@@ -4,12 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kopf
 import kubernetes_validate
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from apibase_operator import cli as cli_module
+from apibase_operator import logs
 from apibase_operator.cli import INVALID_INPUT_EXIT_CODE, INVALID_OUTPUT_EXIT_CODE, cli, load_resources, main
 from apibase_operator.reconcile.validation import supported_kubernetes_versions
 
@@ -236,3 +238,24 @@ def test_no_arguments_shows_the_commands(runner):
 
     assert "render" in result.output
     assert "crd" in result.output
+
+
+def test_run_logs_ecs_json_at_the_level_asked_then_runs_kopf(runner, monkeypatch):
+    levels, runs = [], []
+    monkeypatch.setattr(logs, "configure_logging", levels.append)
+    monkeypatch.setattr(kopf, "run", lambda **kwargs: runs.append(kwargs))
+
+    result = runner.invoke(cli, ["run", "--metrics-port", "0", "--log-level", "DEBUG", "--namespace", "shop"])
+
+    assert result.exit_code == 0, result.output
+    assert levels == ["DEBUG"]
+    assert [(run["clusterwide"], run["namespaces"]) for run in runs] == [(False, ["shop"])]
+
+
+def test_run_refuses_an_unknown_log_level_in_one_line(runner, monkeypatch):
+    monkeypatch.setattr(kopf, "run", lambda **kwargs: pytest.fail("kopf must not start"))
+
+    result = runner.invoke(cli, ["run", "--metrics-port", "0", "--log-level", "LOUD"])
+
+    assert result.exit_code == INVALID_INPUT_EXIT_CODE
+    assert result.stderr == "error: unknown log level 'LOUD'\n"
