@@ -5,7 +5,8 @@ more. Heavy or optional imports happen inside the command that needs them, so ``
 CRD generator and ``--help`` stays fast.
 
 Exit status: 0 success, 1 the rendered objects are invalid, 2 the input is unusable (bad YAML, not an
-ApiBase, refused by the model).
+ApiBase, refused by the model, a name that cannot name a Service, the same ApiBase twice, a Kubernetes version
+without schemas).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from pydantic import ValidationError
 from apibase_operator import API_VERSION, KIND
 from apibase_operator.crd.models import ApiBaseResource
 from apibase_operator.reconcile import Observed, desired_objects
-from apibase_operator.reconcile.validation import KUBERNETES_VERSION, validate_objects
+from apibase_operator.reconcile.validation import (
+    KUBERNETES_VERSION,
+    KubernetesVersionNotSupportedError,
+    name_problem,
+    supported_kubernetes_versions,
+    validate_objects,
+)
 
 __all__ = [
     "INVALID_INPUT_EXIT_CODE",
@@ -64,22 +71,37 @@ def _resource(document: object, where: str) -> ApiBaseResource:
     if (api_version, kind) != (API_VERSION, KIND):
         raise ManifestError(f"{where}: expected apiVersion {API_VERSION} and kind {KIND}, got {api_version} {kind}")
     try:
-        return ApiBaseResource.model_validate(document)
+        resource = ApiBaseResource.model_validate(document)
     except ValidationError as error:
         raise ManifestError(f"{where}: {_model_errors(error)}") from None
+    if (problem := name_problem(resource.metadata.name)) is not None:
+        raise ManifestError(f"{where}: metadata.name: {problem}")
+    return resource
 
 
 def load_resources(path: Path) -> list[ApiBaseResource]:
-    """Every ApiBase in a (multi-document) YAML file, validated by the model; empty documents are skipped."""
+    """Every ApiBase in a (multi-document) YAML file, validated as the operator would; empty documents are skipped.
+
+    The same namespace/name twice is refused: in a cluster the second would replace the first, so rendering both
+    would show objects that can never exist together.
+    """
     try:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ManifestError(f"{path}: cannot read YAML: {error}") from None
-    resources = [
-        _resource(document, f"{path}: document {index}")
-        for index, document in enumerate(documents, start=1)
-        if document is not None
-    ]
+    resources: list[ApiBaseResource] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    for index, document in enumerate(documents, start=1):
+        if document is None:
+            continue
+        resource = _resource(document, f"{path}: document {index}")
+        key = (resource.metadata.namespace, resource.metadata.name)
+        if key in first_seen:
+            raise ManifestError(
+                f"{path}: document {index}: ApiBase {'/'.join(key)} is already defined by document {first_seen[key]}"
+            )
+        first_seen[key] = index
+        resources.append(resource)
     if not resources:
         raise ManifestError(f"{path}: no ApiBase document")
     return resources
@@ -90,6 +112,16 @@ def render_yaml(objects: list[dict[str, object]]) -> str:
     return yaml.safe_dump_all(objects, sort_keys=False, allow_unicode=True, width=4096)
 
 
+def _supported_range() -> str:
+    supported = supported_kubernetes_versions()
+    return f"{supported[0]} to {supported[-1]}"
+
+
+def _unusable(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=INVALID_INPUT_EXIT_CODE)
+
+
 @cli.command("render")
 def render_command(
     file: Annotated[Path, typer.Argument(help="YAML file with one or more ApiBase documents", dir_okay=False)],
@@ -97,18 +129,24 @@ def render_command(
         bool, typer.Option("--validate", help="Check every object (Kubernetes strict schemas, Istio and Dapr)")
     ] = False,
     kubernetes_version: Annotated[
-        str, typer.Option(help="Kubernetes version whose schemas --validate uses")
+        str,
+        typer.Option(
+            help=f"Kubernetes version whose schemas --validate uses: {_supported_range()} "
+            "(what the installed kubernetes-validate ships)"
+        ),
     ] = KUBERNETES_VERSION,
 ) -> None:
     """Print the objects the operator would create for each ApiBase (no canary running, no Vault secret yet)."""
     try:
         resources = load_resources(file)
     except ManifestError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=INVALID_INPUT_EXIT_CODE) from None
+        raise _unusable(str(error)) from None
     objects = [obj for resource in resources for obj in desired_objects(resource, Observed())]
     if validate:
-        problems = validate_objects(objects, kubernetes_version)
+        try:
+            problems = validate_objects(objects, kubernetes_version)
+        except KubernetesVersionNotSupportedError as error:
+            raise _unusable(str(error)) from None
         if problems:
             for problem in problems:
                 typer.echo(f"invalid: {problem}", err=True)
@@ -132,13 +170,21 @@ def run_command(
     ] = None,
     liveness: Annotated[str, typer.Option(help="kopf liveness endpoint")] = "http://0.0.0.0:8080/healthz",
     metrics_port: Annotated[int, typer.Option(help="Port of the Prometheus /metrics endpoint (0: off)")] = 9090,
+    log_level: Annotated[
+        str, typer.Option(help="Lowest level logged (DEBUG, INFO, WARNING, ERROR), as ECS JSON lines on stderr")
+    ] = "INFO",
 ) -> None:
     """Run the operator against the cluster of the service account (in a pod) or of $KUBECONFIG."""
     import kopf  # noqa: PLC0415 - the offline commands must not need a cluster library's start-up
 
     import apibase_operator.handlers  # noqa: F401, PLC0415 - registers the handlers with kopf
+    from apibase_operator.logs import configure_logging  # noqa: PLC0415
     from apibase_operator.metrics import METRICS, start_metrics_server  # noqa: PLC0415
 
+    try:
+        configure_logging(log_level)
+    except ValueError as error:
+        raise _unusable(str(error)) from None
     if metrics_port:
         start_metrics_server(metrics_port, metrics=METRICS)
     kopf.run(

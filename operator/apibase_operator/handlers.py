@@ -1,8 +1,9 @@
 """kopf wiring: which cluster events lead to a reconciliation. All decisions live in ``runtime``.
 
-- create, resume and spec updates of an ApiBase reconcile at once;
-- a timer resyncs every ApiBase (level-based: canary steps, Vault refreshes and missed events are caught);
-- changes to owned objects (someone edited or deleted one) reconcile their owner: drift repair;
+- one daemon per ApiBase reconciles it when it appears (or the operator starts), then again at the time the
+  reconciliation asked for (a canary step's end, a Vault refresh, at the latest the resync interval): see
+  ``schedule``;
+- spec updates and changes to owned objects (someone edited or deleted one: drift repair) wake that daemon;
 - deletion runs behind kopf's finalizer and removes every owned object.
 """
 
@@ -15,11 +16,13 @@ import kopf
 
 from apibase_operator import GROUP, PLURAL, VERSION
 from apibase_operator.runtime import MANAGED_BY, Reconciler
-from apibase_operator.wiring import config_from_env, kube_configuration, reconciler_from_env
+from apibase_operator.schedule import Schedule
+from apibase_operator.wiring import kube_configuration, reconciler_from_env
 
-__all__ = ["OWNED_KINDS", "RESYNC_SECONDS"]
+__all__ = ["ERROR_BACKOFF_SECONDS", "OWNED_KINDS"]
 
-RESYNC_SECONDS = config_from_env().resync_seconds
+#: After a reconciliation raised, kopf restarts the ApiBase's daemon this much later.
+ERROR_BACKOFF_SECONDS = 10.0
 #: Owned kinds watched for drift (group, version, plural); kopf skips any whose CRD is not installed.
 OWNED_KINDS = (
     ("apps", "v1", "deployments"),
@@ -55,6 +58,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
     settings.watching.server_timeout = 300
     if getattr(memo, "reconciler", None) is None:
         memo.reconciler = reconciler_from_env()
+    memo.schedule = Schedule()
 
 
 def _reconciler(memo: kopf.Memo) -> Reconciler:
@@ -62,16 +66,35 @@ def _reconciler(memo: kopf.Memo) -> Reconciler:
     return reconciler
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
+def _schedule(memo: kopf.Memo) -> Schedule:
+    schedule: Schedule = memo.schedule
+    return schedule
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, backoff=ERROR_BACKOFF_SECONDS, cancellation_timeout=10.0)
+async def reconcile_on_schedule(
+    namespace: str | None, name: str, memo: kopf.Memo, logger: kopf.Logger, **_: object
+) -> None:
+    """The ApiBase's reconciliation loop; kopf cancels it when the ApiBase is deleted or the operator stops."""
+    reconciler = _reconciler(memo)
+    namespace = namespace or ""  # kopf types it optional for cluster-wide kinds; an ApiBase always has one
+
+    async def reconcile() -> float | None:
+        # Read afresh: kopf's copy can lag behind the status this loop has just written.
+        apibase = await reconciler.kube.get_apibase(namespace, name)
+        metadata = (apibase or {}).get("metadata")
+        if apibase is None or not isinstance(metadata, Mapping) or metadata.get("deletionTimestamp"):
+            return None
+        result = await reconciler.reconcile(apibase)
+        logger.debug("reconciled with %d write(s); next in %.1f s", result.writes, result.requeue_after_seconds)
+        return result.requeue_after_seconds
+
+    await _schedule(memo).run(namespace, name, reconcile)
+
+
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-async def reconcile(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
-    await _reconciler(memo).reconcile(body)
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, idle=5)
-async def resync(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
-    await _reconciler(memo).reconcile(body)
+async def spec_changed(namespace: str | None, name: str, memo: kopf.Memo, **_: object) -> None:
+    _schedule(memo).wake(namespace or "", name)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -81,18 +104,13 @@ async def delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: obj
 
 
 async def _owner_changed(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
-    """Reconcile the ApiBase an owned object belongs to; an unchanged owner makes no writes, so no loop."""
+    """Wake the ApiBase an owned object belongs to; an unchanged owner makes no writes, so no loop."""
     metadata: Mapping[str, object] = body.get("metadata", {})
     labels = metadata.get("labels") or {}
     owner = labels.get("app.kubernetes.io/instance") if isinstance(labels, Mapping) else None
     namespace = metadata.get("namespace")
-    if not isinstance(owner, str) or not isinstance(namespace, str):
-        return
-    reconciler = _reconciler(memo)
-    apibase = await reconciler.kube.get_apibase(namespace, owner)
-    owner_metadata = (apibase or {}).get("metadata")
-    if apibase is not None and isinstance(owner_metadata, Mapping) and not owner_metadata.get("deletionTimestamp"):
-        await reconciler.reconcile(apibase)
+    if isinstance(owner, str) and isinstance(namespace, str):
+        _schedule(memo).wake(namespace, owner)
 
 
 for _group, _version, _plural in OWNED_KINDS:

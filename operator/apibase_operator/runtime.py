@@ -36,6 +36,7 @@ from apibase_operator.reconcile.desired import desired_objects
 from apibase_operator.reconcile.observed import Observed
 from apibase_operator.reconcile.revision import revision_hash
 from apibase_operator.reconcile.secrets import target_secret_name
+from apibase_operator.reconcile.validation import name_problem
 from apibase_operator.reconcile.workload import service_account, service_account_name
 from apibase_operator.vault.client import VaultError, VaultReader
 from apibase_operator.vault.credentials import DEFAULT_AUDIENCE, Workload
@@ -130,6 +131,9 @@ class Reconciler:
         except ValidationError as error:
             status = self._degraded(old_status, "InvalidSpec", _first_error(error), generation, now)
             return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
+        if (problem := name_problem(resource.metadata.name)) is not None:
+            status = self._degraded(old_status, "InvalidName", f"metadata.name: {problem}", generation, now)
+            return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
         if resource.spec.paused:
             status = self._with(
                 old_status,
@@ -167,7 +171,7 @@ class Reconciler:
         status = self._policy_violations(status, generation, now)
         requeue = min(self.config.resync_seconds, decision.requeue_after_seconds or self.config.resync_seconds)
         if resource.spec.vault is not None:
-            requeue = min(requeue, float(resource.spec.vault.refresh_interval_seconds))
+            requeue = min(requeue, _until_refresh(resource.spec.vault, status, now))
         return await self._finish(body, old_status, status, writes_before, requeue)
 
     # -- pieces ----------------------------------------------------------------------------------------------
@@ -426,6 +430,18 @@ def _revisions(name: str, desired: list[dict[str, object]]) -> dict[str, str | N
         "stable_revision": revision_hash(cast("Mapping[str, object]", stable)) if stable is not None else None,
         "canary_revision": revision_hash(cast("Mapping[str, object]", canary)) if canary is not None else None,
     }
+
+
+def _until_refresh(vault: Vault, status: ApiBaseStatus, now: datetime) -> float:
+    """Seconds until the next Vault read is due: the rest of the interval since the last successful sync.
+
+    A sync that was due and failed (or never succeeded) is tried again one whole interval later.
+    """
+    interval = float(vault.refresh_interval_seconds)
+    if status.last_secret_sync is None:
+        return interval
+    remaining = interval - (now - status.last_secret_sync).total_seconds()
+    return remaining if remaining > 0 else interval
 
 
 def _first_error(error: ValidationError) -> str:

@@ -398,7 +398,7 @@ def operator(cluster: Cluster, images: dict[str, str], platform: None) -> str:
     if not CHART.exists():
         pytest.fail(f"the operator chart is missing: {CHART}")
     repository, _, tag = images["operator"].rpartition(":")
-    # A fast resync (canary steps and Vault refreshes happen on the resync timer) and the Vault policy: only the
+    # A fast resync (anything missed is caught within 5 s) and the Vault policy: only the
     # dev server, only secret/e2e (APIBASE_OPERATOR_VAULT_ADDRESSES / APIBASE_OPERATOR_VAULT_MOUNTS).
     cluster.run(
         "helm", "upgrade", "--install", RELEASE, str(CHART), "--namespace", OPERATOR_NAMESPACE, "--create-namespace",

@@ -76,10 +76,15 @@ class KubeClient:
         return (await self._call("GET", kind.item(namespace, name)))[1]
 
     async def list(self, kind: Kind, namespace: str, selector: Mapping[str, str]) -> list[dict[str, object]]:
+        """Objects carrying every label of ``selector``.
+
+        The selector is checked again here: pruning deletes what this returns, so a server (an emulator, a proxy)
+        that ignored ``labelSelector`` must not make the operator delete objects that are not its own.
+        """
         query = urlencode({"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))})
         _, body = await self._call("GET", f"{kind.collection(namespace)}?{query}")
-        items = (body or {}).get("items") or []
-        return [cast("dict[str, object]", item) for item in cast("list[object]", items)]
+        items = [cast("dict[str, object]", item) for item in cast("list[object]", (body or {}).get("items") or [])]
+        return [item for item in items if _has_labels(item, selector)]
 
     async def apply(self, obj: dict[str, object]) -> dict[str, object] | None:
         """Server-side apply under our field manager; where the server has no SSA, create or merge-patch."""
@@ -144,3 +149,9 @@ class KubeClient:
             await self._call("POST", f"/api/v1/namespaces/{namespace}/events", body)
         except KubeError:
             _log.warning("could not record event %s on %s/%s", reason, namespace, metadata["name"], exc_info=True)
+
+
+def _has_labels(item: Mapping[str, object], selector: Mapping[str, str]) -> bool:
+    metadata = item.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    return isinstance(labels, Mapping) and all(labels.get(key) == value for key, value in selector.items())

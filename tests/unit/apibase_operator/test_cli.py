@@ -4,12 +4,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kopf
+import kubernetes_validate
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from apibase_operator import cli as cli_module
+from apibase_operator import logs
 from apibase_operator.cli import INVALID_INPUT_EXIT_CODE, INVALID_OUTPUT_EXIT_CODE, cli, load_resources, main
+from apibase_operator.reconcile.validation import supported_kubernetes_versions
 
 pytestmark = pytest.mark.unit
 
@@ -78,6 +82,61 @@ def test_render_validate_against_another_kubernetes_version(runner):
 
     assert result.exit_code == 0, result.output
     assert "valid for Kubernetes 1.37" in result.stderr
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.24", "1.40", "2.0", "latest"])
+def test_a_kubernetes_version_without_schemas_is_one_clear_error(runner, tmp_path, version):
+    path = write(tmp_path, MINIMAL)
+    result = runner.invoke(cli, ["render", "--validate", "--kubernetes-version", version, str(path)])
+
+    assert result.exit_code == INVALID_INPUT_EXIT_CODE, result.output
+    supported = supported_kubernetes_versions()
+    assert result.stderr == (
+        f"error: Kubernetes version '{version}' is not supported: kubernetes-validate "
+        f"{kubernetes_validate.__version__} ships schemas for {supported[0]} to {supported[-1]}\n"
+    )
+    assert result.stdout == ""
+
+
+def test_the_help_names_the_supported_kubernetes_versions(runner):
+    result = runner.invoke(cli, ["render", "--help"], terminal_width=200)
+    supported = supported_kubernetes_versions()
+
+    assert result.exit_code == 0
+    assert f"--validate uses: {supported[0]} to {supported[-1]}" in " ".join(result.stdout.split())
+    installed = ".".join(kubernetes_validate.__version__.split(".")[:2])
+    guide = " ".join((Path(__file__).parents[3] / "docs" / "operator.md").read_text(encoding="utf-8").split())
+    assert f"({supported[0]} to {supported[-1]} with kubernetes-validate {installed})" in guide
+
+
+@pytest.mark.parametrize("name", ["Hello_World", "hello_world", "9lives", "hello-", "a" * 64])
+def test_a_name_that_cannot_name_a_service_exits_2(runner, tmp_path, name):
+    result = runner.invoke(cli, ["render", str(write(tmp_path, MINIMAL.replace("name: hello", f"name: {name}")))])
+
+    assert result.exit_code == INVALID_INPUT_EXIT_CODE, result.output
+    assert result.stderr.startswith(f"error: {tmp_path / 'apibase.yaml'}: document 1: metadata.name: '{name}' ")
+    assert result.stdout == ""
+
+
+def test_the_same_apibase_twice_exits_2(runner, tmp_path):
+    in_shop = MINIMAL.replace("name: hello", "name: hello\n  namespace: shop")
+    text = f"{in_shop}---\n{MINIMAL}---\n{in_shop}"
+
+    result = runner.invoke(cli, ["render", "--validate", str(write(tmp_path, text))])
+
+    assert result.exit_code == INVALID_INPUT_EXIT_CODE, result.output
+    assert result.stderr == (
+        f"error: {tmp_path / 'apibase.yaml'}: document 3: ApiBase shop/hello is already defined by document 1\n"
+    )
+
+
+def test_the_same_name_in_two_namespaces_renders_both(runner, tmp_path):
+    in_shop = MINIMAL.replace("name: hello", "name: hello\n  namespace: shop")
+
+    result = runner.invoke(cli, ["render", str(write(tmp_path, f"{in_shop}---\n{MINIMAL}"))])
+
+    assert result.exit_code == 0, result.output
+    assert len(kinds(result.stdout)) == 8
 
 
 def test_the_full_sample_renders_dapr_istio_and_vault_but_no_canary_yet(runner):
@@ -179,3 +238,24 @@ def test_no_arguments_shows_the_commands(runner):
 
     assert "render" in result.output
     assert "crd" in result.output
+
+
+def test_run_logs_ecs_json_at_the_level_asked_then_runs_kopf(runner, monkeypatch):
+    levels, runs = [], []
+    monkeypatch.setattr(logs, "configure_logging", levels.append)
+    monkeypatch.setattr(kopf, "run", lambda **kwargs: runs.append(kwargs))
+
+    result = runner.invoke(cli, ["run", "--metrics-port", "0", "--log-level", "DEBUG", "--namespace", "shop"])
+
+    assert result.exit_code == 0, result.output
+    assert levels == ["DEBUG"]
+    assert [(run["clusterwide"], run["namespaces"]) for run in runs] == [(False, ["shop"])]
+
+
+def test_run_refuses_an_unknown_log_level_in_one_line(runner, monkeypatch):
+    monkeypatch.setattr(kopf, "run", lambda **kwargs: pytest.fail("kopf must not start"))
+
+    result = runner.invoke(cli, ["run", "--metrics-port", "0", "--log-level", "LOUD"])
+
+    assert result.exit_code == INVALID_INPUT_EXIT_CODE
+    assert result.stderr == "error: unknown log level 'LOUD'\n"

@@ -241,6 +241,23 @@ async def test_vault_values_are_synced_rotated_and_kept_when_vault_is_down(world
     assert await world.get(SECRET, f"{NAME}-vault") is not None
 
 
+async def test_the_next_run_is_due_when_the_vault_refresh_is(world: World) -> None:
+    world.put({"image": IMAGE, "vault": {**VAULT, "refreshIntervalSeconds": 30}})
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 30
+    world.clock.advance(12)  # woken by a change in between: the refresh stays where it was
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 18
+    world.clock.advance(18)
+    world.vault.down = True  # a refresh that fails is tried again one interval later, not in a tight loop
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 30
+
+
+async def test_the_next_run_is_due_when_the_canary_step_ends(world: World) -> None:
+    world.put({"image": IMAGE, "canary": {"image": CANARY, "steps": [20, 100], "stepIntervalSeconds": 40}})
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 40
+    world.clock.advance(15)
+    assert (await world.reconciler.reconcile(await world.body())).requeue_after_seconds == 25
+
+
 async def test_a_vault_mount_outside_the_operator_policy_is_degraded(world: World) -> None:
     world.put({"image": IMAGE, "vault": {**VAULT, "mount": "team-b"}})
     await world.reconcile()
@@ -341,6 +358,26 @@ async def test_invalid_and_paused_specs_touch_nothing_but_status(world: World) -
     world.put({"image": IMAGE, "paused": True}, generation=2)
     await world.reconcile()
     assert await world.get(DEPLOYMENT) is None
+
+
+async def test_a_name_that_cannot_name_a_service_is_degraded_and_touches_nothing(world: World) -> None:
+    name = "Hello_World"
+    world.kmock.objects[RESOURCE, NS, name] = {
+        "apiVersion": "apibase.dev/v1alpha1",
+        "kind": "ApiBase",
+        "metadata": {"name": name, "namespace": NS, "uid": "uid-2", "generation": 1},
+        "spec": {"image": IMAGE},
+    }
+    body = await world.kube.get_apibase(NS, name)
+    assert body is not None
+
+    assert (await world.reconciler.reconcile(body)).writes == 1  # the status patch only
+    status = (await world.kube.get_apibase(NS, name) or {})["status"]
+    conditions = {c["type"]: c for c in status["conditions"]}  # type: ignore[index,union-attr]
+    assert (conditions["Degraded"]["status"], conditions["Degraded"]["reason"]) == ("True", "InvalidName")
+    assert conditions["Degraded"]["message"].startswith("metadata.name: 'Hello_World' is not a DNS-1035 label")
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", "InvalidName")
+    assert await world.kube.get(DEPLOYMENT, NS, name) is None
 
 
 async def test_cleanup_deletes_every_owned_object(world: World) -> None:

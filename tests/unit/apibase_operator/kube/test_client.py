@@ -64,6 +64,15 @@ async def test_list_by_labels_and_delete(client: KubeClient) -> None:
     assert not await client.delete(DEPLOYMENT, "prod", "shop")
 
 
+async def test_list_keeps_only_objects_with_the_labels_even_if_the_server_ignores_the_selector(
+    client: KubeClient,
+) -> None:
+    await client.apply(deployment(1))
+    await client.apply({**deployment(1), "metadata": {"name": "theirs", "namespace": "prod"}})  # kmock: no selectors
+    found = await client.list(DEPLOYMENT, "prod", {"app.kubernetes.io/instance": "shop"})
+    assert [item["metadata"]["name"] for item in found] == ["shop"]  # type: ignore[index]
+
+
 async def test_events_are_posted_and_errors_raise(client: KubeClient) -> None:
     owner = {"metadata": {"name": "shop", "namespace": "prod", "uid": "u-1"}}
     await client.event(owner, "Normal", "Applied", "Deployment shop created")

@@ -10,7 +10,14 @@ import yaml
 from apibase_operator.crd.models import ApiBaseResource
 from apibase_operator.reconcile import Observed, desired_objects
 from apibase_operator.reconcile.schemas import CUSTOM_SCHEMAS, schema_for
-from apibase_operator.reconcile.validation import validate_object, validate_objects
+from apibase_operator.reconcile.validation import (
+    KubernetesVersionNotSupportedError,
+    kubernetes_minor,
+    name_problem,
+    supported_kubernetes_versions,
+    validate_object,
+    validate_objects,
+)
 from apibase_operator.vault import SyncedSecret
 
 pytestmark = pytest.mark.unit
@@ -85,15 +92,15 @@ def test_core_type_errors_name_the_path():
     assert problem.startswith("Service/orders: spec.ports.0.port: ")
 
 
-def test_an_unknown_kind_or_version_is_a_problem():
+def test_an_unknown_kind_is_a_problem_and_an_unknown_version_an_error():
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     service = by_kind(full_objects(), "Service")
 
     assert validate_object(unknown) == [
         "Widget/w: Couldn't find schema for kind Widget with api version example.com/v1 for kubernetes version 1.31"
     ]
-    (problem,) = validate_object(service, "9.99")
-    assert "does not support version 9.99" in problem
+    with pytest.raises(KubernetesVersionNotSupportedError, match=r"'9\.99' is not supported"):
+        validate_object(service, "9.99")
 
 
 def test_a_weight_above_100_is_refused():
@@ -150,3 +157,45 @@ def test_problems_name_objects_without_metadata():
         "Component/?: (root): 'metadata' is a required property",
         "Component/?: (root): 'spec' is a required property",
     ]
+
+
+@pytest.mark.parametrize("name", ["a", "orders", "orders-v2", "a" * 63])
+def test_a_dns_1035_label_is_a_good_name(name):
+    assert name_problem(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Hello_World", "not a DNS-1035 label"),
+        ("orders.v2", "not a DNS-1035 label"),
+        ("2fast", "not a DNS-1035 label"),
+        ("orders-", "not a DNS-1035 label"),
+        ("", "not a DNS-1035 label"),
+        ("a" * 64, "longer than 63 characters"),
+    ],
+)
+def test_a_name_that_cannot_name_a_service_is_a_problem(name, why):
+    problem = name_problem(name)
+
+    assert problem is not None
+    assert why in problem
+
+
+def test_the_supported_versions_are_the_shipped_schemas():
+    supported = supported_kubernetes_versions()
+
+    assert supported[0] == "1.25"  # kubernetes-validate 1.37 dropped the older schemas
+    assert "1.31" in supported
+    assert list(supported) == sorted(supported, key=lambda minor: tuple(int(part) for part in minor.split(".")))
+
+
+@pytest.mark.parametrize(("given", "minor"), [("1.31", "1.31"), ("v1.31", "1.31"), ("1.31.4", "1.31")])
+def test_a_kubernetes_version_is_reduced_to_its_minor(given, minor):
+    assert kubernetes_minor(given) == minor
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.24", "1.40", "1.4", "one", ""])
+def test_a_version_without_schemas_is_refused_before_any_object(version):
+    with pytest.raises(KubernetesVersionNotSupportedError, match=r"ships schemas for 1\.25 to "):
+        validate_objects(full_objects(), version)
