@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 
+import kmock
 import pytest
 from kopf.testing import KopfRunner
 
