@@ -13,7 +13,8 @@ Graceful shutdown, in each worker process, in stages; each SIGTERM or SIGINT mov
    and lets in-flight requests finish for up to ``APIBASE_SHUTDOWN_GRACE_SECONDS``; the application's shutdown
    closes its pools.
 3. A signal during that drain stops the wait for in-flight requests (uvicorn's forced exit); later ones change
-   nothing. However many signals arrive, the command exits 0. Under ``--workers N`` uvicorn's supervisor only
+   nothing until the server has stopped; one more during the teardown that follows ends the process at once.
+   However many signals arrive, the command exits 0. Under ``--workers N`` uvicorn's supervisor only
    queues what it receives and sends each worker one SIGTERM, so each worker goes through stages 1 and 2 once.
 
 Why the signal handler only calls ``loop.call_soon_threadsafe``: a Python signal handler runs in the main thread
@@ -25,7 +26,8 @@ turn. ``loop.add_signal_handler`` would run the work on the loop too, but it doe
 which installs and restores its handlers with ``signal.signal`` and re-raises the stopping signal afterwards:
 the loop would still own the signal after uvicorn restored it, and reset it to the default when it closes, so a
 late signal would kill the process (143) instead of ending in a clean exit. Before uvicorn takes the signals
-over and after it hands them back, a signal raises ``SystemExit(0)``, which takes no lock either.
+over and after it hands them back, the first signal raises ``SystemExit(0)`` and one more during the teardown
+ends the process at once (``os._exit(0)``); neither takes a lock.
 
 Why a :class:`ServeConfig` rather than a ``uvicorn.Server`` subclass: with ``--workers N`` uvicorn's supervisor
 builds a plain ``Server`` in each worker, but the configuration travels to every worker, and each worker's
@@ -36,6 +38,7 @@ wraps those handlers, so one mechanism covers one worker, ``--workers N`` and ``
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import enum
 import logging
@@ -169,8 +172,9 @@ def run_server(config: ServeConfig) -> None:
     server = uvicorn.Server(config)
     # before the server takes the signals over, and once it has handed them back (re-raising the one that
     # stopped it): a clean exit, not 143 or a KeyboardInterrupt
+    exit_cleanly = _ExitCleanly()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _exit_cleanly)
+        signal.signal(sig, exit_cleanly)
     if config.should_reload:
         ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
     elif config.workers > 1:
@@ -181,8 +185,29 @@ def run_server(config: ServeConfig) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
-def _exit_cleanly(sig: int, frame: FrameType | None) -> NoReturn:
-    raise SystemExit(0)
+class _ExitCleanly:
+    """The first stop signal exits 0 through ``SystemExit``, so the teardown runs; one more during it exits now.
+
+    A ``SystemExit`` raised at a random point of the teardown could leave it stuck (a pool that is not closed
+    keeps its non-daemon thread, and the interpreter waits for it), so a later signal does not raise again.
+    The interpreter's last steps, after the exit handlers, ignore stop signals: finalizing, it would reset them to
+    their default action, and one arriving then would end the process with 143.
+    """
+
+    def __init__(self) -> None:
+        self._exiting = False
+
+    def __call__(self, sig: int, frame: FrameType | None) -> NoReturn:
+        if self._exiting:
+            os._exit(0)
+        self._exiting = True
+        atexit.register(_ignore_stop_signals)
+        raise SystemExit(0)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _default_drain_delay(settings: Settings) -> float:

@@ -280,6 +280,15 @@ def test_a_burst_of_sigterms_stops_an_idle_server_in_time(server: Server) -> Non
     _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
 
 
+def test_a_storm_of_sigterms_until_it_exits_stops_it_in_time(server: Server) -> None:
+    """Signals through every stage, the teardown included, until the process is gone."""
+    sent = time.monotonic()
+    while server.process.poll() is None and time.monotonic() < sent + DRAIN_DELAY + EXIT_BOUND:
+        os.kill(server.process.pid, signal.SIGTERM)  # not reaped yet: still our process, or a zombie
+        time.sleep(0.001)
+    _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+
+
 async def test_a_burst_of_mixed_signals_stops_a_loaded_server_in_time(server: Server) -> None:
     headers = _sign_in(server.base)
     never = asyncio.Event()

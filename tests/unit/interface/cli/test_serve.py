@@ -7,6 +7,8 @@ test); a real server stopped under load is tests/integration/interface/cli/test_
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import pickle
 import signal
 import socket
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import pytest
 import uvicorn
@@ -376,8 +378,32 @@ def test_one_worker_runs_the_server_and_a_re_raised_signal_exits_0(fake_server: 
     run_server(config)
     assert fake_server.runs == [config]
     with pytest.raises(SystemExit) as exit_:
-        signal.raise_signal(sig)  # what uvicorn does once it has stopped, and any signal after that
+        signal.raise_signal(sig)  # what uvicorn does once it has stopped
     assert exit_.value.code == 0
+
+
+class ExitNowError(Exception):
+    """Stands in for ``os._exit``, which would end the test run."""
+
+
+def test_a_signal_during_the_teardown_exits_at_once_instead_of_raising_again(
+    fake_server: type[FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exit_now(status: int) -> NoReturn:
+        raise ExitNowError(status)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    at_exit: list[Callable[[], None]] = []
+    monkeypatch.setattr(atexit, "register", at_exit.append)
+    run_server(a_config())
+    with pytest.raises(SystemExit):
+        signal.raise_signal(signal.SIGTERM)
+    with pytest.raises(ExitNowError) as exited:
+        signal.raise_signal(signal.SIGINT)
+    assert exited.value.args == (0,)
+    (ignore_stop_signals,) = at_exit  # the interpreter's own last steps cannot be stopped by a signal
+    ignore_stop_signals()
+    assert signal.getsignal(signal.SIGTERM) == signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 def test_a_server_that_never_started_exits_with_uvicorns_start_up_failure(fake_server: type[FakeServer]) -> None:
