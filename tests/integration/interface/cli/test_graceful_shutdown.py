@@ -6,9 +6,10 @@ inside the server's drain delay). One slow upload is still sending its body when
 socket, so it proves that in-flight requests are drained, not cut off. Requests after the close are refused, as
 they should be, and do not count as failures.
 
-The other tests send signals in bursts (as fast as ``os.kill`` goes; the kernel may merge some), during start-up,
-idle, under load and to the ``--workers`` supervisor: however many arrive, the process exits 0 within the drain
-delay plus a bound. A burst once deadlocked the signal handler (it took a lock it already held).
+The other tests send signals in bursts (as fast as ``os.kill`` goes; the kernel may merge some) during start-up,
+idle, under load and to the ``--workers`` supervisor, in a storm until the process is gone, and one at a time
+through the three stages: however many arrive, the process exits 0 within the drain delay plus a bound. A burst
+once deadlocked the signal handler (it took a lock it already held).
 """
 
 from __future__ import annotations
