@@ -4,12 +4,30 @@ With ``APIBASE_TLS__CERT_FILE``/``KEY_FILE`` it serves HTTPS itself (no proxy in
 ``REQUIRE_CLIENT_CERT=true`` makes it mutual TLS: the handshake fails for a client without a certificate signed
 by that CA, before any request reaches the application.
 
-Graceful shutdown, in each worker process: on SIGTERM readiness answers 503 at once (the process-wide
-``SHUTTING_DOWN`` event of :mod:`app.interface.http.health`), the server keeps serving for ``--drain-delay``
-seconds (Kubernetes sends SIGTERM while endpoints may still route to the pod for a moment), then stops
-accepting and lets in-flight requests finish for up to ``APIBASE_SHUTDOWN_GRACE_SECONDS`` before the
-application's shutdown closes its pools. SIGINT (Ctrl+C) skips the delay; a second signal ends the delay early.
-Stopped by a signal, the command exits 0.
+Graceful shutdown, in each worker process, in stages; each SIGTERM or SIGINT moves it one stage on:
+
+1. The first SIGTERM turns readiness 503 (the process-wide ``SHUTTING_DOWN`` event of
+   :mod:`app.interface.http.health`) and the server keeps serving for ``--drain-delay`` seconds (Kubernetes
+   sends SIGTERM while endpoints may still route to the pod for a moment).
+2. Then, or at once on a second signal (or a first SIGINT: Ctrl+C skips the delay), the server stops accepting
+   and lets in-flight requests finish for up to ``APIBASE_SHUTDOWN_GRACE_SECONDS``; the application's shutdown
+   closes its pools.
+3. A signal during that drain stops the wait for in-flight requests (uvicorn's forced exit); later ones change
+   nothing until the server has stopped; one more during the teardown that follows ends the process at once.
+   However many signals arrive, the command exits 0. Under ``--workers N`` uvicorn's supervisor only
+   queues what it receives and sends each worker one SIGTERM, so each worker goes through stages 1 and 2 once.
+
+Why the signal handler only calls ``loop.call_soon_threadsafe``: a Python signal handler runs in the main thread
+between any two bytecodes, also inside another run of itself or inside a lock that thread holds, so it must not
+take a lock (``threading.Event.set`` does: a burst of SIGTERMs once deadlocked the server that way). Queueing a
+callback is lock-free on both loops (asyncio appends to a deque and writes a byte to its self-pipe; uvloop
+appends to a deque and calls ``uv_async_send``); everything else, readiness included, happens on the loop's next
+turn. ``loop.add_signal_handler`` would run the work on the loop too, but it does not compose with uvicorn,
+which installs and restores its handlers with ``signal.signal`` and re-raises the stopping signal afterwards:
+the loop would still own the signal after uvicorn restored it, and reset it to the default when it closes, so a
+late signal would kill the process (143) instead of ending in a clean exit. Before uvicorn takes the signals
+over and after it hands them back, the first signal raises ``SystemExit(0)`` and one more during the teardown
+ends the process at once (``os._exit(0)``); neither takes a lock.
 
 Why a :class:`ServeConfig` rather than a ``uvicorn.Server`` subclass: with ``--workers N`` uvicorn's supervisor
 builds a plain ``Server`` in each worker, but the configuration travels to every worker, and each worker's
@@ -20,6 +38,9 @@ wraps those handlers, so one mechanism covers one worker, ``--workers N`` and ``
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextvars
+import enum
 import logging
 import os
 import signal
@@ -74,79 +95,119 @@ class ServeConfig(uvicorn.Config):
 
 
 def drain_on_signal(delay_seconds: float, *, shutting_down: threading.Event = SHUTTING_DOWN) -> None:
-    """Wrap the running server's SIGTERM and SIGINT handlers: mark the process draining first, stop it later.
+    """Wrap the running server's SIGTERM and SIGINT handlers in one :class:`_StagedShutdown`.
 
     Call it on the server's event loop after the server installed its handlers (uvicorn restores its own
     originals when it stops, which removes these wrappers too).
     """
     loop = asyncio.get_running_loop()
-    for sig, delay in ((signal.SIGTERM, delay_seconds), (signal.SIGINT, 0.0)):
-        previous = signal.getsignal(sig)
-        if callable(previous):
-            signal.signal(sig, _DrainThenStop(loop, previous, delay, shutting_down))
+    stops: dict[int, SignalHandler] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if callable(previous := signal.getsignal(sig)):
+            stops[sig] = previous
+    shutdown = _StagedShutdown(loop, stops, delay_seconds, shutting_down)
+    for wrapped in stops:
+        signal.signal(wrapped, shutdown)
 
 
-class _DrainThenStop:
-    """The signal handler: readiness off at once, the server's own handler after the delay (or a second signal)."""
+class _Stage(enum.Enum):
+    SERVING = enum.auto()
+    DELAYING = enum.auto()  # readiness is off, still serving for the drain delay
+    STOPPING = enum.auto()  # the server stopped accepting and drains in-flight requests
+    FORCED = enum.auto()  # the server no longer waits for in-flight requests
+
+
+class _StagedShutdown:
+    """Each stop signal moves the shutdown one stage on; all the work happens on the event loop."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        stop: SignalHandler,
+        stops: dict[int, SignalHandler],
         delay_seconds: float,
         shutting_down: threading.Event,
     ) -> None:
         self._loop = loop
-        self._stop = stop
+        self._stops = stops
         self._delay = delay_seconds
         self._shutting_down = shutting_down
+        self._stage = _Stage.SERVING
         self._timer: asyncio.TimerHandle | None = None
-        self._stopping = False
 
     def __call__(self, sig: int, frame: FrameType | None) -> None:
+        # The signal handler: it may run between any two bytecodes of the main thread, also inside itself or
+        # inside a lock that thread holds, so it only queues the work (a deque append and a wake-up write), in
+        # a context of its own rather than that of whichever request it interrupted.
+        self._loop.call_soon_threadsafe(self._advance, sig, context=contextvars.Context())
+
+    def _advance(self, sig: int) -> None:
         self._shutting_down.set()
-        # a signal handler may interrupt the loop anywhere: only the thread-safe call is safe to make here
-        self._loop.call_soon_threadsafe(self._on_signal, sig)
+        name = signal.Signals(sig).name
+        match self._stage:
+            case _Stage.SERVING if sig == signal.SIGTERM and self._delay > 0:
+                logger.warning("%s received: readiness is off; serving for %ss more before draining", name, self._delay)
+                self._stage = _Stage.DELAYING
+                self._timer = self._loop.call_later(self._delay, self._stop, sig)
+            case _Stage.SERVING | _Stage.DELAYING:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    logger.warning("%s received again: draining now", name)
+                self._stop(sig)
+            case _Stage.STOPPING:
+                logger.warning("%s received while draining: no longer waiting for in-flight requests", name)
+                self._stage = _Stage.FORCED
+                # uvicorn stops waiting when SIGINT comes after it began to stop
+                self._stops.get(signal.SIGINT, self._stops[sig])(signal.SIGINT, None)
+            case _Stage.FORCED:
+                pass
 
-    def _on_signal(self, sig: int) -> None:
-        if not self._stopping and self._timer is None and self._delay > 0:
-            logger.warning(
-                "%s received: readiness is off; serving for %ss more before draining",
-                signal.Signals(sig).name,
-                self._delay,
-            )
-            self._timer = self._loop.call_later(self._delay, self._forward, sig)
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._forward(sig)
-
-    def _forward(self, sig: int) -> None:
+    def _stop(self, sig: int) -> None:
         self._timer = None
-        self._stopping = True
-        self._stop(sig, None)
+        self._stage = _Stage.STOPPING
+        self._stops[sig](sig, None)
 
 
 def run_server(config: ServeConfig) -> None:
     """What ``uvicorn.run`` does with its own configuration: one server, a reloader or a worker supervisor."""
     server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once it has shut down: make that a clean exit, not 143
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    try:
-        if config.should_reload:
-            ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
-        elif config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        else:
-            server.run()
-    except KeyboardInterrupt:
-        pass
+    # before the server takes the signals over, and once it has handed them back (re-raising the one that
+    # stopped it): a clean exit, not 143 or a KeyboardInterrupt
+    exit_cleanly = _ExitCleanly()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, exit_cleanly)
+    if config.should_reload:
+        ChangeReload(config, target=server.run, sockets=[config.bind_socket()]).run()
+    elif config.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        server.run()
     if not server.started and not config.should_reload and config.workers == 1:
         sys.exit(STARTUP_FAILURE)
 
 
-def _exit_cleanly(sig: int, frame: FrameType | None) -> NoReturn:
-    raise SystemExit(0)
+class _ExitCleanly:
+    """The first stop signal exits 0 through ``SystemExit``, so the teardown runs; one more during it exits now.
+
+    A ``SystemExit`` raised at a random point of the teardown could leave it stuck (a pool that is not closed
+    keeps its non-daemon thread, and the interpreter waits for it), so a later signal does not raise again.
+    The interpreter's last steps, after the exit handlers, ignore stop signals: finalizing, it would reset them to
+    their default action, and one arriving then would end the process with 143.
+    """
+
+    def __init__(self) -> None:
+        self._exiting = False
+
+    def __call__(self, sig: int, frame: FrameType | None) -> NoReturn:
+        if self._exiting:
+            os._exit(0)
+        self._exiting = True
+        atexit.register(_ignore_stop_signals)
+        raise SystemExit(0)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _default_drain_delay(settings: Settings) -> float:

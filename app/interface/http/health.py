@@ -12,7 +12,8 @@ moment SIGTERM arrives, before the server stops accepting, so the load balancer 
 
 Public API:
 
-- ``SHUTTING_DOWN``: the process-wide ``threading.Event`` a signal handler sets; never cleared.
+- ``SHUTTING_DOWN``: the process-wide ``threading.Event`` set on the event loop when a stop signal arrives
+  (never in the signal handler itself: ``Event.set`` takes a lock); never cleared.
 - ``HealthRegistry(*, shutting_down=SHUTTING_DOWN)``: ``register(name, check, timeout_seconds=2.0, *, vital=True)``,
   ``checks``, ``draining`` (settable), ``async run() -> dict[str, CheckResult]``.
 - ``HealthCheck`` (a registered check) and ``CheckResult`` (``status``, ``latency_ms``, ``error``).
@@ -48,7 +49,7 @@ type CheckStatus = Literal["ok", "failed", "timeout"]
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 
-#: Set once, from a signal handler, when the process is told to stop: a process never stops stopping.
+#: Set once, on the event loop, when the process is told to stop: a process never stops stopping.
 SHUTTING_DOWN: Final = threading.Event()
 
 

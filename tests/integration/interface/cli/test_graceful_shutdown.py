@@ -1,10 +1,15 @@
-"""SIGTERM to a real ``apibase serve`` under load: readiness off at once, nothing in flight fails, exit 0.
+"""Stop signals to a real ``apibase serve``: readiness off at once, nothing in flight fails, always exit 0 in time.
 
-The load generator behaves like a load balancer that honours readiness: 20 clients create and list products
-until the health poller has seen ``/health/ready`` answer 503 and a propagation lag has passed (well inside the
-server's drain delay). One slow upload is still sending its body when the server closes its listening socket,
-so it proves that in-flight requests are drained, not cut off. Requests after the close are refused, as they
-should be, and do not count as failures.
+The load test's generator behaves like a load balancer that honours readiness: 20 clients create and list
+products until the health poller has seen ``/health/ready`` answer 503 and a propagation lag has passed (well
+inside the server's drain delay). One slow upload is still sending its body when the server closes its listening
+socket, so it proves that in-flight requests are drained, not cut off. Requests after the close are refused, as
+they should be, and do not count as failures.
+
+The other tests send signals in bursts (as fast as ``os.kill`` goes; the kernel may merge some) during start-up,
+idle, under load and to the ``--workers`` supervisor, in a storm until the process is gone, and one at a time
+through the three stages: however many arrive, the process exits 0 within the drain delay plus a bound. A burst
+once deadlocked the signal handler (it took a lock it already held).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,11 @@ CLIENTS = 20
 DRAIN_DELAY = 2.0  # the server keeps serving this long after SIGTERM, with readiness 503
 PROPAGATION = 0.5  # the "load balancer" stops routing this long after it saw readiness 503
 GRACE = 5
+#: how long a loaded CI machine may take to import the service and migrate its database
+START_UP_BOUND = 120.0
+#: after the drain delay: the grace for in-flight requests and the application's shutdown, on a loaded machine
+EXIT_BOUND = GRACE + 5.0
+BURST = 20
 UPLOAD_SECONDS = 3.5  # the slow upload is still sending when the listener closes (after DRAIN_DELAY)
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
@@ -55,16 +66,16 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """``apibase serve`` (one worker) on SQLite in a temp dir; the test stops it, the fixture only cleans up."""
+@contextmanager
+def _launched(tmp_path: Path, *options: str, drain_delay: float = DRAIN_DELAY, grace: int = GRACE) -> Iterator[Server]:
+    """``apibase serve`` (one worker unless told) on SQLite in a temp dir; the test stops it, this only cleans up."""
     port = _free_port()
     env = {
         **os.environ,
         "APIBASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shutdown.db'}",
         "APIBASE_UPLOADS_DIR": str(tmp_path / "uploads"),
         "APIBASE_WORKERS": "1",
-        "APIBASE_SHUTDOWN_GRACE_SECONDS": str(GRACE),
+        "APIBASE_SHUTDOWN_GRACE_SECONDS": str(grace),
         "APIBASE_AUTH__PASSWORD_TIME_COST": "1",
         "APIBASE_AUTH__PASSWORD_MEMORY_KIB": "1024",
         "APIBASE_RATE_LIMIT__CLIENT_LIMIT": "1000000/minute",
@@ -73,29 +84,40 @@ def server(tmp_path: Path) -> Iterator[Server]:
     }
     command = [
         str(Path(sys.executable).with_name("apibase")),
-        *("serve", "--port", str(port), "--drain-delay", str(DRAIN_DELAY)),
+        *("serve", "--port", str(port), "--drain-delay", str(drain_delay), *options),
     ]
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-        base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(  # noqa: S603 - a fixed command
+            command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            for _ in range(200):
-                if process.poll() is not None:
-                    pytest.fail(f"the server exited: {log_path.read_text()[-3000:]}")
-                try:
-                    if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
-            else:
-                pytest.fail("the service did not become ready")
-            yield Server(process, base, log_path)
+            yield Server(process, f"http://127.0.0.1:{port}", log_path)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+            with suppress(ProcessLookupError):  # workers too, should their supervisor have left them behind
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _wait_until_ready(server: Server) -> None:
+    deadline = time.monotonic() + START_UP_BOUND
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"the server exited: {server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.base}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"the service did not become ready in {START_UP_BOUND}s")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with _launched(tmp_path) as launched:
+        _wait_until_ready(launched)
+        yield launched
 
 
 def _sign_in(base: str) -> dict[str, str]:
@@ -136,14 +158,14 @@ async def _client(base: str, headers: dict[str, str], number: int, stop: asyncio
     return outcomes
 
 
-async def _slow_upload(base: str, headers: dict[str, str], product_id: str) -> Outcome:
+async def _slow_upload(base: str, headers: dict[str, str], product_id: str, seconds: float = UPLOAD_SECONDS) -> Outcome:
     async def body() -> AsyncIterator[bytes]:
         yield PNG
         for _ in range(30):
-            await asyncio.sleep(UPLOAD_SECONDS / 30)
+            await asyncio.sleep(seconds / 30)
             yield bytes(64)
 
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=15) as http:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=seconds + 15) as http:
         return await _call(
             http,
             "PUT",
@@ -212,3 +234,116 @@ async def test_sigterm_under_load_fails_no_request(server: Server) -> None:
     log = server.log.read_text()
     assert "timeout graceful shutdown exceeded" not in log
     assert "SIGTERM received: readiness is off" in log
+
+
+def _burst(server: Server, *signals: signal.Signals) -> float:
+    """Send the signals as fast as possible, ``BURST`` times over; returns when the first one left."""
+    sent = time.monotonic()
+    for _ in range(BURST):
+        for sig in signals:
+            os.kill(server.process.pid, sig)
+    return sent
+
+
+def _exits_0_within(server: Server, sent: float, seconds: float) -> None:
+    try:
+        code = server.process.wait(timeout=max(sent + seconds - time.monotonic(), 0.1))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {seconds}s after the signal: {server.log.read_text()[-3000:]}")
+    assert code == 0, server.log.read_text()[-3000:]
+
+
+def _handles(pid: int, sig: signal.Signals) -> bool:
+    """Whether the process has a handler of its own for the signal (Linux: the caught-signals mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught >> (sig - 1) & 1)
+
+
+def _listens(server: Server) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(server.base.rsplit(":", 1)[1])), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def _until(base: str, path: str, result: int | str, *, within: float) -> None:
+    """Poll ``path`` on fresh connections until it gives ``result``."""
+    deadline = time.monotonic() + within
+    while (await _fresh(base, path)).result != result:
+        assert time.monotonic() < deadline, f"{path} did not give {result} within {within}s"
+        await asyncio.sleep(0.05)
+
+
+def test_a_burst_of_sigterms_stops_an_idle_server_in_time(server: Server) -> None:
+    sent = _burst(server, signal.SIGTERM)
+    _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+
+
+def test_a_storm_of_sigterms_until_it_exits_stops_it_in_time(server: Server) -> None:
+    """Signals through every stage, the teardown included, until the process is gone."""
+    sent = time.monotonic()
+    while server.process.poll() is None and time.monotonic() < sent + DRAIN_DELAY + EXIT_BOUND:
+        os.kill(server.process.pid, signal.SIGTERM)  # not reaped yet: still our process, or a zombie
+        time.sleep(0.001)
+    _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+
+
+async def test_a_burst_of_mixed_signals_stops_a_loaded_server_in_time(server: Server) -> None:
+    headers = _sign_in(server.base)
+    never = asyncio.Event()
+    clients = [asyncio.create_task(_client(server.base, headers, n, never)) for n in range(CLIENTS)]
+    async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=10) as http:
+        for _ in range(CLIENTS):  # the clients' requests are in flight meanwhile
+            assert (await http.get("/api/v2/products", params={"limit": 5})).status_code == 200
+    sent = _burst(server, signal.SIGTERM, signal.SIGINT)
+    _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+    load = [outcome for outcomes in await asyncio.gather(*clients) for outcome in outcomes]
+    assert any(o.started < sent < o.ended for o in load), "no request was in flight when the burst began"
+
+
+def test_signals_during_start_up_stop_it_in_time(tmp_path: Path) -> None:
+    with _launched(tmp_path) as server:
+        deadline = time.monotonic() + START_UP_BOUND
+        while not _handles(server.process.pid, signal.SIGTERM):  # from here on every signal ends in exit 0
+            assert server.process.poll() is None, server.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "apibase serve never took SIGTERM over"
+            time.sleep(0.01)
+        assert not _listens(server)  # still starting: the application is not even imported yet
+        sent = _burst(server, signal.SIGTERM)
+        # start-up is not cut short (migrations run to their end), then the usual stop
+        _exits_0_within(server, sent, START_UP_BOUND + DRAIN_DELAY + EXIT_BOUND)
+
+
+async def test_each_signal_moves_the_shutdown_one_stage_on(tmp_path: Path) -> None:
+    long = 60  # the drain delay and the grace: the second and the third signal must end them long before
+    with _launched(tmp_path, drain_delay=long, grace=long) as server:
+        _wait_until_ready(server)
+        headers = _sign_in(server.base)
+        async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=10) as http:
+            created = await http.post("/api/v2/products", json=_product("SLOW-2"))
+        assert created.status_code == 201, created.text
+        upload = asyncio.create_task(_slow_upload(server.base, headers, created.json()["data"]["id"], seconds=long))
+
+        os.kill(server.process.pid, signal.SIGTERM)
+        await _until(server.base, "/health/ready", 503, within=1.0)  # 1: readiness off, still serving
+        os.kill(server.process.pid, signal.SIGTERM)
+        await _until(server.base, "/health/live", "ConnectError", within=EXIT_BOUND)  # 2: no more delay
+        assert not upload.done()  # being drained
+        forced = time.monotonic()
+        os.kill(server.process.pid, signal.SIGTERM)  # 3: stop waiting for the upload
+        _exits_0_within(server, forced, EXIT_BOUND)  # long before the grace for in-flight requests ends
+        assert isinstance((await upload).result, str)  # cut off, not answered
+    log = server.log.read_text()
+    for stage in ("readiness is off", "draining now", "no longer waiting for in-flight requests"):
+        assert stage in log
+
+
+def test_several_workers_stop_on_a_burst_in_time(tmp_path: Path) -> None:
+    with _launched(tmp_path, "--workers", "2") as server:
+        _wait_until_ready(server)  # one worker serves; on a loaded machine the other may still be starting
+        sent = _burst(server, signal.SIGTERM)
+        _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+    # the supervisor sends each worker one SIGTERM: each serving worker goes through the drain delay once
+    assert 1 <= server.log.read_text().count("SIGTERM received: readiness is off") <= 2

@@ -7,18 +7,24 @@ test); a real server stopped under load is tests/integration/interface/cli/test_
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import pickle
 import signal
 import socket
 import ssl
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import pytest
 import uvicorn
+import uvloop
 from typer.testing import CliRunner
 
 from app.interface.cli import serve as serve_module
@@ -191,6 +197,7 @@ async def test_sigterm_turns_readiness_off_at_once_and_stops_the_server_after_th
     drain_on_signal(0.2, shutting_down=shutting_down)
     sent = asyncio.get_running_loop().time()
     signal.raise_signal(signal.SIGTERM)
+    await asyncio.sleep(0)  # the loop's next turn, before anything scheduled after the signal
     assert shutting_down.is_set()
     await asyncio.sleep(0.05)
     assert server_handler.calls == []  # still serving, with readiness 503
@@ -200,7 +207,9 @@ async def test_sigterm_turns_readiness_off_at_once_and_stops_the_server_after_th
     assert at - sent >= 0.2
 
 
-async def test_a_second_signal_ends_the_delay_and_later_ones_reach_the_server(server_handler: ServerHandler) -> None:
+async def test_a_second_signal_ends_the_delay_a_third_forces_the_stop_and_later_ones_change_nothing(
+    server_handler: ServerHandler,
+) -> None:
     drain_on_signal(0.2, shutting_down=threading.Event())
     signal.raise_signal(signal.SIGTERM)
     await asyncio.sleep(0.01)
@@ -209,22 +218,102 @@ async def test_a_second_signal_ends_the_delay_and_later_ones_reach_the_server(se
     assert server_handler.signals == [signal.SIGTERM]
     await asyncio.sleep(0.3)
     assert server_handler.signals == [signal.SIGTERM]  # the cancelled delay does not stop it twice
-    signal.raise_signal(signal.SIGINT)  # uvicorn forces the exit on a second SIGINT
+    signal.raise_signal(signal.SIGTERM)  # uvicorn forces the exit on a SIGINT once it is stopping
+    await asyncio.sleep(0.01)
+    assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.raise_signal(sig)
     await asyncio.sleep(0.01)
     assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]
 
 
-async def test_ctrl_c_and_a_zero_delay_stop_at_once(server_handler: ServerHandler) -> None:
+@pytest.mark.parametrize(("delay", "sig"), [(0.0, signal.SIGTERM), (10.0, signal.SIGINT)])
+async def test_ctrl_c_and_a_zero_delay_stop_at_once(server_handler: ServerHandler, delay: float, sig: int) -> None:
     shutting_down = threading.Event()
-    drain_on_signal(0.0, shutting_down=shutting_down)
-    signal.raise_signal(signal.SIGTERM)
+    drain_on_signal(delay, shutting_down=shutting_down)
+    signal.raise_signal(sig)
     await asyncio.sleep(0.01)
-    assert server_handler.signals == [signal.SIGTERM]
+    assert server_handler.signals == [sig]
     assert shutting_down.is_set()
-    drain_on_signal(10.0, shutting_down=shutting_down)
-    signal.raise_signal(signal.SIGINT)
+    signal.raise_signal(sig)  # a second one forces it
     await asyncio.sleep(0.01)
-    assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]
+    assert server_handler.signals == [sig, signal.SIGINT]
+
+
+INTERRUPTED_REQUEST: ContextVar[str | None] = ContextVar("interrupted_request", default=None)
+
+
+async def test_the_stop_runs_outside_the_context_of_the_code_the_signal_interrupted() -> None:
+    seen: list[str | None] = []
+    previous = signal.signal(signal.SIGTERM, lambda sig, frame: seen.append(INTERRUPTED_REQUEST.get()))
+    try:
+        drain_on_signal(0.0, shutting_down=threading.Event())
+        INTERRUPTED_REQUEST.set("request-1")  # its log lines and spans must not carry the stop's
+        signal.raise_signal(signal.SIGTERM)
+        await asyncio.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [None]
+
+
+@contextmanager
+def watchdog(seconds: float) -> Iterator[None]:
+    """Break a deadlocked main thread: a blocked lock acquisition returns to run this signal's handler."""
+
+    def expire(sig: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"still blocked after {seconds}s: deadlocked")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_reentered_at_every_call(handler: Callable[[int, FrameType | None], object], sig: int) -> int:
+    """Run a signal handler and run it again at each call it makes, as a signal arriving right then would.
+
+    Python runs a signal handler in the main thread between two bytecodes, so another signal may start it again
+    at any point of itself, also while it holds a lock; a profile hook reaches each call inside it (the hook's
+    own calls are not profiled, so a re-entered run is not re-entered again).
+    """
+    reentries = 0
+
+    def reenter(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal reentries
+        if event in {"call", "c_call"}:
+            reentries += 1
+            handler(sig, None)
+
+    sys.setprofile(reenter)
+    try:
+        handler(sig, None)
+    finally:
+        sys.setprofile(None)
+    return reentries
+
+
+@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop], ids=["asyncio", "uvloop"])
+def test_a_signal_arriving_inside_the_handler_neither_deadlocks_nor_skips_a_stage(
+    server_handler: ServerHandler, loop_factory: Callable[[], asyncio.AbstractEventLoop]
+) -> None:
+    shutting_down = threading.Event()
+
+    async def burst() -> int:
+        drain_on_signal(10.0, shutting_down=shutting_down)
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with watchdog(2.0):
+            reentries = run_reentered_at_every_call(handler, signal.SIGTERM)
+        await asyncio.sleep(0.01)
+        return reentries
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        assert runner.run(burst()) >= 2  # uvloop's call_soon_threadsafe is one compiled call
+    assert shutting_down.is_set()
+    assert server_handler.signals == [signal.SIGTERM, signal.SIGINT]  # draining now, then forced
 
 
 async def test_default_and_ignoring_handlers_are_left_alone(server_handler: ServerHandler) -> None:
@@ -273,7 +362,6 @@ class FakeServer:
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         FakeServer.runs.append(self.config)
         self.started = self.started_on_run
-        raise KeyboardInterrupt  # how the re-raised SIGINT ends uvicorn
 
 
 @pytest.fixture
@@ -284,13 +372,38 @@ def fake_server(monkeypatch: pytest.MonkeyPatch, server_handler: ServerHandler) 
     return FakeServer
 
 
-def test_one_worker_runs_the_server_and_a_re_raised_sigterm_exits_0(fake_server: type[FakeServer]) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_one_worker_runs_the_server_and_a_re_raised_signal_exits_0(fake_server: type[FakeServer], sig: int) -> None:
     config = a_config()
     run_server(config)
     assert fake_server.runs == [config]
     with pytest.raises(SystemExit) as exit_:
-        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(sig)  # what uvicorn does once it has stopped
     assert exit_.value.code == 0
+
+
+class ExitNowError(Exception):
+    """Stands in for ``os._exit``, which would end the test run."""
+
+
+def test_a_signal_during_the_teardown_exits_at_once_instead_of_raising_again(
+    fake_server: type[FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exit_now(status: int) -> NoReturn:
+        raise ExitNowError(status)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    at_exit: list[Callable[[], None]] = []
+    monkeypatch.setattr(atexit, "register", at_exit.append)
+    run_server(a_config())
+    with pytest.raises(SystemExit):
+        signal.raise_signal(signal.SIGTERM)
+    with pytest.raises(ExitNowError) as exited:
+        signal.raise_signal(signal.SIGINT)
+    assert exited.value.args == (0,)
+    (ignore_stop_signals,) = at_exit  # the interpreter's own last steps cannot be stopped by a signal
+    ignore_stop_signals()
+    assert signal.getsignal(signal.SIGTERM) == signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 def test_a_server_that_never_started_exits_with_uvicorns_start_up_failure(fake_server: type[FakeServer]) -> None:
