@@ -232,6 +232,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
+    worker_healthcheck_timeout_seconds: int = Field(
+        default=30,
+        ge=5,
+        le=600,
+        description="How long a worker may stay silent before `--workers N` replaces it: a new worker imports the "
+        "whole service first, which takes longer than uvicorn's 5 s on a small CPU share",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     compression_minimum_bytes: int = Field(default=500, ge=0)
     auto_migrate: bool | None = Field(default=None, description="Migrate at start-up; default: only on SQLite")

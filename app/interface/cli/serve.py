@@ -252,6 +252,7 @@ def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
         ssl_certfile=settings.tls.cert_file,
         ssl_keyfile=settings.tls.key_file,
         ssl_ca_certs=settings.tls.ca_file,

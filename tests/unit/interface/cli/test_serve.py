@@ -51,6 +51,7 @@ def test_serve_uses_settings_from_the_environment(calls: list[ServeConfig], monk
     monkeypatch.setenv("APIBASE_PORT", "9001")
     monkeypatch.setenv("APIBASE_WORKERS", "3")
     monkeypatch.setenv("APIBASE_SHUTDOWN_GRACE_SECONDS", "7")
+    monkeypatch.setenv("APIBASE_WORKER_HEALTHCHECK_TIMEOUT_SECONDS", "45")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 0, result.output
     (config,) = calls
@@ -62,7 +63,7 @@ def test_serve_uses_settings_from_the_environment(calls: list[ServeConfig], monk
         True,
         False,
     )
-    assert config.timeout_graceful_shutdown == 7
+    assert (config.timeout_graceful_shutdown, config.timeout_worker_healthcheck) == (7, 45)
     assert config.drain_delay_seconds == 0.0  # development: Ctrl+C and test servers stop at once
 
 
