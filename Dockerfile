@@ -8,12 +8,15 @@
 # Label the build with --build-arg VERSION=... REVISION=$(git rev-parse HEAD) CREATED=$(date -u +%FT%TZ)
 # SOURCE=<repository URL>. Pin the base by digest for reproducible builds:
 #   --build-arg PYTHON_IMAGE=python:3.12-slim@sha256:<digest>
+# Without Docker or a registry (CI): scripts/build-images.sh builds both with podman on a local base image.
+# It also works with Debian's buildah 1.28: no heredocs, no RUN --mount=type=bind,from=<stage>.
 #
 # Layers, cheapest to rebuild last:
 #   wheels   pyproject.toml only -> wheels of every dependency; rebuilt only when the dependencies change
 #   builder  + README.md, app/, operator/ -> the project's own wheel
+#   service-dependencies / operator-dependencies   each image's venv, from the wheels alone
 #   runtime  the non-root user and the labels both images share
-#   operator / service   a venv with the dependencies (one layer, cached), then the project wheel (a small layer)
+#   operator / service   the venv (one layer, cached), then the project wheel (a small layer)
 #
 # Both images run as UID 10001 (numeric, so `runAsNonRoot: true` can verify it), write nothing outside /tmp
 # (`readOnlyRootFilesystem: true` plus an emptyDir on /tmp, as the operator's Deployments do), have no
@@ -35,22 +38,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 FROM python AS wheels
 WORKDIR /src
 COPY pyproject.toml ./
-RUN python - <<'EOF'
-import tomllib
-from pathlib import Path
-
-project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
-own = project["name"]
-base = [req for req in project["dependencies"] if not req.startswith(own)]
-operator = base + project["optional-dependencies"]["operator"]
-out = Path("/requirements")
-out.mkdir()
-(out / "service.txt").write_text("\n".join(base) + "\n", encoding="utf-8")
-(out / "operator.txt").write_text("\n".join(operator) + "\n", encoding="utf-8")
-EOF
-# One resolution for the superset (service deps + the operator extra): both images get the same versions.
+# No heredoc: Debian's buildah 1.28 (scripts/build-images.sh) does not support them.
+RUN python -c "import pathlib, tomllib; \
+project = tomllib.loads(pathlib.Path('pyproject.toml').read_text(encoding='utf-8'))['project']; \
+base = [req for req in project['dependencies'] if not req.startswith(project['name'])]; \
+operator = project['optional-dependencies']['operator']; \
+out = pathlib.Path('/requirements'); \
+out.mkdir(); \
+(out / 'service.txt').write_text('\n'.join(base) + '\n', encoding='utf-8'); \
+(out / 'operator.txt').write_text('\n'.join(operator) + '\n', encoding='utf-8')"
+# One resolution for both lists together: a dependency both images share gets the same version in each.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip wheel --wheel-dir /wheels --requirement /requirements/operator.txt
+    pip wheel --wheel-dir /wheels --requirement /requirements/service.txt --requirement /requirements/operator.txt
 
 # ---------------------------------------------------------------------------------------------------------------
 # The source, after the dependency layers: the project's wheel (app and apibase_operator, with the CRD YAML and
@@ -61,6 +60,22 @@ COPY app ./app
 COPY operator ./operator
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --no-deps --wheel-dir /dist .
+
+# ---------------------------------------------------------------------------------------------------------------
+# Each image's dependencies in a venv of its own (no pip inside: the base image's pip installs into it), copied into
+# the image as one layer, without the wheels or any cache. COPY --from, not RUN --mount=type=bind,from=...: Debian's
+# buildah 1.28 does not mount a stage it took from its layer cache, so a second target would find no wheels.
+FROM wheels AS service-dependencies
+RUN python -m venv --without-pip /opt/apibase/venv \
+    && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
+        --requirement /requirements/service.txt
+
+# Only the `operator` extra: no FastAPI, SQLAlchemy or uvicorn. tests/unit/test_declared_dependencies.py checks
+# that the extra covers every import of apibase_operator.
+FROM wheels AS operator-dependencies
+RUN python -m venv --without-pip /opt/apibase/venv \
+    && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
+        --requirement /requirements/operator.txt
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM python AS runtime
@@ -86,15 +101,13 @@ WORKDIR /opt/apibase
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM runtime AS operator
-# The venv has no pip of its own (--without-pip); the base image's pip installs into it.
-RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
-    --mount=type=bind,from=wheels,source=/requirements,target=/requirements \
-    python -m venv --without-pip /opt/apibase/venv \
-    && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
-        --requirement /requirements/operator.txt
-RUN --mount=type=bind,from=builder,source=/dist,target=/dist \
-    pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --no-deps /dist/apibase-*.whl \
-    && pip --python /opt/apibase/venv/bin/python check
+COPY --from=operator-dependencies /opt/apibase/venv /opt/apibase/venv
+# The project's wheel in a small layer of its own, so a source change leaves the dependency layer as it is (the
+# wheel file stays in /opt/apibase/dist: see the COPY --from note above). No `pip check`: it would ask for the
+# service's dependencies, which this image leaves out on purpose.
+COPY --from=builder /dist/ /opt/apibase/dist/
+RUN pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --no-deps \
+        /opt/apibase/dist/apibase-*.whl
 LABEL org.opencontainers.image.title="apibase-operator" \
       org.opencontainers.image.description="The ApiBase Kubernetes operator: workloads, Istio, Dapr, canaries, Vault"
 USER 10001:10001
@@ -107,21 +120,20 @@ CMD ["run"]
 # ---------------------------------------------------------------------------------------------------------------
 # Last stage: the default target of a plain `docker build .`.
 FROM runtime AS service
-RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
-    --mount=type=bind,from=wheels,source=/requirements,target=/requirements \
-    python -m venv --without-pip /opt/apibase/venv \
-    && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
-        --requirement /requirements/service.txt
-RUN --mount=type=bind,from=builder,source=/dist,target=/dist \
-    pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --no-deps /dist/apibase-*.whl \
+COPY --from=service-dependencies /opt/apibase/venv /opt/apibase/venv
+COPY --from=builder /dist/ /opt/apibase/dist/
+RUN pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --no-deps \
+        /opt/apibase/dist/apibase-*.whl \
     && pip --python /opt/apibase/venv/bin/python check
 LABEL org.opencontainers.image.title="apibase-service" \
       org.opencontainers.image.description="The API Base reference service (FastAPI on uvicorn)"
-# The built-in SQLite default (./apibase.db) would write to the read-only working directory: in the image it
-# lives on /tmp (an emptyDir in Kubernetes, so per pod and lost on restart). Production sets a PostgreSQL URL.
+# The built-in defaults (./apibase.db, ./uploads) would write to the read-only working directory: in the image
+# they live on /tmp (an emptyDir in Kubernetes, so per pod and lost on restart). Production sets a PostgreSQL URL
+# and mounts a volume (or sets an object store) for uploads.
 ENV APIBASE_HOST=0.0.0.0 \
     APIBASE_PORT=8000 \
-    APIBASE_DATABASE_URL=sqlite+aiosqlite:////tmp/apibase.db
+    APIBASE_DATABASE_URL=sqlite+aiosqlite:////tmp/apibase.db \
+    APIBASE_UPLOADS_DIR=/tmp/uploads
 USER 10001:10001
 EXPOSE 8000
 STOPSIGNAL SIGTERM

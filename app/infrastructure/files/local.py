@@ -26,7 +26,10 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 
 class LocalFileStore(FileStore):
-    """Files under ``root`` (created if missing); a key is ``segment/segment/...`` of ``[A-Za-z0-9_.-]``.
+    """Files under ``root``; a key is ``segment/segment/...`` of ``[A-Za-z0-9_.-]``.
+
+    The root is created by the first write, not before: a service that never stores a file starts on a
+    read-only filesystem, wherever ``uploads_dir`` points.
 
     Segments may not start with a dot (that keeps ``..`` out, and the store's temporary files apart), and the
     resolved path must still lie under the root, so a symlink planted inside cannot lead out of it either.
@@ -35,7 +38,6 @@ class LocalFileStore(FileStore):
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self._root = Path(root).resolve()
-        self._root.mkdir(parents=True, exist_ok=True)
 
     @property
     def root(self) -> Path:

@@ -99,6 +99,7 @@ async def test_file_store_refuses_a_symlink_planted_inside_the_root(tmp_path) ->
     outside = tmp_path / "outside"
     outside.mkdir()
     store = LocalFileStore(tmp_path / "uploads")
+    store.root.mkdir()
     (store.root / "products").symlink_to(outside, target_is_directory=True)
     with pytest.raises(ValueError, match="outside"):
         await store.save("products/p1/image", b"data", "image/png")

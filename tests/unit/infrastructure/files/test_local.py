@@ -53,8 +53,11 @@ async def test_missing_files_are_none_and_delete_says_whether_it_removed_one(sto
     assert await store.open("products/1/image") is None
 
 
-async def test_the_root_is_created(tmp_path: Path) -> None:
+async def test_the_root_is_created_by_the_first_write_not_before(tmp_path: Path) -> None:
+    """A read-only container root must not stop the service from starting (issue 11)."""
     store = LocalFileStore(tmp_path / "deep" / "root")
+    assert not (tmp_path / "deep").exists()
+    assert await store.open("x") is None
 
     await store.save("x", b"1", "image/png")
 
@@ -97,6 +100,7 @@ async def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path, store: Local
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret").write_bytes(b"image/png\nsecret")
+    store.root.mkdir()
     (store.root / "link").symlink_to(outside, target_is_directory=True)
 
     with pytest.raises(ValueError, match="outside the store's root"):
@@ -148,6 +152,7 @@ async def test_writes_go_through_a_temporary_file_in_the_same_directory(
 
 
 async def test_a_corrupt_file_is_an_error_not_a_guess(store: LocalFileStore) -> None:
+    store.root.mkdir()
     (store.root / "broken").write_bytes(b"no header at all")
 
     with pytest.raises(ValueError, match="corrupt"):
