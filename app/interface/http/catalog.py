@@ -25,8 +25,8 @@ from app.interface.http.crud import (
     Pagination,
     Provider,
     create_crud_router,
-    field_types,
 )
+from app.interface.http.query_filters import field_types
 from app.interface.http.security.authorization import require
 
 __all__ = ["PRODUCT_PERMISSIONS", "products_router_v1", "products_router_v2"]

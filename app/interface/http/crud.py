@@ -12,28 +12,18 @@ What a client GETs it can PUT back: the ``PUT`` body is the create model plus th
 
 # No ``from __future__ import annotations`` here: FastAPI must see the endpoint annotations as objects,
 # and they are built inside functions where string annotations could not be resolved.
-import inspect
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import date, datetime
-from decimal import Decimal
 from enum import Enum, StrEnum
-from types import NoneType, UnionType
-from typing import Annotated, TypeAliasType, Union, get_args, get_origin
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     Field,
-    PlainValidator,
-    Strict,
     StringConstraints,
-    WrapValidator,
     create_model,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -48,10 +38,11 @@ from app.application.pagination import (
 )
 from app.application.ports.service import Service
 from app.core.errors import PreconditionFailedError
-from app.domain.specification import Comparison, Operator, Specification, TrueSpecification
+from app.domain.specification import Specification
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
 from app.interface.http.openapi import problem_responses
 from app.interface.http.pattern_formats import describe_pattern
+from app.interface.http.query_filters import filter_dependency, sort_pattern, where_clause
 from app.interface.http.responses import (
     STALE_PRECONDITION,
     IfMatchHeader,
@@ -68,9 +59,7 @@ __all__ = [
     "Pagination",
     "Provider",
     "create_crud_router",
-    "field_types",
     "replace_model",
-    "sort_pattern",
 ]
 
 
@@ -119,24 +108,6 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
     replace_accepts_read_only: bool = True
 
 
-def field_types(model: type[BaseModel], names: frozenset[str]) -> dict[str, object]:
-    """The filter allowlist with each field's type and constraints (``Annotated``), read from a pydantic model.
-
-    Taking the constraints along means a filter can never carry a value the column could not hold (an integer
-    beyond 64 bits, a price with a hundred digits): such input is a 422 at the edge, not a driver error.
-    """
-    found: dict[str, object] = {}
-    for name, info in model.model_fields.items():
-        if name in names and info.annotation is not None:
-            # Constraints only: strictness and custom validators are for JSON bodies, a query string is text.
-            metadata = [item for item in info.metadata if not isinstance(item, _BODY_ONLY)]
-            found[name] = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
-    return found
-
-
-_BODY_ONLY = (Strict, BeforeValidator, AfterValidator, WrapValidator, PlainValidator)
-
-
 def replace_model(create: type[BaseModel], response: type[BaseModel]) -> tuple[type[BaseModel], frozenset[str]]:
     """The ``PUT`` body for a resource, and the names of its read-only fields.
 
@@ -157,92 +128,6 @@ def replace_model(create: type[BaseModel], response: type[BaseModel]) -> tuple[t
         f"{create.__name__}Replace", __base__=create, __doc__=create.__doc__, **read_only
     )
     return model, frozenset(read_only)
-
-
-# -- filters derived from the allowlist ---------------------------------------------------------------------------
-_ORDERED = (int, float, Decimal, date, datetime)
-_INT64 = Field(ge=-(2**63), le=2**63 - 1)
-_SEARCH_TEXT = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
-def _iso_datetime(value: object) -> object:
-    """Only ISO 8601 text is a date-time here; pydantic's lax mode would also take ``0.5`` as a timestamp."""
-    if isinstance(value, str) and not _ISO_DATETIME.match(value):
-        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
-    return value
-
-
-def _plain(annotation: object) -> object:
-    """``X | None`` → ``X``: a filter parameter is always optional anyway; ``type X = ...`` aliases are unwrapped."""
-    if isinstance(annotation, TypeAliasType):
-        return _plain(annotation.__value__)
-    if get_origin(annotation) in (Union, UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not NoneType]
-        if len(members) == 1:
-            return _plain(members[0])
-    return annotation
-
-
-def _base(annotation: object) -> object:
-    """The bare type under ``Annotated`` and ``| None``, to decide which operators make sense."""
-    annotation = _plain(annotation)
-    return _base(get_args(annotation)[0]) if get_origin(annotation) is Annotated else annotation
-
-
-def _filter_parameters(filter_types: Mapping[str, object]) -> list[tuple[str, str, Operator, object]]:
-    """(parameter name, field, operator, annotation) for every filter the allowlist allows."""
-    found: list[tuple[str, str, Operator, object]] = []
-    for name, annotation in sorted(filter_types.items()):
-        kind, base = _plain(annotation), _base(annotation)
-        if base is int and kind is int:  # unbounded: keep it within a 64-bit column
-            kind = Annotated[kind, _INT64]
-        elif base is datetime:
-            kind = Annotated[kind, BeforeValidator(_iso_datetime)]
-        found.append((name, name, Operator.EQ, kind))
-        if isinstance(base, type) and issubclass(base, _ORDERED) and not issubclass(base, bool):
-            found += [(f"{name}__gte", name, Operator.GE, kind), (f"{name}__lte", name, Operator.LE, kind)]
-        if base is str:
-            found.append((f"{name}__contains", name, Operator.CONTAINS, _SEARCH_TEXT))
-    return found
-
-
-def sort_pattern(fields: frozenset[str]) -> str:
-    """The regular expression of a valid ``sort`` value, so the OpenAPI document tells clients exactly."""
-    names = "|".join(sorted(fields))
-    expected = f"up to 10 comma-separated fields among {', '.join(sorted(fields))}, each with '-' before it to descend"
-    return describe_pattern(rf"^(|-?({names})(,-?({names})){{0,9}})$", expected)
-
-
-def _filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Awaitable[Specification[object]]]:
-    """A FastAPI dependency whose signature lists one typed query parameter per allowed filter."""
-    parameters = _filter_parameters(filter_types)
-
-    async def build(**values: object) -> Specification[object]:  # async: no worker-thread hop per request
-        spec: Specification[object] = TrueSpecification()
-        for parameter, name, operator, _ in parameters:
-            if values.get(parameter) is not None:
-                spec = spec & Comparison(name, operator, values[parameter])
-        return spec
-
-    build.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter(
-                parameter,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=None,
-                annotation=Annotated[kind | SkipJsonSchema[None], Query(description=f"{name} {operator.value}")],  # type: ignore[misc]
-            )
-            for parameter, name, operator, kind in parameters
-        ]
-    )
-    return build
-
-
-def _where(spec: Specification[object]) -> Specification[object] | None:
-    return None if isinstance(spec, TrueSpecification) else spec
 
 
 # -- the router ----------------------------------------------------------------------------------------------------
@@ -316,7 +201,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
     def add_list(self, guards: list[params.Depends]) -> None:
         resource = self.resource
-        Filters = Annotated[Specification[object], Depends(_filter_dependency(resource.filter_types))]  # noqa: N806
+        Filters = Annotated[Specification[object], Depends(filter_dependency(resource.filter_types))]  # noqa: N806
         Limit = Annotated[int, Query(ge=1, le=resource.max_page_size, description="Page size")]  # noqa: N806
         sortable = ", ".join(sorted(resource.sortable_fields))
         Sort = Annotated[  # noqa: N806
@@ -343,7 +228,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             ) -> PaginatedResponse[TResponse]:
                 order = parse_sort(sort, resource.sortable_fields)
                 page = unwrap(
-                    await service.list(where=_where(where), sort=order, offset=offset, limit=limit, count=count)
+                    await service.list(where=where_clause(where), sort=order, offset=offset, limit=limit, count=count)
                 )
                 return PaginatedResponse.from_page(page, page.items, response_meta())
 
@@ -364,7 +249,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         ) -> CursorPaginatedResponse[TResponse]:
             order = parse_sort(sort, resource.sortable_fields)
             page = unwrap(
-                await service.list_by_cursor(where=_where(where), sort=order, cursor=cursor or None, limit=limit)
+                await service.list_by_cursor(where=where_clause(where), sort=order, cursor=cursor or None, limit=limit)
             )
             return CursorPaginatedResponse.from_page(page, page.items, response_meta())
 

@@ -43,8 +43,9 @@ from app.domain.ordering.order import (
 from app.domain.ordering.status import OrderStatus
 from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
-from app.interface.http.crud import Provider, sort_pattern
+from app.interface.http.crud import Provider
 from app.interface.http.openapi import problem_responses
+from app.interface.http.query_filters import sort_pattern
 from app.interface.http.responses import IfMatchHeader, IfNoneMatchHeader, etag_of, precondition, response_meta, unwrap
 from app.interface.http.security.authorization import require
 
