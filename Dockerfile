@@ -36,17 +36,26 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # ---------------------------------------------------------------------------------------------------------------
 # Dependencies from pyproject.toml alone, so a source change never rebuilds them.
 FROM python AS wheels
+# Extras the service image adds to its main dependencies, comma-separated: `aws` (boto3, for
+# APIBASE_SECRETS__PROVIDER=aws) and `vault` (hvac, for =vault). None by default: the SDKs weigh 40 MB and the
+# default `env` provider needs neither; a selected provider whose extra is missing stops the service at start-up
+# with a message naming the extra. Example: --build-arg SERVICE_EXTRAS=aws,vault
+ARG SERVICE_EXTRAS=""
 WORKDIR /src
 COPY pyproject.toml ./
 # No heredoc: Debian's buildah 1.28 (scripts/build-images.sh) does not support them.
-RUN python -c "import pathlib, tomllib; \
+RUN python -c "import os, pathlib, sys, tomllib; \
 project = tomllib.loads(pathlib.Path('pyproject.toml').read_text(encoding='utf-8'))['project']; \
+extras = project['optional-dependencies']; \
+wanted = [name.strip() for name in os.environ['SERVICE_EXTRAS'].split(',') if name.strip()]; \
+unknown = [name for name in wanted if name not in extras]; \
+unknown and sys.exit(f'SERVICE_EXTRAS: no extra {unknown} in pyproject.toml (there are {sorted(extras)})'); \
 base = [req for req in project['dependencies'] if not req.startswith(project['name'])]; \
-operator = project['optional-dependencies']['operator']; \
+service = base + [req for name in wanted for req in extras[name]]; \
 out = pathlib.Path('/requirements'); \
 out.mkdir(); \
-(out / 'service.txt').write_text('\n'.join(base) + '\n', encoding='utf-8'); \
-(out / 'operator.txt').write_text('\n'.join(operator) + '\n', encoding='utf-8')"
+(out / 'service.txt').write_text('\n'.join(service) + '\n', encoding='utf-8'); \
+(out / 'operator.txt').write_text('\n'.join(extras['operator']) + '\n', encoding='utf-8')"
 # One resolution for both lists together: a dependency both images share gets the same version in each.
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --wheel-dir /wheels --requirement /requirements/service.txt --requirement /requirements/operator.txt
@@ -65,10 +74,15 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # Each image's dependencies in a venv of its own (no pip inside: the base image's pip installs into it), copied into
 # the image as one layer, without the wheels or any cache. COPY --from, not RUN --mount=type=bind,from=...: Debian's
 # buildah 1.28 does not mount a stage it took from its layer cache, so a second target would find no wheels.
+# pip compiles the bytecode once, at the interpreter's one optimization level (a read-only root could not cache
+# it, and compiling at every start doubles the import time). Left out: what only a compiler or a type checker
+# reads (Cython and C sources, headers, .pyi stubs; about 2.5 MB).
 FROM wheels AS service-dependencies
 RUN python -m venv --without-pip /opt/apibase/venv \
     && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
-        --requirement /requirements/service.txt
+        --requirement /requirements/service.txt \
+    && find /opt/apibase/venv/lib/python3.12/site-packages -type f \( -name '*.pyi' -o -name '*.pyx' \
+        -o -name '*.pxd' -o -name '*.pxi' -o -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -delete
 
 # Only the `operator` extra: no FastAPI, SQLAlchemy or uvicorn. tests/unit/test_declared_dependencies.py checks
 # that the extra covers every import of apibase_operator.

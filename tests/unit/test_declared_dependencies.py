@@ -5,6 +5,10 @@ adds what those require in turn). A module that only a dev or test extra happens
 test, since the test environment has everything, and crashes the image at start-up: issue 11 was ``httpx``, used
 by ``app/bootstrap_security.py`` but declared only in the extras. The source is parsed, not imported, so an
 import inside a function counts as much as one at the top of a module.
+
+The secrets providers' SDKs are extras of the service (``aws``, ``vault``; the image has them only when built with
+``SERVICE_EXTRAS``): only their adapter modules (``EXTRA_ADAPTERS``) may import them, and every other module may
+import those adapters only inside a function, so the service starts without the SDKs.
 """
 
 from __future__ import annotations
@@ -30,22 +34,46 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["
 FIRST_PARTY = {"app", "apibase_operator"}
 
 
+def _names(node: ast.AST) -> Iterator[str]:
+    """The absolute module names ``node`` imports; ``from a import b`` yields ``a.b`` (b may be a submodule)."""
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module is not None:
+        yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
 def _imports(tree: ast.AST) -> Iterator[str]:
-    """Absolute module names imported in ``tree``; ``from a import b`` yields ``a.b`` (b may be a submodule)."""
+    """Every module imported anywhere in ``tree``."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module is not None:
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        yield from _names(node)
 
 
-def third_party_imports(package: Path, *, exclude: Path | None = None) -> dict[str, set[str]]:
-    """Imported third-party module -> the files importing it, for every module under ``package``."""
-    found: dict[str, set[str]] = {}
-    for path in sorted(package.rglob("*.py")):
-        if exclude is not None and path.is_relative_to(exclude):
+def _eager_imports(tree: ast.AST) -> Iterator[str]:
+    """The modules imported when ``tree``'s module is: not inside a function, nor under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             continue
-        for name in _imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (name for child in node.orelse for name in _eager_imports(ast.Module([child], [])))
+            continue
+        yield from _names(node)
+        yield from _eager_imports(node)
+
+
+def _sources(package: Path, exclude: Iterable[Path]) -> Iterator[Path]:
+    excluded = tuple(exclude)
+    yield from (path for path in sorted(package.rglob("*.py")) if not any(path.is_relative_to(x) for x in excluded))
+
+
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def third_party_imports(package: Path, *, exclude: Iterable[Path] = ()) -> dict[str, set[str]]:
+    """Imported third-party module -> the files importing it, for every module under ``package`` (or a file)."""
+    found: dict[str, set[str]] = {}
+    for path in [package] if package.is_file() else _sources(package, exclude):
+        for name in _imports(_parse(path)):
             top = name.partition(".")[0]
             if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
                 found.setdefault(name, set()).add(path.relative_to(ROOT).as_posix())
@@ -112,13 +140,73 @@ OWN_NAME = PROJECT["name"]
 MAIN = [text for text in PROJECT["dependencies"] if canonicalize_name(Requirement(text).name) != OWN_NAME]
 OPERATOR_EXTRA = PROJECT["optional-dependencies"]["operator"]
 
+#: The service's modules that may import an extra of the service, and which (app/infrastructure/secrets/factory.py
+#: imports them when their provider is selected).
+EXTRA_ADAPTERS = {
+    Path("app/infrastructure/secrets/aws.py"): "aws",
+    Path("app/infrastructure/secrets/vault.py"): "vault",
+}
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.with_suffix("").parts)
+
+
+def eager_importers(package: Path, modules: Iterable[str]) -> dict[str, list[str]]:
+    """Module of ``modules`` -> the files under ``package`` that import it (or something in it) at load time."""
+    found: dict[str, list[str]] = {}
+    for path in _sources(package, ()):
+        for name in _eager_imports(_parse(path)):
+            for module in modules:
+                if name == module or name.startswith(f"{module}."):
+                    found.setdefault(module, []).append(path.relative_to(ROOT).as_posix())
+    return found
+
 
 def test_the_service_imports_only_what_the_main_dependencies_install() -> None:
-    """``app`` minus ``app/testing`` (test helpers, used with the ``testing`` extra) runs on the main dependencies."""
-    imports = third_party_imports(ROOT / "app", exclude=ROOT / "app" / "testing")
+    """``app`` minus ``app/testing`` (test helpers, used with the ``testing`` extra) and the extras' adapters runs
+    on the main dependencies."""
+    excluded = [ROOT / "app" / "testing", *(ROOT / adapter for adapter in EXTRA_ADAPTERS)]
+    imports = third_party_imports(ROOT / "app", exclude=excluded)
     assert "fastapi.FastAPI" in imports, "the scan finds the service's imports"
     missing = undeclared(imports, installed_by(MAIN))
     assert missing == {}, f"declare these in [project.dependencies] (the service image lacks them): {missing}"
+
+
+@pytest.mark.parametrize(("adapter", "extra"), EXTRA_ADAPTERS.items(), ids=str)
+def test_an_extras_adapter_imports_only_what_the_main_dependencies_and_its_extra_install(
+    adapter: Path, extra: str
+) -> None:
+    imports = third_party_imports(ROOT / adapter)
+    assert imports, f"{adapter} imports its extra's SDK (else drop it from EXTRA_ADAPTERS)"
+    missing = undeclared(imports, installed_by([*MAIN, *PROJECT["optional-dependencies"][extra]]))
+    assert missing == {}, f"declare these in the `{extra}` extra: {missing}"
+    assert undeclared(imports, installed_by(MAIN)), f"{adapter} needs nothing from `{extra}`: drop it from the extra"
+
+
+def test_the_extras_adapters_are_imported_only_when_used() -> None:
+    """The service starts without the extras: no module imports their adapters when it is itself imported."""
+    adapters = [_module_name(adapter) for adapter in EXTRA_ADAPTERS]
+    assert eager_importers(ROOT / "app", adapters) == {}, "import these adapters inside the function that uses them"
+
+
+def test_an_eager_import_is_told_from_a_lazy_one() -> None:
+    """The check itself: only imports that run when the module loads count."""
+    source = """
+import a
+from b import c
+if TYPE_CHECKING:
+    import typing_only
+else:
+    import runtime_too
+class K:
+    import in_class_body
+def f():
+    import lazy
+async def g():
+    from lazy import too
+"""
+    assert sorted(_eager_imports(ast.parse(source))) == ["a", "b.c", "in_class_body", "runtime_too"]
 
 
 def test_the_operator_imports_only_what_the_operator_extra_installs() -> None:

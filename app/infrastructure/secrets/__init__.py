@@ -1,18 +1,12 @@
-"""Adapters of the ``SecretsProvider`` port: mounted files and variables, Vault/OpenBao, AWS, a TTL cache."""
+"""Adapters of the ``SecretsProvider`` port: mounted files and variables, Vault/OpenBao, AWS, a TTL cache.
+
+The Vault and AWS adapters (``.vault``, ``.aws``) are not re-exported: they import SDKs from the ``vault`` and
+``aws`` extras, which the service image leaves out unless asked; ``factory`` imports them when selected.
+"""
 
 from __future__ import annotations
 
-from app.infrastructure.secrets.aws import AwsSecretsManagerProvider, SecretsManagerClient
 from app.infrastructure.secrets.cached import CachedSecretsProvider
 from app.infrastructure.secrets.env_file import EnvFileSecretsProvider, env_var_name
-from app.infrastructure.secrets.vault import KvV2Reader, VaultSecretsProvider
 
-__all__ = [
-    "AwsSecretsManagerProvider",
-    "CachedSecretsProvider",
-    "EnvFileSecretsProvider",
-    "KvV2Reader",
-    "SecretsManagerClient",
-    "VaultSecretsProvider",
-    "env_var_name",
-]
+__all__ = ["CachedSecretsProvider", "EnvFileSecretsProvider", "env_var_name"]

@@ -9,7 +9,8 @@ import hvac  # type: ignore[import-untyped]
 import pytest
 
 from app.application.ports.secrets import SecretNotFound, SecretsUnavailable
-from app.infrastructure.secrets import CachedSecretsProvider, VaultSecretsProvider
+from app.infrastructure.secrets import CachedSecretsProvider
+from app.infrastructure.secrets.vault import VaultSecretsProvider
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import botocore.exceptions  # type: ignore[import-untyped]
 import pytest
 
 from app.application.ports.secrets import SecretNotFound, SecretsUnavailable
-from app.infrastructure.secrets import AwsSecretsManagerProvider
+from app.infrastructure.secrets.aws import AwsSecretsManagerProvider
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from app.application.ports.secrets import SecretNotFound, SecretsUnavailable
-from app.infrastructure.secrets import VaultSecretsProvider
+from app.infrastructure.secrets.vault import VaultSecretsProvider
 
 pytestmark = pytest.mark.unit
 
