@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.application.pagination import CountStrategy, CursorPage, Page, SortField
+from app.application.pass_through_service import PassThroughReads
 from app.application.ports.events import EventPublisher
 from app.application.ports.service import Service
 from app.core.errors import AnyAppError
 from app.core.result import Err, Result
 from app.domain.events import DomainEvent
 from app.domain.ordering.events import OrderPlaced
-from app.domain.specification import Specification
 from app.infrastructure.observability.metrics import Metrics
 
 __all__ = ["CreationCountingService", "MeteredEventPublisher", "observe_login"]
@@ -48,13 +47,15 @@ def observe_login(metrics: Metrics, result: Result[object, AnyAppError]) -> None
         metrics.login_failed(result.error.code.value)
 
 
-class CreationCountingService[TEntity, TCreate, TUpdate, TResponse, ID]:
+class CreationCountingService[TEntity, TCreate, TUpdate, TResponse, ID](
+    PassThroughReads[TEntity, TCreate, TUpdate, TResponse, ID]
+):
     """``Service`` that delegates every use case and calls ``on_created`` after each successful ``create``."""
 
     def __init__(
         self, inner: Service[TEntity, TCreate, TUpdate, TResponse, ID], on_created: Callable[[], None]
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._on_created = on_created
 
     async def create(self, data: TCreate, *, actor: str | None = None) -> Result[TResponse, AnyAppError]:
@@ -62,30 +63,6 @@ class CreationCountingService[TEntity, TCreate, TUpdate, TResponse, ID]:
         if result.is_ok():
             self._on_created()
         return result
-
-    async def get(self, entity_id: ID) -> Result[TResponse, AnyAppError]:
-        return await self._inner.get(entity_id)
-
-    async def list(
-        self,
-        *,
-        where: Specification[TEntity] | None = None,
-        sort: Sequence[SortField] = (),
-        offset: int = 0,
-        limit: int = 50,
-        count: CountStrategy = CountStrategy.EXACT,
-    ) -> Result[Page[TResponse], AnyAppError]:
-        return await self._inner.list(where=where, sort=sort, offset=offset, limit=limit, count=count)
-
-    async def list_by_cursor(
-        self,
-        *,
-        where: Specification[TEntity] | None = None,
-        sort: Sequence[SortField] = (),
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Result[CursorPage[TResponse, str], AnyAppError]:
-        return await self._inner.list_by_cursor(where=where, sort=sort, cursor=cursor, limit=limit)
 
     async def update(
         self,
@@ -96,6 +73,3 @@ class CreationCountingService[TEntity, TCreate, TUpdate, TResponse, ID]:
         actor: str | None = None,
     ) -> Result[TResponse, AnyAppError]:
         return await self._inner.update(entity_id, data, expected_version=expected_version, actor=actor)
-
-    async def delete(self, entity_id: ID, *, actor: str | None = None) -> Result[None, AnyAppError]:
-        return await self._inner.delete(entity_id, actor=actor)
