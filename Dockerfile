@@ -7,14 +7,15 @@
 #
 # Label the build with --build-arg VERSION=... REVISION=$(git rev-parse HEAD) CREATED=$(date -u +%FT%TZ)
 # SOURCE=<repository URL>. Pin the base by digest for reproducible builds:
-#   --build-arg PYTHON_IMAGE=python:3.12-slim@sha256:<digest>
+#   --build-arg PYTHON_IMAGE=python:3.12-slim@sha256:<digest> --build-arg BUILD_IMAGE=python:3.12-slim@sha256:<digest>
 # Without Docker or a registry (CI): scripts/build-images.sh builds both with podman on a local base image.
 # It also works with Debian's buildah 1.28: no heredocs, no RUN --mount=type=bind,from=<stage>.
 #
 # Layers, cheapest to rebuild last:
 #   wheels   pyproject.toml only -> wheels of every dependency; rebuilt only when the dependencies change
 #   builder  + README.md, app/, operator/ -> the project's own wheel
-#   service-dependencies / operator-dependencies   each image's venv, from the wheels alone
+#   service-dependencies / operator-dependencies   each image's venv, from the wheels alone, on the build base
+#            (binutils: the debug symbols are stripped from the venv's shared libraries)
 #   runtime  the non-root user and the labels both images share
 #   operator / service   the venv (one layer, cached), then the project wheel (a small layer)
 #
@@ -24,6 +25,9 @@
 # uvicorn drains for APIBASE_SHUTDOWN_GRACE_SECONDS (20 s), kopf stops its handlers.
 
 ARG PYTHON_IMAGE=python:3.12-slim
+# The same Python with binutils, for the stages that strip the venvs; python:3.12-slim gets binutils from apt there
+# (scripts/build-images.sh passes a local one, as its base has no apt). Pin it to the same digest as PYTHON_IMAGE.
+ARG BUILD_IMAGE=python:3.12-slim
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS python
@@ -71,25 +75,41 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --no-deps --wheel-dir /dist .
 
 # ---------------------------------------------------------------------------------------------------------------
+# Where the venvs are made: binutils for `strip`, which only the build stages get (installed here when the build
+# image lacks it). Same Python at the same path as the runtime base, so the venvs run there unchanged.
+FROM ${BUILD_IMAGE} AS build
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1 \
+    PIP_ROOT_USER_ACTION=ignore
+RUN command -v strip >/dev/null \
+    || (apt-get update && apt-get install -y --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*)
+COPY --from=wheels /wheels /wheels
+COPY --from=wheels /requirements /requirements
+
 # Each image's dependencies in a venv of its own (no pip inside: the base image's pip installs into it), copied into
 # the image as one layer, without the wheels or any cache. COPY --from, not RUN --mount=type=bind,from=...: Debian's
 # buildah 1.28 does not mount a stage it took from its layer cache, so a second target would find no wheels.
 # pip compiles the bytecode once, at the interpreter's one optimization level (a read-only root could not cache
 # it, and compiling at every start doubles the import time). Left out: what only a compiler or a type checker
-# reads (Cython and C sources, headers, .pyi stubs; about 2.5 MB).
-FROM wheels AS service-dependencies
+# reads (Cython and C sources, headers, .pyi stubs; about 2.5 MB), and the debug sections of the wheels' shared
+# libraries (about 40 MB of the service's venv; no debugger or crash report reads them in a container). The venv
+# holds no interpreter of its own (bin/python links to the base's), so the strip never touches CPython.
+FROM build AS service-dependencies
 RUN python -m venv --without-pip /opt/apibase/venv \
     && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
         --requirement /requirements/service.txt \
     && find /opt/apibase/venv/lib/python3.12/site-packages -type f \( -name '*.pyi' -o -name '*.pyx' \
-        -o -name '*.pxd' -o -name '*.pxi' -o -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -delete
+        -o -name '*.pxd' -o -name '*.pxi' -o -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -delete \
+    && find /opt/apibase/venv -type f -name '*.so*' -exec strip --strip-debug {} +
 
 # Only the `operator` extra: no FastAPI, SQLAlchemy or uvicorn. tests/unit/test_declared_dependencies.py checks
 # that the extra covers every import of apibase_operator.
-FROM wheels AS operator-dependencies
+FROM build AS operator-dependencies
 RUN python -m venv --without-pip /opt/apibase/venv \
     && pip --python /opt/apibase/venv/bin/python install --no-cache-dir --no-index --find-links /wheels \
-        --requirement /requirements/operator.txt
+        --requirement /requirements/operator.txt \
+    && find /opt/apibase/venv -type f -name '*.so*' -exec strip --strip-debug {} +
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM python AS runtime

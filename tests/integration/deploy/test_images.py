@@ -4,8 +4,9 @@ The service image runs with what the operator's Deployment asks for (read from `
 change there changes the test): a read-only root with an emptyDir (here a tmpfs) on /tmp, its non-root numeric
 user, every capability dropped, no privilege escalation. It must become live and ready, sign a tenant up, serve an
 authenticated write, and stop on SIGTERM with exit status 0 in time. The operator image must answer ``--help`` and
-render a sample offline. Neither image may carry the other's (or the tests') libraries, and every shared library
-their wheels load must be present in the base. The images' sizes are printed (and recorded in docs/deploy.md).
+render a sample offline. Neither image may carry the other's (or the tests') libraries, every shared library
+their wheels load must be present in the base, and no shared library in the venvs may keep its debug sections.
+The images' sizes are printed (and recorded in docs/deploy.md).
 
 Skipped only when podman is not installed; CI installs it (.ci/run).
 """
@@ -72,6 +73,26 @@ FORBIDDEN = {
 }
 #: A module each image needs: the forbidden check is only meaningful if this one is found.
 EXPECTED = {"service": "fastapi", "operator": "kopf"}
+#: The venv's ELF files (64-bit little-endian, as on x86-64 and arm64) and those with a ``.debug_*`` section, read
+#: from the section headers (a string search would also find the section names Rust's backtrace code holds).
+DEBUG_SECTIONS_PROBE = r"""
+import json, pathlib, struct
+checked, debug = 0, []
+for path in pathlib.Path('/opt/apibase/venv').rglob('*.so*'):
+    data = path.read_bytes() if path.is_file() and not path.is_symlink() else b''
+    if data[:6] != b'\x7fELF\x02\x01':
+        continue
+    checked += 1
+    (offset,), (size, count, names) = struct.unpack_from('<Q', data, 0x28), struct.unpack_from('<HHH', data, 0x3A)
+    headers = [struct.unpack_from('<IIQQQQ', data, offset + index * size) for index in range(count)]
+    for header in headers:
+        start = headers[names][4] + header[0]
+        name = data[start : data.index(b'\0', start)].decode()
+        if name.startswith('.debug_'):
+            debug.append(f'{path}: {name}')
+            break
+print(json.dumps({'checked': checked, 'debug': debug}))
+"""
 
 
 def podman(*args: str, timeout: float = 120.0, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -252,6 +273,16 @@ def test_every_shared_library_the_image_loads_is_there(images: Images, target: s
     )
     missing = sorted({line.strip() for line in listing.splitlines() if "not found" in line})
     assert missing == [], f"the {target} image lacks {missing}"
+
+
+@pytest.mark.parametrize("target", ["service", "operator"])
+def test_the_venvs_shared_libraries_carry_no_debug_sections(images: Images, target: str) -> None:
+    """The build stages strip them (about 40 MB in the service image): a wheel or a Dockerfile change that brings
+    them back would otherwise pass unnoticed."""
+    probe = ("run", "--rm", "--network=none", "--entrypoint=python", images.image(target), "-c", DEBUG_SECTIONS_PROBE)
+    result = json.loads(checked(*probe))
+    assert result["checked"] > 0, f"no shared library found in the {target} venv"
+    assert result["debug"] == [], f"the {target} venv's shared libraries keep debug sections"
 
 
 def test_the_image_sizes_are_reported(images: Images, pytestconfig: pytest.Config) -> None:

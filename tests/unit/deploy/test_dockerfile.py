@@ -271,6 +271,24 @@ def test_every_base_image_is_python_3_12_slim() -> None:
     assert requires == ">=3.12", f"pyproject asks for {requires}: update the base images with it"
 
 
+def test_the_venvs_are_stripped_on_a_build_base_the_images_do_not_inherit() -> None:
+    """binutils (``strip``) only where the venvs are made: the debug symbols go, and the runtime stays without it."""
+    parsed = dockerfile()
+    assert parsed.global_args["BUILD_IMAGE"] == parsed.global_args["PYTHON_IMAGE"], "the same Python by default"
+    build = parsed.stage("build")
+    (from_build,) = [i for i in parsed.instructions if i.keyword == "FROM" and i.line == build.line]
+    assert from_build.arguments.split()[0] == "${BUILD_IMAGE}"
+    installs = " ".join(i.text for i in build.instructions if i.keyword == "RUN")
+    assert "command -v strip" in installs, "binutils from apt only where the build image lacks strip"
+    assert "apt-get install -y --no-install-recommends binutils" in installs
+    for target in TARGETS:
+        dependencies = parsed.stage(f"{target}-dependencies")
+        assert build in dependencies.chain(), f"{dependencies.name} is not built on the build base"
+        runs = " ".join(i.text for i in dependencies.instructions if i.keyword == "RUN")
+        assert "-name '*.so*' -exec strip --strip-debug {} +" in runs, f"{target}: the venv keeps its debug symbols"
+        assert build not in parsed.stage(target).chain(), f"{target} inherits binutils"
+
+
 # -- runtime properties of each target -------------------------------------------------------------------------------
 @pytest.mark.parametrize("target", TARGETS)
 def test_the_target_runs_as_a_numeric_non_root_user_that_exists(target: str) -> None:
