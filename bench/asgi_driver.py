@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Scope
 
-from app.core.settings import AuthSettings
-from app.testing.service import FAST_AUTH, sign_up
+from apibase.core.settings import AuthSettings
+from apibase.testing.service import FAST_AUTH, sign_up
 
 __all__ = ["Call", "Seeded", "best_of", "caller", "command_line", "rate", "report", "seeded_service", "shared_key_auth"]
 

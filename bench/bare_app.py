@@ -23,9 +23,9 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app.core.settings import load_settings
-from app.infrastructure.persistence.catalog.tables import ProductRow
-from app.infrastructure.persistence.database import create_engine
+from apibase.core.settings import load_settings
+from apibase.infrastructure.persistence.database import create_engine
+from shop.catalog.infrastructure.tables import ProductRow
 
 __all__ = ["BareProduct", "BareProductIn", "BareProductPage", "create_app"]
 

@@ -3,7 +3,7 @@
 Run with ``.venv/bin/python bench/http_bench.py [--seconds N] [--concurrency C] [--database sqlite|postgres]``.
 
 It makes a fresh database (a temporary SQLite file, or a scratch PostgreSQL database on 127.0.0.1:5432 that it
-drops again), migrates it, starts the service (``uvicorn --factory app.main:create_app``) and the bare app
+drops again), migrates it, starts the service (``uvicorn --factory shop.main:create_app``) and the bare app
 (``bench/bare_app.py``) as uvicorn processes with one worker each, seeds products through the service's API,
 and then, per scenario (get by id, first list page, create), loads each app in turn from a separate process
 (``wrk`` when on PATH, else ``bench/load.py``). Each app runs ``--repeats`` times in alternating order and the
@@ -44,8 +44,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``app`` and ``bench`` importable from the checkout
 
-from app.core.settings import load_settings  # noqa: E402
-from app.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
+from apibase.core.settings import load_settings  # noqa: E402
+from apibase.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
 from bench.load import Kind, LoadResult, LoadSpec, post_body, run_load, wrk_available  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -310,7 +310,7 @@ def main() -> int:
         f"database {args.database}, load generator {args.load}, {args.concurrency} connections, "
         f"{args.seconds:g} s per run, best of {args.repeats}, {args.products} products seeded"
     )
-    service = App("service", "app.main:create_app", "/api/v1/products")
+    service = App("service", "shop.main:create_app", "/api/v1/products")
     bare = App("bare", "bench.bare_app:create_app", "/products")
     with fresh_database(args.database) as url, tempfile.TemporaryDirectory(prefix="apibase-bench-logs-") as logs:
         upgrade_database(load_settings(database_url=url))

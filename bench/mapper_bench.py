@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from app.application.mapper import GenericMapper
-from app.domain.entities import BaseEntity
+from apibase.application.mapper import GenericMapper
+from apibase.domain.entities import BaseEntity
 
 COUNT = 10_000
 REPEATS = 5

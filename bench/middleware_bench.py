@@ -4,7 +4,7 @@ Run with ``.venv/bin/python bench/middleware_bench.py [--requests N] [--rounds R
 
 Both variants come from ``create_app`` with the same settings, on one migrated SQLite file with one product:
 
-- ``full``: every layer of ``app.interface.http.middleware.stack`` (request id, JSON access log as in production,
+- ``full``: every layer of ``apibase.interface.http.middleware.stack`` (request id, JSON access log as in production,
   security headers, compression, client and user rate limits, audit, authentication of a real EdDSA access
   token, timeout, body limit, idempotency, JSON-only), called with ``Authorization: Bearer <token>``;
 - ``bare``: the same FastAPI application with none of those layers (Starlette's own error and exception
@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from app.core.context import principal as principal_var  # noqa: E402
-from app.core.context import tenant as tenant_var  # noqa: E402
-from app.core.principal import AuthMethod, Principal  # noqa: E402
-from app.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
-from app.domain.identity.permissions import permissions_for  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.testing.service import service_settings  # noqa: E402
+from apibase.core.context import principal as principal_var  # noqa: E402
+from apibase.core.context import tenant as tenant_var  # noqa: E402
+from apibase.core.principal import AuthMethod, Principal  # noqa: E402
+from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
+from apibase.domain.identity.permissions import permissions_for  # noqa: E402
+from shop.main import create_app  # noqa: E402
+from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import best_of, caller, command_line, report, seeded_service  # noqa: E402
 
 TARGET = 0.8

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.infrastructure.persistence.tenancy import tenant_scope
+from apibase.infrastructure.persistence.tenancy import tenant_scope
 
-pytest.register_assert_rewrite("app.testing")
+pytest.register_assert_rewrite("apibase.testing")
 
 
 @pytest.fixture

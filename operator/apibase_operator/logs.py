@@ -1,6 +1,6 @@
 """The operator's log lines as ECS JSON, with the service's field names, and the ApiBase on every object's line.
 
-The service writes Elastic Common Schema documents (``app.infrastructure.observability.ecs``); one index and one
+The service writes Elastic Common Schema documents (``apibase.infrastructure.observability.ecs``); one index and one
 set of dashboards serve both when the operator writes the same fields. It cannot import the service's module:
 that drags in structlog, OpenTelemetry and the service's settings, none of which the operator image carries.
 So the few field names both write are written here again, and a test runs both and compares what they emit.
@@ -38,7 +38,7 @@ from typing import Final, TextIO
 
 __all__ = ["ECS_VERSION", "SERVICE_NAME", "EcsJsonFormatter", "configure_logging"]
 
-#: The ECS version the service declares (``app.infrastructure.observability.ecs.ECS_VERSION``; a test compares).
+#: The ECS version the service declares (``apibase.infrastructure.observability.ecs.ECS_VERSION``; a test compares).
 ECS_VERSION: Final = "8.11.0"
 SERVICE_NAME: Final = "apibase-operator"
 

@@ -219,7 +219,7 @@ def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refer
     log_path = workdir / "server.log"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "shop.main:create_app", "--port", str(port)]
     with log_path.open("wb") as log:
         # cwd=ROOT: ``python -m`` puts it first on sys.path, so this checkout's ``app`` is the one served.
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -3,7 +3,7 @@
 The service image installs the project's main dependencies, the operator image only the ``operator`` extra (pip
 adds what those require in turn). A module that only a dev or test extra happens to install passes every other
 test, since the test environment has everything, and crashes the image at start-up: issue 11 was ``httpx``, used
-by ``app/bootstrap_security.py`` but declared only in the extras. The source is parsed, not imported, so an
+by ``app/apibase/security.py`` but declared only in the extras. The source is parsed, not imported, so an
 import inside a function counts as much as one at the top of a module.
 
 The secrets providers' SDKs are extras of the service (``aws``, ``vault``; the image has them only when built with
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-FIRST_PARTY = {"app", "apibase_operator"}
+FIRST_PARTY = {"apibase", "shop", "apibase_operator"}
 
 
 def _names(node: ast.AST) -> Iterator[str]:
@@ -140,16 +140,17 @@ OWN_NAME = PROJECT["name"]
 MAIN = [text for text in PROJECT["dependencies"] if canonicalize_name(Requirement(text).name) != OWN_NAME]
 OPERATOR_EXTRA = PROJECT["optional-dependencies"]["operator"]
 
-#: The service's modules that may import an extra of the service, and which (app/infrastructure/secrets/factory.py
-#: imports them when their provider is selected).
+#: The service's modules that may import an extra of the service, and which
+#: (app/apibase/infrastructure/secrets/factory.py imports them when their provider is selected).
 EXTRA_ADAPTERS = {
-    Path("app/infrastructure/secrets/aws.py"): "aws",
-    Path("app/infrastructure/secrets/vault.py"): "vault",
+    Path("app/apibase/infrastructure/secrets/aws.py"): "aws",
+    Path("app/apibase/infrastructure/secrets/vault.py"): "vault",
 }
 
 
 def _module_name(path: Path) -> str:
-    return ".".join(path.with_suffix("").parts)
+    """``app/apibase/x.py`` imports as ``apibase.x``: ``app/`` is a source folder, not a package."""
+    return ".".join(path.relative_to("app").with_suffix("").parts)
 
 
 def eager_importers(package: Path, modules: Iterable[str]) -> dict[str, list[str]]:
@@ -164,9 +165,10 @@ def eager_importers(package: Path, modules: Iterable[str]) -> dict[str, list[str
 
 
 def test_the_service_imports_only_what_the_main_dependencies_install() -> None:
-    """``app`` minus ``app/testing`` (test helpers, used with the ``testing`` extra) and the extras' adapters runs
-    on the main dependencies."""
-    excluded = [ROOT / "app" / "testing", *(ROOT / adapter for adapter in EXTRA_ADAPTERS)]
+    """``app`` minus the test kits (used with the ``testing`` extra) and the extras' adapters runs on the main
+    dependencies."""
+    kits = [ROOT / "app" / "apibase" / "testing", ROOT / "app" / "shop" / "testing"]
+    excluded = [*kits, *(ROOT / adapter for adapter in EXTRA_ADAPTERS)]
     imports = third_party_imports(ROOT / "app", exclude=excluded)
     assert "fastapi.FastAPI" in imports, "the scan finds the service's imports"
     missing = undeclared(imports, installed_by(MAIN))

@@ -9,23 +9,23 @@ import pytest
 pytestmark = pytest.mark.unit
 
 PROMISED = {
-    "app.core": [
+    "apibase.core": [
         "Ok", "Err", "Result", "try_catch", "try_catch_async", "collect_results", "collect_all_errors",
         "result_from_dict", "AsyncResult", "Handler", "Validator", "Filter", "Branded", "NonEmpty", "Positive",
         "Lazy", "Validated", "AppError", "DomainError", "ApplicationError", "InfrastructureError", "AnyAppError",
         "CommonErrorCode", "ProblemDetail", "Settings", "load_settings", "SettingsError",
     ],
-    "app.domain": [
+    "apibase.domain": [
         "BaseEntity", "AuditableEntity", "VersionedEntity", "AggregateRoot", "BaseValueObject", "DomainEvent",
         "Specification", "field",
     ],
-    "app.application": [
+    "apibase.application": [
         "Repository", "UnitOfWork", "Service", "Factory", "Store", "EventPublisher", "InMemoryRepository",
         "InMemoryUnitOfWork", "BaseCommand", "BaseQuery", "CommandHandler", "QueryHandler", "CommandBus",
         "QueryBus", "LoggingBehaviour", "ValidationBehaviour", "TransactionBehaviour", "CachingBehaviour",
         "GenericService", "GenericMapper", "Page", "CursorPage", "PaginatedResponse", "ApiResponse", "CursorCodec",
     ],
-    "app.testing": [
+    "apibase.testing": [
         "RepositoryContract", "InMemoryRepository", "WidgetCreateFactory", "widgets", "results",
         "assert_result_round_trips",
     ],

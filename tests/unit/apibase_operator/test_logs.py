@@ -15,9 +15,9 @@ import kopf
 import pytest
 import structlog
 
+from apibase.infrastructure.observability.ecs import ECS_VERSION as SERVICE_ECS_VERSION
+from apibase.infrastructure.observability.logging import configure_logging as configure_service_logging
 from apibase_operator.logs import ECS_VERSION, SERVICE_NAME, EcsJsonFormatter, configure_logging
-from app.infrastructure.observability.ecs import ECS_VERSION as SERVICE_ECS_VERSION
-from app.infrastructure.observability.logging import configure_logging as configure_service_logging
 
 pytestmark = pytest.mark.unit
 

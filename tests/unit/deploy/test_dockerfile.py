@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from app.core.settings import load_settings
-from app.interface.cli import serve as serve_module
+from apibase.core.settings import load_settings
+from apibase.interface.cli import serve as serve_module
 
 pytestmark = pytest.mark.unit
 
@@ -583,7 +583,7 @@ def test_dockerignore_keeps_everything_the_image_needs() -> None:
     """Every file the wheel is built from (including the CRD YAML and the migration template), and every COPY."""
     kept = _project_files()
     assert "operator/apibase_operator/crd/apibase.dev_apibases.yaml" in kept
-    assert "app/infrastructure/persistence/migrations/script.py.mako" in kept
+    assert "app/apibase/infrastructure/persistence/migrations/script.py.mako" in kept
     assert [path for path in kept if excluded(path)] == []
     copied = [source for stage in dockerfile().stages for _, copy in context_copies(stage) for source in copy.sources()]
     assert copied

@@ -11,15 +11,18 @@ from pathlib import Path
 
 import pytest
 
-import app
-from app.core.error_codes import registered_error_codes
-from app.core.errors import AppError
+import apibase
+import shop
+from apibase.core.error_codes import registered_error_codes
+from apibase.core.errors import AppError
 
 pytestmark = pytest.mark.unit
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "error-codes.md"
 _CODE_CELL = re.compile(r"^`([a-z0-9_]+(?:\.[a-z0-9_]+)+)`$")
 _BACKTICKED = re.compile(r"`([^`]+)`")
+PACKAGES = (apibase, shop)
+PREFIXES = tuple(f"{package.__name__}." for package in PACKAGES)
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,18 @@ def _documented_rows() -> list[Row]:
 def _app_codes() -> dict[str, StrEnum]:
     """Every code registered by the application's own modules.
 
-    All modules under ``app`` are imported first, so a code is found wherever it is declared; only
-    ``app.interface`` (the composition root, which wires the application at import time) is left out.
+    All modules of the kernel and the reference service are imported first, so a code is found wherever it is
+    declared; only their interface layers (which wire routers at import time) are left out.
     Enums registered by test modules are not part of the application and are ignored.
     """
-    for module in pkgutil.walk_packages(app.__path__, prefix="app."):
-        if module.name != "app.interface" and not module.name.startswith("app.interface."):
-            importlib.import_module(module.name)
+    for package in PACKAGES:
+        for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+            if ".interface" not in module.name:
+                importlib.import_module(module.name)
     return {
         value: member
         for value, member in registered_error_codes().items()
-        if type(member).__module__.startswith("app.")
+        if type(member).__module__.startswith(PREFIXES)
     }
 
 
@@ -66,7 +70,7 @@ def _app_error_classes() -> list[type[AppError[StrEnum]]]:
     pending: list[type[AppError[StrEnum]]] = [AppError]
     while pending:
         for sub in pending.pop().__subclasses__():
-            if sub.__module__.startswith("app.") and sub not in found:
+            if sub.__module__.startswith(PREFIXES) and sub not in found:
                 found.append(sub)
                 pending.append(sub)
     return found

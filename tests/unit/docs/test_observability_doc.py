@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from app.core.settings import ObservabilitySettings, SecretsSettings
-from app.interface.http.health import HealthRegistry
-from app.main import create_app
-from app.testing.service import FAST_AUTH, service_settings
+from apibase.core.settings import ObservabilitySettings, SecretsSettings
+from apibase.interface.http.health import HealthRegistry
+from shop.main import create_app
+from apibase.testing.service import FAST_AUTH, service_settings
 
 pytestmark = pytest.mark.unit
 

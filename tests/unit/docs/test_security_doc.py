@@ -10,11 +10,11 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from app.core.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
-from app.infrastructure.secrets.env_file import ENV_PREFIX as SECRET_PREFIX
-from app.infrastructure.secrets.env_file import env_var_name
-from app.infrastructure.security.key_material import SIGNING_KEY_SECRET
-from app.interface.http.middleware.stack import MIDDLEWARE_ORDER
+from apibase.core.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
+from apibase.infrastructure.secrets.env_file import ENV_PREFIX as SECRET_PREFIX
+from apibase.infrastructure.secrets.env_file import env_var_name
+from apibase.infrastructure.security.key_material import SIGNING_KEY_SECRET
+from apibase.interface.http.middleware.stack import MIDDLEWARE_ORDER
 
 pytestmark = pytest.mark.unit
 

@@ -33,14 +33,14 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase
 
-from app.application.cursor import CursorCodec
-from app.core.error_codes import CommonErrorCode
-from app.core.settings import Settings
-from app.infrastructure.persistence import orm
-from app.infrastructure.persistence.database import create_engine, create_session_factory
-from app.infrastructure.persistence.schema import metadata as service_metadata
-from app.interface.http.problems import install_problem_handlers
-from app.testing.roundtrip import assert_resources_round_trip
+from apibase.application.cursor import CursorCodec
+from apibase.core.error_codes import CommonErrorCode
+from apibase.core.settings import Settings
+from apibase.infrastructure.persistence import orm
+from apibase.infrastructure.persistence.database import create_engine, create_session_factory
+from apibase.infrastructure.persistence.schema import metadata as service_metadata
+from apibase.interface.http.problems import install_problem_handlers
+from apibase.testing.roundtrip import assert_resources_round_trip
 
 pytestmark = pytest.mark.unit
 
@@ -54,16 +54,16 @@ _EDIT = re.compile(r"# (?P<path>app/[\w/]+\.py): \S.*")
 
 #: The layers the tutorial walks through, in order; a block dropped or renamed fails here first.
 EXPECTED_MODULES = (
-    "app.domain.suppliers.supplier",
-    "app.application.suppliers.dto",
-    "app.application.suppliers.service",
-    "app.infrastructure.persistence.suppliers.tables",
-    "app.infrastructure.persistence.suppliers.mapper",
-    "app.infrastructure.persistence.suppliers.repository",
-    "app.interface.http.suppliers",
-    "app.infrastructure.persistence.suppliers.wiring",
+    "apibase.domain.suppliers.supplier",
+    "apibase.application.suppliers.dto",
+    "apibase.application.suppliers.service",
+    "apibase.infrastructure.persistence.suppliers.tables",
+    "apibase.infrastructure.persistence.suppliers.mapper",
+    "apibase.infrastructure.persistence.suppliers.repository",
+    "apibase.interface.http.suppliers",
+    "apibase.infrastructure.persistence.suppliers.wiring",
 )
-EXPECTED_EDITS = ("app.infrastructure.persistence.schema", "app.bootstrap", "app.main")
+EXPECTED_EDITS = ("apibase.infrastructure.persistence.schema", "apibase.bootstrap", "apibase.main")
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,8 @@ async def engine(tutorial: Tutorial, tmp_path: Path) -> AsyncIterator[AsyncEngin
 
 def build_app(tutorial: Tutorial, engine: AsyncEngine) -> FastAPI:
     """What the tutorial's wiring step does in ``create_app``, minus everything unrelated to suppliers."""
-    wiring = tutorial.modules["app.infrastructure.persistence.suppliers.wiring"]
-    routers = tutorial.modules["app.interface.http.suppliers"]
+    wiring = tutorial.modules["apibase.infrastructure.persistence.suppliers.wiring"]
+    routers = tutorial.modules["apibase.interface.http.suppliers"]
     service = wiring.build_supplier_service(
         create_session_factory(engine), cursor_codec=CursorCodec("tutorial-test-cursor-secret")
     )
@@ -228,7 +228,7 @@ def test_edits_import_real_names_and_touch_existing_ones(tutorial: Tutorial) -> 
 
 
 def test_the_table_stays_out_of_the_service_schema(tutorial: Tutorial) -> None:
-    row = tutorial.modules["app.infrastructure.persistence.suppliers.tables"].SupplierRow
+    row = tutorial.modules["apibase.infrastructure.persistence.suppliers.tables"].SupplierRow
     assert "suppliers" in tutorial.metadata.tables
     assert row.metadata is tutorial.metadata
     assert "suppliers" not in service_metadata.tables

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.infrastructure.observability.metrics import Metrics
+from apibase.infrastructure.observability.metrics import Metrics
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,53 @@
+"""CQRS: commands and queries sent through typed buses to one handler each, inside a behaviour pipeline.
+
+The interface layer only builds messages and sends them; everything a use case needs around its handler
+(logging, validation, the transaction, caching) is a behaviour chosen once at the composition root.
+"""
+
+from __future__ import annotations
+
+from apibase.application.cqrs.behaviours import (
+    CachingBehaviour,
+    LoggingBehaviour,
+    TransactionBehaviour,
+    ValidationBehaviour,
+)
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.handlers import CommandHandler, QueryHandler
+from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
+from apibase.application.cqrs.pipeline import Behaviour, Next, Pipeline
+from apibase.application.cqrs.registry import (
+    DuplicateHandlerError,
+    HandlerFunction,
+    HandlerNotFoundError,
+    HandlerRegistry,
+    HandlerRegistryError,
+    HandlerTypeError,
+    message_type_of_function,
+    message_type_of_handler,
+)
+
+__all__ = [
+    "BaseCommand",
+    "BaseQuery",
+    "Behaviour",
+    "CachingBehaviour",
+    "CommandBus",
+    "CommandHandler",
+    "DuplicateHandlerError",
+    "HandlerFunction",
+    "HandlerNotFoundError",
+    "HandlerRegistry",
+    "HandlerRegistryError",
+    "HandlerTypeError",
+    "LoggingBehaviour",
+    "Message",
+    "Next",
+    "Pipeline",
+    "QueryBus",
+    "QueryHandler",
+    "TransactionBehaviour",
+    "ValidationBehaviour",
+    "message_type_of_function",
+    "message_type_of_handler",
+]

@@ -1,0 +1,64 @@
+"""Engines and sessions from settings: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) with a pool."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from apibase.core.errors import ConcurrencyConflict
+from apibase.core.settings import Settings
+
+__all__ = ["create_engine", "create_session_factory", "is_sqlite"]
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    if is_sqlite(url):
+        engine = create_async_engine(url, echo=settings.database.echo, connect_args={"timeout": 15})
+        _make_sqlite_transactional(engine)
+        return engine
+    pool = settings.database
+    return create_async_engine(
+        url,
+        echo=pool.echo,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.pool_timeout_seconds,
+        pool_pre_ping=pool.pool_pre_ping,
+    )
+
+
+def _make_sqlite_transactional(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, emit BEGIN: otherwise SAVEPOINTs silently do nothing.
+
+    Also turns on WAL (readers never block the writer), foreign keys and a busy timeout.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: object) -> None:
+        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        # In WAL mode a transaction that read before another writer committed cannot write any more: SQLite
+        # answers "database is locked" at once. That is a lost race, which the client resolves by retrying.
+        if "database is locked" in str(context.original_exception):
+            raise ConcurrencyConflict("the data changed concurrently; retry the request") from None
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,1 @@
+"""The ``apibase`` command line; commands live in :mod:`apibase.interface.cli.main`."""

@@ -1,0 +1,274 @@
+"""Rate limiting per client, per user and per route, with the ``limits`` library, answered as 429 problems.
+
+Counting happens before the application runs, so a flood costs one storage round-trip per request and no
+handler work. Counters live in process memory for a single worker, or in Redis (``redis://`` URL) so every
+worker and replica shares them. Every limited response carries the IETF ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` headers for the tightest limit that applied, so well-behaved
+clients can slow down before they are refused; a refusal adds ``Retry-After``.
+
+Which limits apply to a request (each counted separately, all must allow it):
+
+- the client limit, per client IP: the ASGI peer address, or the ``X-Forwarded-For`` entry written by the
+  outermost trusted proxy when ``trusted_proxy_hops`` says that many proxies append to it (the header is
+  otherwise trivially forged);
+- the user limit, per user id, when the ``user_id`` callable finds one in the scope (authentication fills
+  ``scope["state"]["user_id"]``; see ``user_id_from_state``);
+- the first matching route limit, per caller (user id, else client IP): keys are route templates matched
+  in full (``/api/v1/orders/{order_id}``) or path prefixes ending in ``*`` (``/api/v1/auth/*``).
+
+Paths under ``exempt_path_prefixes`` (the health probes by default) are never limited.
+
+Public API: ``RateLimitMiddleware(app, *, settings=RateLimitSettings(), storage=None, user_id=no_user)``
+(pure ASGI), ``RateLimitSettings``, ``RateLimitStrategy``, ``UserIdExtractor``, ``no_user``,
+``user_id_from_state``, ``build_rate_limit_storage(settings) -> Storage``, ``close_rate_limit_storage(storage)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Literal
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from limits.errors import StorageError
+from limits.util import WindowStats
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from apibase.core.errors import TooManyRequestsError
+from apibase.interface.http.problems import send_problem
+
+__all__ = [
+    "RateLimitMiddleware",
+    "RateLimitSettings",
+    "RateLimitStrategy",
+    "UserIdExtractor",
+    "build_rate_limit_storage",
+    "close_rate_limit_storage",
+    "no_user",
+    "user_id_from_state",
+]
+
+logger = logging.getLogger(__name__)
+
+type RateLimitStrategy = Literal["moving-window", "fixed-window"]
+#: Finds the authenticated user's id in the ASGI scope, or ``None`` for an anonymous request.
+type UserIdExtractor = Callable[[Scope], str | None]
+
+_REDIS_SCHEMES: Final = ("redis://", "rediss://", "redis+unix://")
+_UNKNOWN_CLIENT: Final = "unknown"
+
+
+def no_user(scope: Scope) -> str | None:
+    """The default extractor: no user limit until authentication is wired."""
+    return None
+
+
+def user_id_from_state(scope: Scope) -> str | None:
+    """Reads ``scope["state"]["user_id"]``, where the authentication step leaves it."""
+    state = scope.get("state")
+    user_id = state.get("user_id") if isinstance(state, Mapping) else None
+    return str(user_id) if isinstance(user_id, str | int) and not isinstance(user_id, bool) and user_id != "" else None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    """The limits (``limits`` notation: ``"100/minute"``, ``"10 per second; 1000/day"``) and where to count them.
+
+    ``None`` for ``client_limit`` or ``user_limit`` switches that limit off. ``storage_url=None`` counts in
+    memory, per process. ``fail_open`` lets requests through (and logs) when the storage cannot be reached:
+    an outage of the counter should not become an outage of the API.
+    """
+
+    client_limit: str | None = "100/minute"
+    user_limit: str | None = None
+    route_limits: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    strategy: RateLimitStrategy = "moving-window"
+    storage_url: str | None = None
+    key_prefix: str = "apibase:ratelimit"
+    trusted_proxy_hops: int = 0
+    exempt_path_prefixes: tuple[str, ...] = ("/health/",)
+    fail_open: bool = True
+
+    def __post_init__(self) -> None:
+        for value in (self.client_limit, self.user_limit, *self.route_limits.values()):
+            if value is not None:
+                parse(value)  # a typo fails at start-up, with the library's own message
+        for key in self.route_limits:
+            if not key.startswith("/"):
+                raise ValueError(f"route limit key {key!r} must be a path template or prefix starting with '/'")
+        if self.strategy not in ("moving-window", "fixed-window"):
+            raise ValueError(f"unknown rate-limit strategy {self.strategy!r}")
+        if self.trusted_proxy_hops < 0:
+            raise ValueError("trusted_proxy_hops must not be negative")
+        if self.storage_url is not None and not self.storage_url.removeprefix("async+").startswith(_REDIS_SCHEMES):
+            raise ValueError("storage_url must be a redis:// or rediss:// URL (or None for in-memory counting)")
+        object.__setattr__(self, "route_limits", MappingProxyType(dict(self.route_limits)))
+
+
+def build_rate_limit_storage(settings: RateLimitSettings) -> Storage:
+    """In-memory storage without a URL, else a Redis storage (redis-py client) under ``settings.key_prefix``."""
+    if settings.storage_url is None:
+        return MemoryStorage()
+    url = settings.storage_url.removeprefix("async+")
+    return RedisStorage(f"async+{url}", implementation="redispy", key_prefix=settings.key_prefix, wrap_exceptions=True)
+
+
+async def close_rate_limit_storage(storage: Storage) -> None:
+    """Release the storage's connections (Redis) or its expiry task (memory); call it at shutdown."""
+    if isinstance(storage, RedisStorage):
+        client = getattr(storage.bridge, "storage", None)
+        aclose = getattr(client, "aclose", None)
+        if callable(aclose):
+            await aclose()
+    elif isinstance(storage, MemoryStorage) and storage.timer is not None:
+        storage.timer.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One route limit: a full-path regex (template) or a prefix."""
+
+    name: str
+    item: RateLimitItem
+    pattern: re.Pattern[str] | None
+    prefix: str | None
+
+    def matches(self, path: str) -> bool:
+        if self.prefix is not None:
+            return path.startswith(self.prefix)
+        return self.pattern is not None and self.pattern.match(path) is not None
+
+
+def _rule(name: str, limit: str) -> _Rule:
+    if name.endswith("*"):
+        return _Rule(name, parse(limit), None, name.removesuffix("*"))
+    pattern, _, _ = compile_path(name)  # Starlette's own route syntax, convertors included
+    return _Rule(name, parse(limit), pattern, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    item: RateLimitItem
+    identifiers: tuple[str, ...]
+
+
+class RateLimitMiddleware:
+    """Pure ASGI: counts each HTTP request against its limits; over any of them, a 429 ``common.rate_limited``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: RateLimitSettings | None = None,
+        storage: Storage | None = None,
+        user_id: UserIdExtractor = no_user,
+    ) -> None:
+        self.app = app
+        self.settings = settings or RateLimitSettings()
+        self.storage = storage if storage is not None else build_rate_limit_storage(self.settings)
+        self.user_id = user_id
+        self.limiter: RateLimiter = (
+            MovingWindowRateLimiter(self.storage)
+            if self.settings.strategy == "moving-window"
+            else FixedWindowRateLimiter(self.storage)
+        )
+        self._client_item = parse(self.settings.client_limit) if self.settings.client_limit else None
+        self._user_item = parse(self.settings.user_limit) if self.settings.user_limit else None
+        self._rules = tuple(_rule(name, limit) for name, limit in self.settings.route_limits.items())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path.startswith(self.settings.exempt_path_prefixes):
+            await self.app(scope, receive, send)
+            return
+        checks = self._checks(scope, path)
+        try:
+            verdict = await self._count(checks)
+        except StorageError:
+            if not self.settings.fail_open:
+                raise
+            logger.warning(
+                "rate-limit storage unavailable; letting %s %s through", scope["method"], path, exc_info=True
+            )
+            await self.app(scope, receive, send)
+            return
+        if verdict is None:  # no limit applies
+            await self.app(scope, receive, send)
+            return
+        allowed, item, stats = verdict
+        headers = _rate_limit_headers(item, stats)
+        if not allowed:
+            retry_after = max(1, int(headers["RateLimit-Reset"]))
+            error = TooManyRequestsError(
+                f"Rate limit of {item} exceeded; retry in {retry_after} seconds.",
+                retry_after_seconds=retry_after,
+            )
+            problem = error.to_problem_detail(instance=path)
+            await send_problem(scope, receive, send, problem, headers={**headers, "Retry-After": str(retry_after)})
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                response_headers = MutableHeaders(scope=message)
+                for name, value in headers.items():
+                    response_headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _checks(self, scope: Scope, path: str) -> list[_Check]:
+        client = self._client_ip(scope)
+        user = self.user_id(scope)
+        checks: list[_Check] = []
+        if self._client_item is not None:
+            checks.append(_Check(self._client_item, ("client", client)))
+        if self._user_item is not None and user is not None:
+            checks.append(_Check(self._user_item, ("user", user)))
+        for rule in self._rules:
+            if rule.matches(path):
+                caller = ("user", user) if user is not None else ("client", client)
+                checks.append(_Check(rule.item, ("route", rule.name, *caller)))
+                break
+        return checks
+
+    async def _count(self, checks: list[_Check]) -> tuple[bool, RateLimitItem, WindowStats] | None:
+        """Hit each limit in turn; the first refusal wins, else the limit with the fewest requests left."""
+        tightest: tuple[bool, RateLimitItem, WindowStats] | None = None
+        for check in checks:
+            allowed = await self.limiter.hit(check.item, *check.identifiers)
+            stats = await self.limiter.get_window_stats(check.item, *check.identifiers)
+            if not allowed:
+                return False, check.item, stats
+            if tightest is None or stats.remaining < tightest[2].remaining:
+                tightest = True, check.item, stats
+        return tightest
+
+    def _client_ip(self, scope: Scope) -> str:
+        hops = self.settings.trusted_proxy_hops
+        if hops:
+            forwarded = Headers(scope=scope).getlist("x-forwarded-for")
+            entries = [entry.strip() for value in forwarded for entry in value.split(",") if entry.strip()]
+            if len(entries) >= hops:
+                return entries[-hops]  # what the outermost trusted proxy saw; anything left of it is client-made
+        client = scope.get("client")
+        return str(client[0]) if client else _UNKNOWN_CLIENT
+
+
+def _rate_limit_headers(item: RateLimitItem, stats: WindowStats) -> dict[str, str]:
+    """The IETF draft's fields; the reset is in seconds from now, never negative."""
+    reset = max(0, math.ceil(stats.reset_time - time.time()))
+    return {
+        "RateLimit-Limit": str(item.amount),
+        "RateLimit-Remaining": str(max(0, stats.remaining)),
+        "RateLimit-Reset": str(reset),
+    }

@@ -1,0 +1,140 @@
+"""The kernel's object graph: the infrastructure every module builds on, made once per application (ADR 0003).
+
+Per-use-case objects (units of work, repositories) are made by the factories held here; modules receive the
+``Kernel`` in ``Module.build`` and take what they need from it, never from globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from opentelemetry.trace import TracerProvider
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from apibase.application.cqrs.behaviours import LoggingBehaviour
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cursor import CursorCodec
+from apibase.application.in_memory.events import InMemoryEventPublisher
+from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.files import FileStore
+from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.core.settings import Settings
+from apibase.infrastructure.background import Supervisor
+from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
+from apibase.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
+from apibase.infrastructure.files.local import LocalFileStore
+from apibase.infrastructure.messaging import CloudEventPublisher, FanOutPublisher, InMemoryMessageSink
+from apibase.infrastructure.messaging.local_handlers import LocalEventHandlers
+from apibase.infrastructure.observability.cqrs_tracing import TracingBehaviour
+from apibase.infrastructure.observability.log_shipping import LogShipper
+from apibase.infrastructure.observability.metrics import Metrics
+from apibase.infrastructure.observability.shipper_metrics import ShipperCollector
+from apibase.infrastructure.persistence.database import create_engine, create_session_factory
+from apibase.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
+from apibase.security import SecurityContainer, build_security
+
+__all__ = ["SHUTDOWN_FLUSH_SECONDS", "Kernel", "build_kernel"]
+
+#: How long shutdown waits for the log shipper and the other background tasks to finish.
+SHUTDOWN_FLUSH_SECONDS = 5.0
+
+
+@dataclass
+class Kernel:
+    """Application-scoped infrastructure shared by every module."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    #: Opens a breaker-guarded SQL unit of work: what every use case commits through.
+    unit_of_work: Callable[[], UnitOfWork]
+    cursor_codec: CursorCodec
+    #: Where use cases publish domain events: in-process handlers, the recorder below, and the outgoing sink.
+    publisher: EventPublisher
+    #: Subscribers modules registered (``Features.event_handlers``), called by ``publisher``.
+    handlers: LocalEventHandlers
+    #: Every published event, kept in memory (tests and the development console read it).
+    events: InMemoryEventPublisher
+    messages: InMemoryMessageSink
+    encryptor: FieldEncryptor
+    files: FileStore
+    commands: CommandBus
+    queries: QueryBus
+    security: SecurityContainer
+    #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
+    breakers: CircuitBreakers
+    metrics: Metrics
+    log_shipper: LogShipper | None = None
+    #: Runs every background task (the log shipper's flush loop, modules' tasks), restarting crashed ones.
+    supervisor: Supervisor = field(default_factory=Supervisor)
+
+    async def start(self) -> None:
+        await self.security.start()
+        if self.log_shipper is not None:
+            self.log_shipper.start(self.supervisor)
+
+    async def stop(self) -> None:
+        if self.log_shipper is not None:  # before the supervisor: the buffer is flushed, not cancelled
+            await self.log_shipper.stop(grace_seconds=SHUTDOWN_FLUSH_SECONDS)
+        await self.supervisor.stop(grace_seconds=SHUTDOWN_FLUSH_SECONDS)
+        await self.security.stop()
+        await self.engine.dispose()
+        self.metrics.close()
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def check_background(self) -> None:
+        """Not ready once a task that must not die (``restart=False``) has failed."""
+        if self.supervisor.failure is not None:
+            raise RuntimeError(f"background task {self.supervisor.failure[0]} failed")
+
+    async def check_log_sink(self) -> None:
+        """The log cluster answers (no-op without one): shipping is best effort, so this check is not vital."""
+        if self.log_shipper is not None:
+            await self.log_shipper.ping()
+
+    async def check_redis(self) -> None:
+        if self.security.redis is not None:
+            await self.security.redis.ping()
+
+
+def build_kernel(
+    settings: Settings, *, tracer_provider: TracerProvider | None = None, log_shipper: LogShipper | None = None
+) -> Kernel:
+    encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
+    engine = create_engine(settings)
+    session_factory = create_session_factory(engine)
+    metrics = Metrics()
+    metrics.track_database(engine)
+    if log_shipper is not None:
+        metrics.registry.register(ShipperCollector(log_shipper))
+    # Domain events reach the in-process subscribers and leave as CloudEvents that carry the trace context and the
+    # correlation id (a broker or outbox replaces the in-memory sink).
+    events, handlers, messages = InMemoryEventPublisher(), LocalEventHandlers(), InMemoryMessageSink()
+    outgoing = CloudEventPublisher(messages, source=f"/{settings.service_name}")
+    breakers = CircuitBreakers()
+    guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
+    # Tracing outermost: the bus's own log lines are written inside the handler's span.
+    return Kernel(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        unit_of_work=guarded,
+        cursor_codec=CursorCodec(settings.security.secret_key.get_secret_value()),
+        publisher=FanOutPublisher(events, handlers, outgoing),
+        handlers=handlers,
+        events=events,
+        messages=messages,
+        encryptor=encryptor,
+        files=LocalFileStore(settings.uploads_dir),
+        commands=CommandBus([TracingBehaviour(tracer_provider), LoggingBehaviour()]),
+        queries=QueryBus([TracingBehaviour(tracer_provider), LoggingBehaviour()]),
+        security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
+        breakers=breakers,
+        metrics=metrics,
+        log_shipper=log_shipper,
+    )

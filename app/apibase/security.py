@@ -1,0 +1,208 @@
+"""The security half of the object graph: keys and tokens, identity, the stores behind the middleware stack.
+
+Built in two steps because the token signing key may live in Vault or AWS Secrets Manager, which are only
+reachable from async code: ``build_security`` makes everything that needs no I/O; ``SecurityContainer.start``
+loads the key ring and finishes the token-dependent parts before the first request is served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final
+
+import httpx
+from limits.aio.storage import Storage
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from apibase.application.identity.service import IdentityService
+from apibase.application.ports.audit import AuditLog
+from apibase.application.ports.idempotency import IdempotencyStore
+from apibase.application.ports.secrets import SecretNotFound, SecretsProvider
+from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.core.errors import AppError, DependencyUnavailable
+from apibase.core.principal import Principal
+from apibase.core.result import Err, Result
+from apibase.core.settings import Settings
+from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
+from apibase.infrastructure.crypto.redis_replay_cache import RedisReplayCache
+from apibase.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
+from apibase.infrastructure.idempotency import RedisIdempotencyStore
+from apibase.infrastructure.idempotency.encrypted import EncryptedIdempotencyStore
+from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
+from apibase.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
+from apibase.infrastructure.persistence.identity.wiring import build_identity_service
+from apibase.infrastructure.secrets.cached import CachedSecretsProvider
+from apibase.infrastructure.secrets.factory import build_secrets_provider
+from apibase.infrastructure.security.access_tokens import AccessTokenAuthenticator
+from apibase.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
+from apibase.infrastructure.security.key_material import SIGNING_KEY_SECRET, load_signing_ring
+from apibase.infrastructure.security.tokens.issuer import TokenIssuer
+from apibase.infrastructure.security.tokens.keys import JwtKeyRing
+from apibase.infrastructure.security.tokens.remote_jwks import RemoteJwks, RemoteTokenVerifier
+from apibase.infrastructure.security.tokens.verifier import TokenPolicy, TokenVerifier
+from apibase.interface.http.middleware.rate_limit import (
+    RateLimitSettings,
+    build_rate_limit_storage,
+    close_rate_limit_storage,
+)
+
+__all__ = ["REDIS_TIMEOUT_SECONDS", "SecurityContainer", "build_security"]
+
+#: A Redis that does not answer must cost a request one second, not the client's default retry backoff.
+REDIS_TIMEOUT_SECONDS: Final = 1.0
+
+
+@dataclass
+class SecurityContainer:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    secrets: SecretsProvider
+    hasher: Argon2PasswordHashing
+    redis: Redis | None
+    rate_limit_storage: Storage
+    idempotency_store: IdempotencyStore
+    #: The SQL store when keys live in the database (their expiry is then purged by the idempotency module).
+    sql_idempotency: SqlIdempotencyStore | None
+    audit_log: AuditLog
+    request_verifier: RequestVerifier | None
+    http: httpx.AsyncClient | None
+    unit_of_work: Callable[[], UnitOfWork] | None = None
+    key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
+    _identity: IdentityService | None = None
+    _access_tokens: AccessTokenAuthenticator | None = None
+    _external_jwks: RemoteJwks | None = None
+
+    async def start(self) -> None:
+        """Load the signing key (file, secrets provider, or generated outside production) and the token parts."""
+        auth = self.settings.auth
+        self.key_ring = await load_signing_ring(auth, self.secrets, production=self.settings.is_production)
+        issuer = TokenIssuer(
+            self.key_ring,
+            issuer=auth.issuer,
+            audience=auth.audience,
+            access_ttl=timedelta(seconds=auth.access_ttl_seconds),
+            refresh_ttl=timedelta(seconds=auth.refresh_ttl_seconds),
+        )
+        verifier = TokenVerifier(self.key_ring, TokenPolicy(issuer=auth.issuer, audience=auth.audience))
+        self._identity = build_identity_service(
+            self.session_factory,
+            hasher=self.hasher,
+            tokens=JwtTokenMinting(issuer, verifier),
+            max_failed_logins=auth.max_failed_logins,
+            lockout_seconds=auth.lockout_seconds,
+            api_key_grace_seconds=auth.api_key_grace_seconds,
+            unit_of_work=self.unit_of_work,
+        )
+        self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier())
+
+    def _external_verifier(self) -> RemoteTokenVerifier | None:
+        auth = self.settings.auth
+        if auth.external_jwks_url is None or auth.external_issuer is None or auth.external_audience is None:
+            return None
+        self.http = self.http or httpx.AsyncClient()
+        jwks = self._external_jwks = RemoteJwks(auth.external_jwks_url, self.http)
+        # Identity providers rarely set ``typ`` or ``jti`` on access tokens; signature, issuer, audience and
+        # lifetime are still checked exactly as for our own tokens.
+        policy = TokenPolicy(
+            issuer=auth.external_issuer, audience=auth.external_audience, expected_type=None, require_token_id=False
+        )
+        return RemoteTokenVerifier(jwks, policy)
+
+    async def stop(self) -> None:
+        await close_rate_limit_storage(self.rate_limit_storage)
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.http is not None:
+            await self.http.aclose()
+
+    async def check_secrets(self) -> None:
+        """Readiness: the secrets backend itself (not the cache) answers for the signing key's secret.
+
+        "No such secret" counts as an answer: the key may come from a file, and start-up already refused a
+        missing key where it matters. Unreachable, sealed or access denied raise ``SecretsUnavailable``.
+        """
+        backend = self.secrets.inner if isinstance(self.secrets, CachedSecretsProvider) else self.secrets
+        with contextlib.suppress(SecretNotFound):
+            await backend.get(SIGNING_KEY_SECRET)
+
+    async def check_external_jwks(self) -> None:
+        """Readiness: the external issuer's JWKS answers with usable keys (fetched now, not from the cache)."""
+        if self._external_jwks is None:
+            raise DependencyUnavailable("the external issuer's keys are not set up yet")
+        await self._external_jwks.check()
+
+    @property
+    def identity(self) -> IdentityService:
+        if self._identity is None:
+            raise DependencyUnavailable("the service is starting; retry in a moment")
+        return self._identity
+
+    async def authenticate_access_token(self, token: str) -> Result[Principal, AppError[StrEnum]]:
+        if self._access_tokens is None:
+            return Err(DependencyUnavailable("the service is starting; retry in a moment"))
+        return await self._access_tokens(token)
+
+    async def authenticate_api_key(self, secret: str) -> Result[Principal, AppError[StrEnum]]:
+        if self._identity is None:
+            return Err(DependencyUnavailable("the service is starting; retry in a moment"))
+        return await self._identity.authenticate_api_key(secret)
+
+
+def build_security(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
+) -> SecurityContainer:
+    """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service)."""
+    redis = (
+        Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        if settings.redis_url is not None
+        else None
+    )
+    backend = settings.idempotency.backend
+    use_redis = backend == "redis" or (backend == "auto" and redis is not None)
+    if use_redis and redis is None:
+        raise ValueError("APIBASE_IDEMPOTENCY__BACKEND=redis needs APIBASE_REDIS_URL")
+    sql_idempotency: SqlIdempotencyStore | None = None
+    idempotency: IdempotencyStore
+    if use_redis and redis is not None:
+        idempotency = RedisIdempotencyStore(redis)
+    else:
+        idempotency = sql_idempotency = SqlIdempotencyStore(session_factory)
+    if encryptor is not None:  # stored responses may hold personal data: encrypted at rest like the columns
+        idempotency = EncryptedIdempotencyStore(idempotency, encryptor)
+    signing = settings.signing
+    verifier = (
+        RequestVerifier(
+            [SigningKey(kid, secret.get_secret_value().encode()) for kid, secret in signing.keys.items()],
+            max_skew_seconds=signing.max_skew_seconds,
+            replay_cache=RedisReplayCache(redis) if redis is not None else None,
+        )
+        if signing.keys
+        else None
+    )
+    return SecurityContainer(
+        settings=settings,
+        session_factory=session_factory,
+        secrets=build_secrets_provider(settings.secrets),
+        hasher=Argon2PasswordHashing(
+            time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
+        ),
+        redis=redis,
+        rate_limit_storage=build_rate_limit_storage(RateLimitSettings(storage_url=settings.redis_url)),
+        idempotency_store=idempotency,
+        sql_idempotency=sql_idempotency,
+        audit_log=SqlAuditLog(session_factory),
+        request_verifier=verifier,
+        http=None,
+        unit_of_work=unit_of_work,
+    )

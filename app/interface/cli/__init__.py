@@ -1,1 +1,0 @@
-"""The ``apibase`` command line; commands live in :mod:`app.interface.cli.main`."""

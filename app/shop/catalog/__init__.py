@@ -1,0 +1,1 @@
+"""Catalog module: products, their prices and images (domain → application → infrastructure → interface)."""

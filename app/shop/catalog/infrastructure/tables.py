@@ -1,0 +1,46 @@
+"""The products table; the unique (tenant, sku) index makes a taken sku a conflict, even under races.
+
+The index is partial: it covers live rows only (``deleted_at IS NULL``), so the sku of a soft-deleted product can
+be used again, as the API shows it free (a deleted product is in no list and no filter).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Index, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from apibase.infrastructure.persistence.column_types import ExactDecimal
+from apibase.infrastructure.persistence.orm import Base, TenantColumns, VersionedColumns
+
+__all__ = ["ProductRow"]
+
+#: The predicate of the partial sku index, the same text on every supported database.
+_LIVE_ROWS = "deleted_at IS NULL"
+
+
+class ProductRow(TenantColumns, VersionedColumns, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        Index(
+            "ix_products_tenant_id_sku",
+            "tenant_id",
+            "sku",
+            unique=True,
+            sqlite_where=text(_LIVE_ROWS),
+            postgresql_where=text(_LIVE_ROWS),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000))
+    price: Mapped[Decimal] = mapped_column(ExactDecimal(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    stock: Mapped[int]
+    active: Mapped[bool]

@@ -1,0 +1,1 @@
+"""The catalog's HTTP edge: the v1/v2 products routers and product images."""

@@ -1,0 +1,58 @@
+"""The catalog module: products (v1 flat prices, v2 money objects) and their images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apibase.application.mapped_service import MappedService
+from apibase.application.ports.files import FileStore
+from apibase.application.request_mapped_service import RequestMappedService
+from apibase.infrastructure.observability.business_metrics import CreationCountingService
+from apibase.kernel import Kernel
+from apibase.module import Features, Migrations
+from shop.catalog.application.dto import ProductCreateV2, ProductOutV2, ProductUpdateV2
+from shop.catalog.application.service import ProductServiceV1, ProductServiceV2
+from shop.catalog.infrastructure.wiring import build_product_service
+from shop.catalog.interface.http import products_router_v1, products_router_v2
+from shop.catalog.interface.images import PRODUCT_IMAGE_PATH, UploadPolicy, product_image_router
+
+__all__ = ["CatalogModule"]
+
+
+@dataclass(frozen=True)
+class CatalogModule:
+    name: str = "catalog"
+    migrations: Migrations | None = None
+
+    @property
+    def permissions(self) -> Sequence[str]:
+        return ("products:read", "products:write", "products:delete")
+
+    def build(self, kernel: Kernel) -> Features:
+        catalog = build_product_service(
+            kernel.session_factory,
+            cursor_codec=kernel.cursor_codec,
+            publisher=kernel.publisher,
+            unit_of_work=kernel.unit_of_work,
+        )
+        v1: ProductServiceV1 = CreationCountingService(catalog, kernel.metrics.product_created)
+        v2: ProductServiceV2 = RequestMappedService(
+            MappedService(v1, ProductOutV2.from_v1), create=ProductCreateV2.to_v1, update=ProductUpdateV2.to_v1
+        )
+
+        # Async providers: FastAPI runs a plain-function dependency in a worker thread, a measurable cost per request.
+        async def products() -> ProductServiceV1:
+            return v1
+
+        async def products_v2() -> ProductServiceV2:
+            return v2
+
+        async def files() -> FileStore:
+            return kernel.files
+
+        images = product_image_router(products, files, UploadPolicy(max_bytes=kernel.settings.max_upload_bytes))
+        return Features(
+            routers={"v1": [products_router_v1(products), images], "v2": [products_router_v2(products_v2), images]},
+            upload_paths=[PRODUCT_IMAGE_PATH],
+        )

@@ -1,0 +1,79 @@
+"""Factories the composition root calls to get ordering on SQL: handlers on buses, plain constructor injection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.messages import BaseCommand, BaseQuery
+from apibase.application.cqrs.pipeline import Behaviour
+from apibase.application.cursor import CursorCodec
+from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
+from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
+from shop.catalog.infrastructure.wiring import product_repository_factory
+from shop.ordering.application.ports import OrderingDependencies
+from shop.ordering.application.registration import register_ordering_handlers
+from shop.ordering.infrastructure.repository import OrderRepository
+
+__all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies"]
+
+
+def order_repository_factory(
+    cursor_codec: CursorCodec, *, encryptor: FieldEncryptor | None = None
+) -> Callable[[UnitOfWork], OrderRepository]:
+    """``encryptor`` protects the shipping address; None means the development key (never in production)."""
+
+    def repository(unit_of_work: UnitOfWork) -> OrderRepository:
+        return OrderRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec, encryptor=encryptor)
+
+    return repository
+
+
+def ordering_dependencies(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    cursor_codec: CursorCodec,
+    publisher: EventPublisher | None = None,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
+) -> OrderingDependencies:
+    return OrderingDependencies(
+        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
+        orders=order_repository_factory(cursor_codec, encryptor=encryptor),
+        products=product_repository_factory(cursor_codec),
+        publisher=publisher,
+    )
+
+
+def build_ordering(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    cursor_codec: CursorCodec,
+    publisher: EventPublisher | None = None,
+    command_behaviours: Iterable[Behaviour[BaseCommand[object]]] = (),
+    query_behaviours: Iterable[Behaviour[BaseQuery[object]]] = (),
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
+    encryptor: FieldEncryptor | None = None,
+) -> tuple[CommandBus, QueryBus]:
+    """Buses with every ordering handler registered.
+
+    Pass logging, validation or caching behaviours, but no ``TransactionBehaviour``: each command handler
+    commits its own unit of work before returning its ``Result``.
+    """
+    command_bus, query_bus = CommandBus(command_behaviours), QueryBus(query_behaviours)
+    register_ordering_handlers(
+        command_bus,
+        query_bus,
+        ordering_dependencies(
+            session_factory,
+            cursor_codec=cursor_codec,
+            publisher=publisher,
+            unit_of_work=unit_of_work,
+            encryptor=encryptor,
+        ),
+    )
+    return command_bus, query_bus

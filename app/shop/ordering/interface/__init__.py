@@ -1,0 +1,1 @@
+"""The ordering HTTP edge: the v1/v2 orders routers."""

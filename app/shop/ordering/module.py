@@ -1,0 +1,65 @@
+"""The ordering module: orders placed against the catalog's products, as commands and queries on the kernel's buses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.domain.events import DomainEvent
+from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
+from apibase.infrastructure.crypto.reencryption import ReencryptionReport
+from apibase.kernel import Kernel
+from apibase.module import Features, Migrations
+from shop.ordering.application.registration import register_ordering_handlers
+from shop.ordering.domain.events import OrderPlaced
+from shop.ordering.infrastructure.reencrypt import reencrypt_orders
+from shop.ordering.infrastructure.wiring import ordering_dependencies
+from shop.ordering.interface.http import orders_router_v1, orders_router_v2
+
+__all__ = ["OrderingModule"]
+
+
+@dataclass(frozen=True)
+class OrderingModule:
+    name: str = "ordering"
+    migrations: Migrations | None = None
+
+    @property
+    def permissions(self) -> Sequence[str]:
+        return ("orders:read", "orders:write")
+
+    def build(self, kernel: Kernel) -> Features:
+        register_ordering_handlers(
+            kernel.commands,
+            kernel.queries,
+            ordering_dependencies(
+                kernel.session_factory,
+                cursor_codec=kernel.cursor_codec,
+                publisher=kernel.publisher,
+                unit_of_work=kernel.unit_of_work,
+                encryptor=kernel.encryptor,
+            ),
+        )
+
+        async def commands() -> CommandBus:
+            return kernel.commands
+
+        async def queries() -> QueryBus:
+            return kernel.queries
+
+        async def count_placed(event: DomainEvent) -> None:
+            kernel.metrics.order_placed()
+
+        return Features(
+            routers={"v1": [orders_router_v1(commands, queries)], "v2": [orders_router_v2(commands, queries)]},
+            event_handlers={OrderPlaced: [count_placed]},
+        )
+
+    async def reencrypt(
+        self, session_factory: async_sessionmaker[AsyncSession], encryptor: FieldEncryptor, *, batch_size: int
+    ) -> ReencryptionReport:
+        """The shipping address is encrypted at rest (``apibase security reencrypt`` after a key rotation)."""
+        return await reencrypt_orders(session_factory, encryptor, batch_size=batch_size)

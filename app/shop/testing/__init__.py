@@ -1,0 +1,1 @@
+"""Test kits of the reference service: contracts its SQLite and PostgreSQL suites share."""
