@@ -32,9 +32,9 @@ from apibase.core.context import tenant as tenant_var  # noqa: E402
 from apibase.core.principal import AuthMethod, Principal  # noqa: E402
 from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from apibase.domain.identity.permissions import permissions_for  # noqa: E402
-from shop.main import create_app  # noqa: E402
 from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import best_of, caller, command_line, report, seeded_service  # noqa: E402
+from shop.main import create_app  # noqa: E402
 
 TARGET = 0.8
 

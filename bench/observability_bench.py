@@ -30,9 +30,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from apibase.infrastructure.observability.tracing import configure_tracing  # noqa: E402
-from shop.main import create_app  # noqa: E402
 from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import best_of, caller, command_line, report, seeded_service, shared_key_auth  # noqa: E402
+from shop.main import create_app  # noqa: E402
 
 TARGET = 0.85
 

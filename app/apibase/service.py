@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Final
 
@@ -35,7 +35,7 @@ def _no_modules() -> Sequence[Module]:
 
 @dataclass(frozen=True)
 class ServiceDefinition:
-    api: ServiceApi = ServiceApi()
+    api: ServiceApi = field(default_factory=ServiceApi)
     #: Fresh module objects on every call: each app gets its own.
     modules: Callable[[], Sequence[Module]] = _no_modules
 

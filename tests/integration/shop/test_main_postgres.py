@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from shop.main import create_app
 from apibase.testing.roundtrip import assert_resources_round_trip
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from apibase.core.settings import ObservabilitySettings, SecretsSettings
 from apibase.interface.http.health import HealthRegistry
-from shop.main import create_app
 from apibase.testing.service import FAST_AUTH, service_settings
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from shop.main import create_app
 from apibase.testing.service import service_settings
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

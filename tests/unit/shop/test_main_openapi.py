@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shop.main import create_app
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

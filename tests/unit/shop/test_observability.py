@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from apibase.kernel import Kernel
 from apibase.infrastructure.observability.tracing import configure_tracing
-from shop.main import create_app
+from apibase.kernel import Kernel
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

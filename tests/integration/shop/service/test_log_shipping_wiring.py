@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from apibase.core.settings import ObservabilitySettings
-from shop.main import create_app
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -28,8 +28,8 @@ from pydantic import SecretStr
 from apibase.application.ports.secrets import SecretNotFound
 from apibase.core.settings import EncryptionSettings, SecretsSettings, SecuritySettings, Settings
 from apibase.infrastructure.security.key_material import SIGNING_KEY_SECRET
-from shop.main import create_app
 from apibase.testing.service import ADMIN_EMAIL, service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from apibase.core.settings import RateLimitSection
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
-from shop.main import create_app
 from apibase.testing.service import log_in, service_settings, sign_up
+from shop.main import create_app
 
 PRODUCT = {"sku": "SECRET-A-001", "name": "Tenant A secret gear", "price": "9.99", "currency": "EUR", "stock": 5}
 USER_PASSWORD = "another correct horse battery"

@@ -28,8 +28,8 @@ from apibase.infrastructure.observability.tracing import (
     extract_trace_context,
     inject_trace_context,
 )
-from shop.main import create_app
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

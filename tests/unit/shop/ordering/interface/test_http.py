@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from apibase.kernel import build_kernel
 from apibase.core.settings import Environment
-from shop.main import create_app
+from apibase.kernel import build_kernel
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 
