@@ -26,7 +26,6 @@ from app.application.ordering.place_order import PlaceOrderHandler
 from app.application.ordering.ports import OrderingDependencies, OrderRepositoryPort, ProductRepositoryPort
 from app.application.ordering.read import DEFAULT_ORDER_SORT, GetOrderHandler, ListOrdersHandler, order_filter
 from app.application.ordering.registration import register_ordering_handlers
-from app.application.ordering.transaction import run_command, run_query
 
 __all__ = [
     "DEFAULT_ORDER_SORT",
@@ -58,6 +57,4 @@ __all__ = [
     "load_order",
     "order_filter",
     "register_ordering_handlers",
-    "run_command",
-    "run_query",
 ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from app.application.cqrs.handlers import CommandHandler
+from app.application.cqrs.unit_of_work import current_unit_of_work
 from app.application.ordering.dto import OrderOut
 from app.application.ordering.lookup import load_order
 from app.application.ordering.messages import CancelOrder, OrderCommand, PayOrder, ReturnOrder, ShipOrder
 from app.application.ordering.ports import OrderingDependencies
-from app.application.ordering.transaction import run_command
 from app.application.ports.unit_of_work import UnitOfWork
 from app.core.errors import AnyAppError
-from app.core.result import Result
+from app.core.result import Ok, Result
 from app.domain.ordering.order import Order
 from app.domain.specification import field
 
@@ -32,14 +32,12 @@ class OrderChangeHandler[C: OrderCommand](CommandHandler[C, OrderOut]):
         self._dependencies = dependencies
 
     async def handle(self, command: C) -> Result[OrderOut, AnyAppError]:
-        async def work(uow: UnitOfWork) -> OrderOut:
-            orders = self._dependencies.orders(uow)
-            order = await load_order(orders, command.order_id, command.expected_version)
-            await self.apply(uow, order, command)
-            await orders.save(order)
-            return OrderOut.from_order(order)
-
-        return await run_command(self._dependencies.unit_of_work, work, self._dependencies.publisher)
+        unit = current_unit_of_work()
+        orders = self._dependencies.orders(unit)
+        order = await load_order(orders, command.order_id, command.expected_version)
+        await self.apply(unit, order, command)
+        await orders.save(order)
+        return Ok(OrderOut.from_order(order))
 
     async def restock(self, uow: UnitOfWork, order: Order) -> None:
         """Put every line's quantity back in stock; products deleted since the sale have no stock to restore."""

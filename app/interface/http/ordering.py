@@ -27,7 +27,6 @@ from app.application.ordering import (
     ShipOrder,
 )
 from app.application.pagination import ApiResponse, CountStrategy, PaginatedResponse
-from app.core.context import current_request_id
 from app.core.types import JsonInt
 from app.domain.catalog.product import CurrencyCode
 from app.domain.identity.permissions import Permission
@@ -65,7 +64,7 @@ class OrderLine(OrderLineRequest):
 
 
 class PlaceOrderRequest(BaseModel):
-    """What a client sends; ids, timestamps and correlation come from the server, never from the body."""
+    """What a client sends; ids, timestamps, the caller and correlation come from the server, never from the body."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -148,7 +147,6 @@ def _orders[R: BaseModel](
             lines=tuple(body.lines),
             currency=body.currency,
             shipping_address=body.shipping_address,
-            correlation_id=current_request_id(),
         )
         order = unwrap(await bus.dispatch(command))
         response.headers["Location"] = f"{request.url.path.rstrip('/')}/{order.id}"

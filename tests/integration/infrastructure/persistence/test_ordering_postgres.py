@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.application.catalog import ProductCreate
-from app.application.cqrs import CommandBus, QueryBus
+from app.application.cqrs import CommandBus, QueryBus, TransactionBehaviour
 from app.application.cursor import CursorCodec
 from app.application.ordering import (
     CancelOrder,
@@ -33,7 +33,7 @@ from app.domain.ordering import Order, OrderId, OrderStatus
 from app.infrastructure.persistence.catalog import build_product_service
 from app.infrastructure.persistence.ordering import OrderRepository, build_ordering, ordering_dependencies
 from app.infrastructure.persistence.schema import metadata
-from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work
+from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from app.testing.postgres import scratch_schema
 
@@ -90,12 +90,11 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     def pausing(unit_of_work: UnitOfWork) -> OrderRepositoryPort:
         return PausingOrders(require_sql_unit_of_work(unit_of_work), cursor_codec=CODEC)
 
-    base = ordering_dependencies(session_factory, cursor_codec=CODEC)
-    racing_commands, racing_queries = CommandBus(), QueryBus()
+    base = ordering_dependencies(cursor_codec=CODEC)
+    units = sql_unit_of_work_factory(session_factory)
+    racing_commands, racing_queries = CommandBus([TransactionBehaviour(units)]), QueryBus([TransactionBehaviour(units)])
     register_ordering_handlers(
-        racing_commands,
-        racing_queries,
-        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products),
+        racing_commands, racing_queries, OrderingDependencies(orders=pausing, products=base.products)
     )
 
     paid, cancelled = await asyncio.gather(
