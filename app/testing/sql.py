@@ -16,7 +16,7 @@ from app.application.cursor import CursorCodec
 from app.application.mapper import GenericMapper
 from app.application.ports.unit_of_work import UnitOfWork
 from app.infrastructure.persistence.column_types import ExactDecimal
-from app.infrastructure.persistence.orm import VersionedColumns
+from app.infrastructure.persistence.orm import AuditColumns, VersionedColumns
 from app.infrastructure.persistence.repository import SQLAlchemyRepository
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from app.testing.contract import WidgetRepository
@@ -32,7 +32,7 @@ class _WidgetBase(DeclarativeBase):
 widget_metadata = _WidgetBase.metadata
 
 
-class WidgetRow(VersionedColumns, _WidgetBase):
+class WidgetRow(VersionedColumns, AuditColumns, _WidgetBase):
     __tablename__ = "contract_widgets"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)

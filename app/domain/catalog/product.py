@@ -12,7 +12,7 @@ from app.core.types import Branded
 from app.core.validators import SafeHtml
 from app.domain.catalog.errors import InsufficientStock, InvalidStockQuantity, ProductInactive, StockLimitExceeded
 from app.domain.catalog.events import ProductActivated, ProductDeactivated, ProductOutOfStock, ProductPriceChanged
-from app.domain.entities import AggregateRoot
+from app.domain.entities import AggregateRoot, AuditableEntity
 
 __all__ = [
     "CURRENCY_PATTERN",
@@ -63,7 +63,7 @@ class ProductId(Branded):
     __slots__ = ()
 
 
-class Product(AggregateRoot[ProductId]):
+class Product(AggregateRoot[ProductId], AuditableEntity[ProductId]):
     """Field constraints keep every product valid; methods enforce the rules of selling and restocking."""
 
     sku: Sku
