@@ -13,7 +13,7 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from apibase.application.cqrs.behaviours import LoggingBehaviour
+from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.cursor import CursorCodec
 from apibase.application.in_memory.events import InMemoryEventPublisher
@@ -118,21 +118,24 @@ def build_kernel(
     outgoing = CloudEventPublisher(messages, source=f"/{settings.service_name}")
     breakers = CircuitBreakers()
     guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
-    # Tracing outermost: the bus's own log lines are written inside the handler's span.
+    publisher = FanOutPublisher(events, handlers, outgoing)
+    # Tracing outermost: the bus's own log lines are written inside the handler's span. The transaction innermost:
+    # each message gets a unit of work of its own, committed before events are published.
+    tracing, logging = TracingBehaviour(tracer_provider), LoggingBehaviour()
     return Kernel(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
         unit_of_work=guarded,
         cursor_codec=CursorCodec(settings.security.secret_key.get_secret_value()),
-        publisher=FanOutPublisher(events, handlers, outgoing),
+        publisher=publisher,
         handlers=handlers,
         events=events,
         messages=messages,
         encryptor=encryptor,
         files=LocalFileStore(settings.uploads_dir),
-        commands=CommandBus([TracingBehaviour(tracer_provider), LoggingBehaviour()]),
-        queries=QueryBus([TracingBehaviour(tracer_provider), LoggingBehaviour()]),
+        commands=CommandBus([tracing, logging, TransactionBehaviour(guarded, publisher)]),
+        queries=QueryBus([tracing, logging, TransactionBehaviour(guarded)]),
         security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,

@@ -22,7 +22,7 @@ PROMISED = {
     "apibase.application": [
         "Repository", "UnitOfWork", "Service", "Factory", "Store", "EventPublisher", "InMemoryRepository",
         "InMemoryUnitOfWork", "BaseCommand", "BaseQuery", "CommandHandler", "QueryHandler", "CommandBus",
-        "QueryBus", "LoggingBehaviour", "ValidationBehaviour", "TransactionBehaviour", "CachingBehaviour",
+        "QueryBus", "LoggingBehaviour", "TransactionBehaviour",
         "GenericService", "GenericMapper", "Page", "CursorPage", "PaginatedResponse", "ApiResponse", "CursorCodec",
     ],
     "apibase.testing": [

@@ -3,6 +3,8 @@
 Subclasses customise behaviour through hooks instead of re-implementing the flow: ``pre_*`` hooks may veto
 (return ``Err``) or rewrite the input; ``post_*`` hooks run inside the transaction, before the commit.
 Domain events are published only after a successful commit, so nobody hears about a write that was undone.
+The ``actor`` of a create or update (the caller's subject) reaches the repository, which records it on auditable
+entities as ``created_by``/``updated_by``.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ class GenericService[
                     case Err() as refused:
                         return refused
                     case Ok(prepared):
-                        entity = await self._repository(uow).create(prepared)
+                        entity = await self._repository(uow).create(prepared, actor=actor)
                 await self.post_create(entity, actor)
                 await uow.commit()
                 events = uow.collect_events()
@@ -186,7 +188,9 @@ class GenericService[
                         return refused
                     case Ok(prepared):
                         repository = self._repository(uow)
-                        entity = await repository.update(entity_id, prepared, expected_version=expected_version)
+                        entity = await repository.update(
+                            entity_id, prepared, expected_version=expected_version, actor=actor
+                        )
                 await self.post_update(entity, actor)
                 await uow.commit()
                 events = uow.collect_events()

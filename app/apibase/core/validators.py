@@ -275,7 +275,7 @@ def required_when[M: BaseModel](field: str, *, when: str, is_in: Collection[obje
 
 
 def as_result[T](check: Callable[[T], T], field: str) -> Validator[T]:
-    """Turn one of the checks above into a ``Validator`` (``Validated.check``, ``ValidationBehaviour``)."""
+    """Turn one of the checks above into a ``Validator`` (e.g. for ``Validated.check``)."""
 
     def validate(value: T) -> Result[T, ValidationFailed]:
         try:

@@ -69,10 +69,19 @@ class BaseEntity[ID](BaseModel):
 
 
 class AuditableEntity[ID](BaseEntity[ID]):
-    """Remembers who created and who last changed it (user ids as strings, set by the application layer)."""
+    """Remembers who created and who last changed it: the caller's subject, stamped by the repository on the create
+    and update it is given an ``actor`` for (``None``: no identified caller)."""
 
     created_by: str | None = None
     updated_by: str | None = None
+
+    def record_creator(self, actor: str | None) -> None:
+        """A new entity was created by ``actor``, which is therefore also the last to change it."""
+        self.created_by = actor
+        self.updated_by = actor
+
+    def record_editor(self, actor: str | None) -> None:
+        self.updated_by = actor
 
 
 class VersionedEntity[ID](BaseEntity[ID]):

@@ -74,6 +74,18 @@ class RepositoryContract:
         assert loaded.model_dump() == created.model_dump()
         assert loaded.version == 1
 
+    async def test_create_and_update_record_who_did_them(self, harness: RepositoryHarness) -> None:
+        async with self.unit(harness) as repo:
+            created = await repo.create(_create("alpha"), actor="alice")
+        async with self.unit(harness) as repo:
+            updated = await repo.update(created.id, WidgetUpdate(name="beta"), actor="bob")
+        async with self.unit(harness) as repo:
+            reloaded = await repo.get_by_id(created.id)
+        assert (created.created_by, created.updated_by) == ("alice", "alice")
+        assert reloaded is not None
+        assert (updated.created_by, updated.updated_by) == ("alice", "bob")
+        assert (reloaded.created_by, reloaded.updated_by) == ("alice", "bob")
+
     async def test_get_by_id_of_unknown_id_is_none(self, harness: RepositoryHarness) -> None:
         async with self.unit(harness) as repo:
             assert await repo.get_by_id(uuid.uuid4()) is None

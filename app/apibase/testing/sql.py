@@ -16,7 +16,7 @@ from apibase.application.cursor import CursorCodec
 from apibase.application.mapper import GenericMapper
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.infrastructure.persistence.column_types import ExactDecimal
-from apibase.infrastructure.persistence.orm import VersionedColumns
+from apibase.infrastructure.persistence.orm import AuditColumns, VersionedColumns
 from apibase.infrastructure.persistence.repository import SQLAlchemyRepository
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.testing.contract import WidgetRepository
@@ -32,7 +32,7 @@ class _WidgetBase(DeclarativeBase):
 widget_metadata = _WidgetBase.metadata
 
 
-class WidgetRow(VersionedColumns, _WidgetBase):
+class WidgetRow(VersionedColumns, AuditColumns, _WidgetBase):
     __tablename__ = "contract_widgets"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)

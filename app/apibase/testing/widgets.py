@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from apibase.domain.entities import AggregateRoot
+from apibase.domain.entities import AggregateRoot, AuditableEntity
 from apibase.domain.events import DomainEvent
 
 __all__ = [
@@ -27,7 +27,7 @@ class WidgetRenamed(DomainEvent):
     new_name: str
 
 
-class Widget(AggregateRoot[uuid.UUID]):
+class Widget(AggregateRoot[uuid.UUID], AuditableEntity[uuid.UUID]):
     name: str = Field(min_length=1, max_length=100)
     price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
     quantity: int = Field(ge=0, le=1_000_000)

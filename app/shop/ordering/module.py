@@ -35,13 +35,7 @@ class OrderingModule:
         register_ordering_handlers(
             kernel.commands,
             kernel.queries,
-            ordering_dependencies(
-                kernel.session_factory,
-                cursor_codec=kernel.cursor_codec,
-                publisher=kernel.publisher,
-                unit_of_work=kernel.unit_of_work,
-                encryptor=kernel.encryptor,
-            ),
+            ordering_dependencies(cursor_codec=kernel.cursor_codec, encryptor=kernel.encryptor),
         )
 
         async def commands() -> CommandBus:

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apibase.main import create_app
 from apibase.testing.roundtrip import assert_resources_round_trip
-from apibase.testing.service import service_settings, sign_up
-from shop.main import create_app
+from apibase.testing.service import log_in, service_settings, sign_up
 
 pytestmark = pytest.mark.unit
 
@@ -63,6 +63,29 @@ async def test_product_crud_round_trip_v1(client: httpx.AsyncClient) -> None:
     assert [item["sku"] for item in listed["items"]] == ["GEAR-001"]
     assert (await client.delete(url)).status_code == 204
     assert (await client.get(url)).status_code == 404
+
+
+async def test_a_product_records_who_created_and_who_changed_it(client: httpx.AsyncClient) -> None:
+    """v2 shows the caller's subject; v1's frozen body does not, but the same product carries it."""
+    caller = (await client.get("/api/v2/auth/me")).json()["data"]["id"]
+    body = {"sku": "GEAR-001", "name": "Gear", "price": {"amount": "9.99", "currency": "EUR"}}
+    created = await client.post("/api/v2/products", json=body)
+    assert created.status_code == 201, created.text
+    url = f"/api/v2/products/{created.json()['data']['id']}"
+    email, password = "grace@example.com", "correct horse battery"
+    added = await client.post("/api/v2/auth/users", json={"email": email, "password": password, "roles": ["editor"]})
+    assert added.status_code == 201, added.text
+    editor = await log_in(client, tenant="default", email=email, password=password)
+
+    edited = await client.patch(url, json={"stock": 7}, headers=editor)
+    stored = (await client.get(url)).json()["data"]
+    v1 = (await client.get(url.replace("/v2/", "/v1/"))).json()["data"]
+
+    assert (created.json()["data"]["created_by"], created.json()["data"]["updated_by"]) == (caller, caller)
+    assert edited.status_code == 200, edited.text
+    assert (stored["created_by"], stored["updated_by"]) == (caller, added.json()["data"]["id"])
+    assert "created_by" not in v1
+    assert "updated_by" not in v1
 
 
 async def test_duplicate_sku_is_a_409_with_a_catalog_code(client: httpx.AsyncClient) -> None:

@@ -1,17 +1,12 @@
 """CQRS: commands and queries sent through typed buses to one handler each, inside a behaviour pipeline.
 
 The interface layer only builds messages and sends them; everything a use case needs around its handler
-(logging, validation, the transaction, caching) is a behaviour chosen once at the composition root.
+(logging, tracing, the unit of work) is a behaviour chosen once at the composition root.
 """
 
 from __future__ import annotations
 
-from apibase.application.cqrs.behaviours import (
-    CachingBehaviour,
-    LoggingBehaviour,
-    TransactionBehaviour,
-    ValidationBehaviour,
-)
+from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.cqrs.handlers import CommandHandler, QueryHandler
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
@@ -26,12 +21,12 @@ from apibase.application.cqrs.registry import (
     message_type_of_function,
     message_type_of_handler,
 )
+from apibase.application.cqrs.unit_of_work import NoUnitOfWorkError, bind_unit_of_work, current_unit_of_work
 
 __all__ = [
     "BaseCommand",
     "BaseQuery",
     "Behaviour",
-    "CachingBehaviour",
     "CommandBus",
     "CommandHandler",
     "DuplicateHandlerError",
@@ -43,11 +38,13 @@ __all__ = [
     "LoggingBehaviour",
     "Message",
     "Next",
+    "NoUnitOfWorkError",
     "Pipeline",
     "QueryBus",
     "QueryHandler",
     "TransactionBehaviour",
-    "ValidationBehaviour",
+    "bind_unit_of_work",
+    "current_unit_of_work",
     "message_type_of_function",
     "message_type_of_handler",
 ]

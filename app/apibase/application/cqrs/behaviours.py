@@ -1,8 +1,8 @@
-"""The standard behaviours: logging, validation, transactions (commands) and caching (queries).
+"""The standard behaviours: logging, and the unit of work every message runs in.
 
 Each is a small class with a generic ``__call__`` matching ``pipeline.Behaviour``. List them outermost
-first, e.g. ``CommandBus([LoggingBehaviour(), validation, TransactionBehaviour(uow)])``, so that the log
-covers validation and a message that fails validation never opens a transaction.
+first, e.g. ``CommandBus([LoggingBehaviour(), TransactionBehaviour(unit_of_work, publisher)])``, so that the
+log covers the commit and its outcome.
 """
 
 from __future__ import annotations
@@ -10,20 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import cast
 
-from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
+from apibase.application.cqrs.messages import BaseCommand, Message
 from apibase.application.cqrs.pipeline import Next
+from apibase.application.cqrs.unit_of_work import bind_unit_of_work
 from apibase.application.ports.events import EventPublisher
-from apibase.application.ports.store import Store
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AnyAppError
+from apibase.core.errors import AnyAppError, ApplicationError, DomainError, InfrastructureError
 from apibase.core.result import Err, Ok, Result
-from apibase.core.types import Validator
 
-__all__ = ["CachingBehaviour", "LoggingBehaviour", "TransactionBehaviour", "ValidationBehaviour"]
+__all__ = ["LoggingBehaviour", "TransactionBehaviour"]
 
 _logger = logging.getLogger(__name__)
+_EXPECTED = (DomainError, ApplicationError, InfrastructureError)
 
 
 class LoggingBehaviour:
@@ -81,85 +80,32 @@ def _milliseconds_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-class ValidationBehaviour:
-    """Runs the validators declared for a message's type (or its bases) before its handler.
-
-    Validators run in registration order and the first ``Err`` is returned without calling the handler.
-    They check what the message's own pydantic validation cannot (cross-field rules, policy); the ``Ok``
-    value is not passed on, since messages are immutable and normalising belongs in the message class.
-    """
-
-    def __init__(self) -> None:
-        self._validators: list[tuple[type[Message], Validator[Message]]] = []
-
-    def validates[M: Message](self, message_type: type[M]) -> Callable[[Validator[M]], Validator[M]]:
-        """Decorator for ``def check(cmd: CreateOrder) -> Result[CreateOrder, ValidationFailed]``."""
-
-        def register(validator: Validator[M]) -> Validator[M]:
-            # Stored widened to Message: __call__ only applies it to instances of message_type.
-            self._validators.append((message_type, cast("Validator[Message]", validator)))
-            return validator
-
-        return register
-
-    async def __call__[R](self, message: Message, call_next: Next[R]) -> Result[R, AnyAppError]:
-        for message_type, validator in self._validators:
-            if isinstance(message, message_type):
-                outcome = validator(message)
-                if isinstance(outcome, Err):
-                    return outcome
-        return await call_next()
-
-
 class TransactionBehaviour:
-    """Runs a command's handler in one unit of work: commit on ``Ok``, roll back on ``Err`` or exception.
+    """Runs each message's handler in a unit of work of its own, made by ``unit_of_work`` for that message alone.
 
-    Events the unit collected are published only after the commit succeeded, so nobody hears of a change
-    that was rolled back; a publishing failure propagates (use an outbox where delivery must be guaranteed).
-    The unit of work is entered per command, so give each concurrently used bus its own.
+    The handler reaches it through ``current_unit_of_work()``. A command that returns ``Ok`` is committed before
+    the ``Ok`` goes back, so the caller never answers for a write that may still roll back; an ``Err``, an
+    expected error the handler (or the commit) raises, and every query leave without a commit, so nothing is
+    kept. Expected errors (domain, application, infrastructure) come back as ``Err``; anything else is a bug and
+    propagates. Events are published only after the commit, so nobody hears of a change that was rolled back;
+    a publishing failure propagates (use an outbox where delivery must be guaranteed).
     """
 
-    def __init__(self, uow: UnitOfWork, publisher: EventPublisher | None = None) -> None:
-        self._uow = uow
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], publisher: EventPublisher | None = None) -> None:
+        self._unit_of_work = unit_of_work
         self._publisher = publisher
 
-    async def __call__[R](self, message: BaseCommand[object], call_next: Next[R]) -> Result[R, AnyAppError]:
-        async with self._uow:
-            try:
-                result = await call_next()
-            except BaseException:
-                await self._uow.rollback()
-                raise
-            if isinstance(result, Err):
-                await self._uow.rollback()
-                return result
-            await self._uow.commit()
-            events = self._uow.collect_events() if self._publisher is not None else []
-        if self._publisher is not None and events:
+    async def __call__[R](self, message: Message, call_next: Next[R]) -> Result[R, AnyAppError]:
+        try:
+            async with self._unit_of_work() as unit:
+                with bind_unit_of_work(unit):
+                    result = await call_next()
+                if isinstance(result, Err) or not isinstance(message, BaseCommand):
+                    return result  # leaving the unit without a commit keeps nothing
+                await unit.commit()
+                events = unit.collect_events()
+        except _EXPECTED as error:
+            return Err(error)
+        if events and self._publisher is not None:
             await self._publisher.publish(events)
-        return result
-
-
-class CachingBehaviour:
-    """Serves repeated queries from a store: only ``Ok`` results of query classes with a TTL are kept.
-
-    ``Err`` results are never cached, so a transient failure (or a not-found that is about to be created) does
-    not stick. Query classes without ``cache_ttl_seconds`` (or with a non-positive one) bypass the store.
-    """
-
-    def __init__(self, store: Store[str, Result[object, AnyAppError]]) -> None:
-        self._store = store
-
-    async def __call__[R](self, message: BaseQuery[object], call_next: Next[R]) -> Result[R, AnyAppError]:
-        ttl = type(message).cache_ttl_seconds
-        if ttl is None or ttl <= 0:
-            return await call_next()
-        key = message.cache_key()
-        cached = await self._store.get(key)
-        if isinstance(cached, Ok):
-            # Only this behaviour writes under a query's key, and only Ok results of that query's handler.
-            return cast("Ok[R]", cached)
-        result = await call_next()
-        if isinstance(result, Ok):
-            await self._store.set(key, result, ttl_seconds=ttl)
         return result

@@ -70,14 +70,17 @@ class CommandBus(_MessageBus[BaseCommand[object]]):
         return fn
 
     async def dispatch[R](self, command: BaseCommand[R]) -> Result[R, AnyAppError]:
-        """Run the command's handler; raises ``HandlerNotFoundError`` when none is registered."""
-        result = await self._route(command)
+        """Run the command's handler, the command stamped with the caller and correlation id of the context.
+
+        Raises ``HandlerNotFoundError`` when none is registered.
+        """
+        result = await self._route(command.with_context())
         # The registry only pairs a command type with a handler declared for it, so R is what it returns.
         return cast("Result[R, AnyAppError]", result)
 
 
 class QueryBus(_MessageBus[BaseQuery[object]]):
-    """Sends each query to its one handler, through the query behaviours (caching included)."""
+    """Sends each query to its one handler, through the query behaviours."""
 
     def __init__(self, behaviours: Iterable[Behaviour[BaseQuery[object]]] = ()) -> None:
         super().__init__(BaseQuery, QueryHandler, behaviours)

@@ -6,14 +6,13 @@ The result type is a phantom parameter (``class CreateOrder(BaseCommand[OrderId]
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from apibase.core.context import current_correlation_id, current_principal, current_tenant
 from apibase.domain.entities import utc_now
 
 __all__ = ["BaseCommand", "BaseQuery", "Message"]
@@ -37,12 +36,18 @@ class Message(BaseModel):
 
 
 class BaseCommand(Message, Generic[TResult_co]):  # noqa: UP046 - see TResult_co
-    """A request to change state, carrying the metadata needed to trace and audit it."""
+    """A request to change state, carrying the metadata needed to trace and audit it.
+
+    Nobody building a command sets the caller or the correlation id: ``CommandBus.dispatch`` fills them in from
+    the request context (``with_context``), so every command carries them the same way.
+    """
 
     command_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     timestamp: AwareDatetime = Field(default_factory=utc_now)
     correlation_id: str | None = None
+    #: The caller's subject (``Principal.subject``); None for an anonymous caller or outside a request.
     user_id: str | None = None
+    tenant_id: str | None = None
 
     @field_validator("timestamp")
     @classmethod
@@ -56,22 +61,21 @@ class BaseCommand(Message, Generic[TResult_co]):  # noqa: UP046 - see TResult_co
             "command_id": str(self.command_id),
             "correlation_id": self.correlation_id,
             "user_id": self.user_id,
+            "tenant_id": self.tenant_id,
         }
+
+    def with_context(self) -> Self:
+        """This command with the flow's correlation id, the caller and its tenant from the request context, each
+        only where the command has none (a value set on purpose, e.g. by a job replaying a command, is kept)."""
+        caller = current_principal()
+        context = {
+            "correlation_id": current_correlation_id(),
+            "user_id": None if caller is None else caller.subject,
+            "tenant_id": current_tenant(),
+        }
+        missing = {name: value for name, value in context.items() if getattr(self, name) is None and value is not None}
+        return self.model_copy(update=missing) if missing else self
 
 
 class BaseQuery(Message, Generic[TResult_co]):  # noqa: UP046 - see TResult_co
-    """A request to read state; it may be cached, so it carries no per-request metadata.
-
-    Set ``cache_ttl_seconds`` on a subclass to let ``CachingBehaviour`` keep its Ok results that long;
-    ``None`` (the default) or a non-positive value means "never cached". A query whose result depends on the
-    caller must carry the caller (e.g. a ``user_id`` field) so that the cache key tells callers apart.
-    """
-
-    cache_ttl_seconds: ClassVar[float | None] = None
-
-    def cache_key(self) -> str:
-        """A stable key: the qualified class name plus a digest of the fields (values never appear in it)."""
-        cls = type(self)
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(payload.encode()).hexdigest()
-        return f"query:{cls.__module__}.{cls.__qualname__}:{digest}"
+    """A request to read state; it must not change anything (its unit of work is never committed)."""

@@ -1,4 +1,4 @@
-"""The behaviour pipeline: cross-cutting steps (logging, validation, transactions, caching) around a handler.
+"""The behaviour pipeline: cross-cutting steps (logging, tracing, the unit of work) around a handler.
 
 Each behaviour gets the message and a ``call_next`` that runs the rest of the pipeline, so it can act
 before and after, skip the handler (short-circuit) or call it again; the first one listed is the outermost.

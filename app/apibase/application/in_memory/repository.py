@@ -24,7 +24,7 @@ from apibase.core.errors import (
     EntityNotFound,
     ValidationFailed,
 )
-from apibase.domain.entities import AggregateRoot, Identifiable
+from apibase.domain.entities import AggregateRoot, AuditableEntity, Identifiable
 from apibase.domain.events import DomainEvent
 from apibase.domain.specification import Specification
 
@@ -143,8 +143,11 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
         self._touched.append(entity)
         return entity.model_copy(deep=True)
 
-    async def create(self, data: CreateT) -> T:
-        return await self.add(self._factory(data))
+    async def create(self, data: CreateT, *, actor: str | None = None) -> T:
+        entity = self._factory(data)
+        if isinstance(entity, AuditableEntity):
+            entity.record_creator(actor)
+        return await self.add(entity)
 
     async def create_many(self, data: Sequence[CreateT]) -> list[T]:
         entities = [self._factory(item) for item in data]
@@ -174,7 +177,9 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
             )
         return version
 
-    async def update(self, entity_id: ID, data: UpdateT, *, expected_version: int | None = None) -> T:
+    async def update(
+        self, entity_id: ID, data: UpdateT, *, expected_version: int | None = None, actor: str | None = None
+    ) -> T:
         stored = self._current(entity_id)
         version = self._check_version(stored, expected_version)
         changes: dict[str, object] = dict(data.model_dump(exclude_unset=True))
@@ -186,6 +191,8 @@ class InMemoryRepository[T: Identifiable, CreateT: BaseModel, UpdateT: BaseModel
                 setattr(updated, name, value)
         except ValidationError as exc:
             raise ValidationFailed.from_pydantic(exc) from None
+        if isinstance(updated, AuditableEntity):
+            updated.record_editor(actor)
         updated.touch()
         return self._store(updated)
 

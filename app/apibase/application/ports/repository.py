@@ -47,7 +47,9 @@ class Repository[T, CreateT, UpdateT, ID](Protocol):
 
     async def find(self, where: Specification[T], *, include_deleted: bool = False) -> list[T]: ...
 
-    async def create(self, data: CreateT) -> T: ...
+    async def create(self, data: CreateT, *, actor: str | None = None) -> T:
+        """Build and store a new entity; an auditable one records ``actor`` as its creator."""
+        ...
 
     async def create_many(self, data: Sequence[CreateT]) -> list[T]: ...
 
@@ -55,8 +57,13 @@ class Repository[T, CreateT, UpdateT, ID](Protocol):
         """Store an entity built by the domain (an aggregate's factory method) rather than from a DTO."""
         ...
 
-    async def update(self, entity_id: ID, data: UpdateT, *, expected_version: int | None = None) -> T:
-        """Apply the fields set in ``data``; a stale ``expected_version`` raises ``ConcurrencyConflict``."""
+    async def update(
+        self, entity_id: ID, data: UpdateT, *, expected_version: int | None = None, actor: str | None = None
+    ) -> T:
+        """Apply the fields set in ``data``; a stale ``expected_version`` raises ``ConcurrencyConflict``.
+
+        An auditable entity records ``actor`` as its last editor.
+        """
         ...
 
     async def save(self, entity: T) -> T:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import UTCDateTime
 
-__all__ = ["Base", "EntityColumns", "TenantColumns", "VersionedColumns"]
+__all__ = ["ACTOR_LENGTH", "AuditColumns", "Base", "EntityColumns", "TenantColumns", "VersionedColumns"]
 
 # Stable constraint names, so Alembic autogenerate produces the same migration on every database.
 NAMING_CONVENTION = {
@@ -35,6 +35,17 @@ class EntityColumns:
 
 class VersionedColumns(EntityColumns):
     version: Mapped[int] = mapped_column(nullable=False, default=1)
+
+
+#: Room for any caller's subject (user ids are UUIDs; other credential kinds may name longer subjects).
+ACTOR_LENGTH = 255
+
+
+class AuditColumns:
+    """Who created the row and who changed it last, as on ``AuditableEntity`` (``NULL``: no identified caller)."""
+
+    created_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH), nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH), nullable=True)
 
 
 class TenantColumns:

@@ -27,7 +27,7 @@ from apibase.application.pagination import CountStrategy, CursorPage, Page, Sort
 from apibase.application.query_guards import check_allowed, check_window
 from apibase.core.errors import ConcurrencyConflict, ConflictError, EntityNotFound, ValidationFailed
 from apibase.core.types import Branded
-from apibase.domain.entities import Identifiable, utc_now
+from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
 from apibase.domain.specification import Specification
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 from apibase.infrastructure.persistence.tenancy import required_tenant
@@ -243,8 +243,11 @@ class SQLAlchemyRepository[
         except IntegrityError as exc:
             raise ConflictError(f"a {self.mapper.entity_type.__name__} with the same key already exists") from exc
 
-    async def create(self, data: CreateT) -> TEntity:
-        return await self.add(self.new_entity(data))
+    async def create(self, data: CreateT, *, actor: str | None = None) -> TEntity:
+        entity = self.new_entity(data)
+        if isinstance(entity, AuditableEntity):
+            entity.record_creator(actor)
+        return await self.add(entity)
 
     async def create_many(self, data: Sequence[CreateT]) -> list[TEntity]:
         entities = [self.new_entity(item) for item in data]
@@ -291,7 +294,9 @@ class SQLAlchemyRepository[
             extensions={"current_version": current},
         )
 
-    async def update(self, entity_id: TId, data: UpdateT, *, expected_version: int | None = None) -> TEntity:
+    async def update(
+        self, entity_id: TId, data: UpdateT, *, expected_version: int | None = None, actor: str | None = None
+    ) -> TEntity:
         current = await self.get_by_id(entity_id)
         if current is None:
             raise EntityNotFound(f"{self.mapper.entity_type.__name__} {entity_id} does not exist")
@@ -306,6 +311,8 @@ class SQLAlchemyRepository[
                 setattr(current, "version", version + 1)  # noqa: B010 - versioned entities only
         except ValidationError as exc:
             raise ValidationFailed.from_pydantic(exc) from None
+        if isinstance(current, AuditableEntity):
+            current.record_editor(actor)
         current.touch()
         await self._write(current, version)
         return current

@@ -37,6 +37,7 @@ from apibase.application.pagination import (
     parse_sort,
 )
 from apibase.application.ports.service import Service
+from apibase.core.context import current_principal
 from apibase.core.errors import PreconditionFailedError
 from apibase.domain.specification import Specification
 from apibase.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
@@ -166,7 +167,9 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         response: Response,
     ) -> ApiResponse[TResponse]:
         expected = expected_version_from_if_match(if_match, entity_id)
-        updated = unwrap(precondition(await service.update(entity_id, data, expected_version=expected), if_match))
+        updated = unwrap(
+            precondition(await service.update(entity_id, data, expected_version=expected, actor=_caller()), if_match)
+        )
         if (etag := etag_of(updated)) is not None:
             response.headers["ETag"] = etag
         return ApiResponse(data=updated, meta=response_meta())
@@ -193,7 +196,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             request: Request,
             response: Response,
         ) -> ApiResponse[TResponse]:
-            created = unwrap(await service.create(data))
+            created = unwrap(await service.create(data, actor=_caller()))
             response.headers["Location"] = f"{request.url.path.rstrip('/')}/{getattr(created, 'id', '')}"
             if (etag := etag_of(created)) is not None:
                 response.headers["ETag"] = etag
@@ -348,8 +351,14 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             expected = expected_version_from_if_match(if_match, entity_id)
             if expected is not None and getattr(unwrap(await service.get(entity_id)), "version", None) != expected:
                 raise PreconditionFailedError(STALE_PRECONDITION)
-            unwrap(await service.delete(entity_id))
+            unwrap(await service.delete(entity_id, actor=_caller()))
             return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _caller() -> str | None:
+    """The ``actor`` of every write: the authenticated caller's subject (``None`` for an anonymous one)."""
+    caller = current_principal()
+    return None if caller is None else caller.subject
 
 
 type _Svc[C, U, R, I] = Service[object, C, U, R, I]

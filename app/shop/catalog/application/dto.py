@@ -23,6 +23,7 @@ __all__ = [
     "ProductCreate",
     "ProductCreateV2",
     "ProductOut",
+    "ProductOutV1",
     "ProductOutV2",
     "ProductUpdate",
     "ProductUpdateV2",
@@ -68,8 +69,8 @@ class ProductUpdate(_PartialEdit):
     active: StrictBool | SkipJsonSchema[None] = None
 
 
-class ProductOut(BaseModel):
-    """The v1 representation: the stored product as it is."""
+class ProductOutV1(BaseModel):
+    """The v1 representation (frozen): the stored product as v1 has always shown it."""
 
     id: ProductId
     sku: str
@@ -82,6 +83,14 @@ class ProductOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class ProductOut(ProductOutV1):
+    """What the product service returns: v1's fields, and who created and last changed the product (v2 shows them,
+    v1's frozen body leaves them out)."""
+
+    created_by: str | None = None
+    updated_by: str | None = None
 
 
 class ProductCreateV2(BaseModel):
@@ -134,6 +143,8 @@ class ProductOutV2(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = Field(description="The subject of the caller who created it (null: not known)")
+    updated_by: str | None = Field(description="The subject of the caller who changed it last (null: not known)")
 
     @classmethod
     def from_v1(cls, product: ProductOut) -> ProductOutV2:
@@ -149,4 +160,6 @@ class ProductOutV2(BaseModel):
             version=product.version,
             created_at=product.created_at,
             updated_at=product.updated_at,
+            created_by=product.created_by,
+            updated_by=product.updated_by,
         )

@@ -10,7 +10,7 @@ from pydantic import Field, WithJsonSchema
 
 from apibase.core.types import Branded
 from apibase.core.validators import SafeHtml
-from apibase.domain.entities import AggregateRoot
+from apibase.domain.entities import AggregateRoot, AuditableEntity
 from shop.catalog.domain.errors import InsufficientStock, InvalidStockQuantity, ProductInactive, StockLimitExceeded
 from shop.catalog.domain.events import ProductActivated, ProductDeactivated, ProductOutOfStock, ProductPriceChanged
 
@@ -63,7 +63,7 @@ class ProductId(Branded):
     __slots__ = ()
 
 
-class Product(AggregateRoot[ProductId]):
+class Product(AggregateRoot[ProductId], AuditableEntity[ProductId]):
     """Field constraints keep every product valid; methods enforce the rules of selling and restocking."""
 
     sku: Sku

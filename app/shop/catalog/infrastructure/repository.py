@@ -54,7 +54,12 @@ class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate,
             return await super().save(entity)
 
     async def update(
-        self, entity_id: ProductId, data: ProductUpdate, *, expected_version: int | None = None
+        self,
+        entity_id: ProductId,
+        data: ProductUpdate,
+        *,
+        expected_version: int | None = None,
+        actor: str | None = None,
     ) -> Product:
         product = await self.get_by_id(entity_id)
         if product is None:
@@ -65,4 +70,5 @@ class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate,
             product.revise(data.model_dump(exclude_unset=True))
         except ValidationError as exc:
             raise ValidationFailed.from_pydantic(exc) from None
+        product.record_editor(actor)
         return await self.save(product)

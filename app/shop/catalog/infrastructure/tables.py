@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import ExactDecimal
-from apibase.infrastructure.persistence.orm import Base, TenantColumns, VersionedColumns
+from apibase.infrastructure.persistence.orm import AuditColumns, Base, TenantColumns, VersionedColumns
 
 __all__ = ["ProductRow"]
 
@@ -21,7 +21,7 @@ __all__ = ["ProductRow"]
 _LIVE_ROWS = "deleted_at IS NULL"
 
 
-class ProductRow(TenantColumns, VersionedColumns, Base):
+class ProductRow(TenantColumns, VersionedColumns, AuditColumns, Base):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),

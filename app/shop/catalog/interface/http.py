@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -22,6 +23,7 @@ from shop.catalog.application.dto import (
     ProductCreate,
     ProductCreateV2,
     ProductOut,
+    ProductOutV1,
     ProductOutV2,
     ProductUpdate,
     ProductUpdateV2,
@@ -85,8 +87,13 @@ def _products[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel](
 def products_router_v1(
     service: Provider[Service[Product, ProductCreate, ProductUpdate, ProductOut, ProductId]],
 ) -> APIRouter:
-    """``/products`` with offset pagination and the flat v1 representation (deprecated: its contract is frozen)."""
-    return _products(service, (ProductCreate, ProductUpdate, ProductOut), Pagination.OFFSET, _EXAMPLE_V1, frozen=True)
+    """``/products`` with offset pagination and the flat v1 representation (deprecated: its contract is frozen).
+
+    The service's ``ProductOut`` is a ``ProductOutV1`` with the fields added since; the response model shows only
+    v1's (FastAPI drops the others). The cast is needed only because ``Page`` makes ``Service`` invariant.
+    """
+    frozen = cast("Provider[Service[Product, ProductCreate, ProductUpdate, ProductOutV1, ProductId]]", service)
+    return _products(frozen, (ProductCreate, ProductUpdate, ProductOutV1), Pagination.OFFSET, _EXAMPLE_V1, frozen=True)
 
 
 def products_router_v2(

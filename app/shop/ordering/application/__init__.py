@@ -26,7 +26,6 @@ from shop.ordering.application.place_order import PlaceOrderHandler
 from shop.ordering.application.ports import OrderingDependencies, OrderRepositoryPort, ProductRepositoryPort
 from shop.ordering.application.read import DEFAULT_ORDER_SORT, GetOrderHandler, ListOrdersHandler, order_filter
 from shop.ordering.application.registration import register_ordering_handlers
-from shop.ordering.application.transaction import run_command, run_query
 
 __all__ = [
     "DEFAULT_ORDER_SORT",
@@ -58,6 +57,4 @@ __all__ = [
     "load_order",
     "order_filter",
     "register_ordering_handlers",
-    "run_command",
-    "run_query",
 ]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from apibase.application.cqrs.handlers import CommandHandler
+from apibase.application.cqrs.unit_of_work import current_unit_of_work
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import AnyAppError
-from apibase.core.result import Result
+from apibase.core.result import Ok, Result
 from apibase.domain.specification import field
 from shop.ordering.application.dto import OrderOut
 from shop.ordering.application.lookup import load_order
 from shop.ordering.application.messages import CancelOrder, OrderCommand, PayOrder, ReturnOrder, ShipOrder
 from shop.ordering.application.ports import OrderingDependencies
-from shop.ordering.application.transaction import run_command
 from shop.ordering.domain.order import Order
 
 __all__ = [
@@ -32,14 +32,12 @@ class OrderChangeHandler[C: OrderCommand](CommandHandler[C, OrderOut]):
         self._dependencies = dependencies
 
     async def handle(self, command: C) -> Result[OrderOut, AnyAppError]:
-        async def work(uow: UnitOfWork) -> OrderOut:
-            orders = self._dependencies.orders(uow)
-            order = await load_order(orders, command.order_id, command.expected_version)
-            await self.apply(uow, order, command)
-            await orders.save(order)
-            return OrderOut.from_order(order)
-
-        return await run_command(self._dependencies.unit_of_work, work, self._dependencies.publisher)
+        unit = current_unit_of_work()
+        orders = self._dependencies.orders(unit)
+        order = await load_order(orders, command.order_id, command.expected_version)
+        await self.apply(unit, order, command)
+        await orders.save(order)
+        return Ok(OrderOut.from_order(order))
 
     async def restock(self, uow: UnitOfWork, order: Order) -> None:
         """Put every line's quantity back in stock; products deleted since the sale have no stock to restore."""

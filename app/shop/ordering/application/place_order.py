@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from apibase.application.cqrs.handlers import CommandHandler
-from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.application.cqrs.unit_of_work import current_unit_of_work
 from apibase.core.errors import AnyAppError
-from apibase.core.result import Result
+from apibase.core.result import Ok, Result
 from apibase.domain.specification import field
 from shop.ordering.application.dto import OrderOut
 from shop.ordering.application.errors import UnknownProductError
 from shop.ordering.application.messages import PlaceOrder
 from shop.ordering.application.ports import OrderingDependencies
-from shop.ordering.application.transaction import run_command
 from shop.ordering.domain.line import OrderLine
 from shop.ordering.domain.order import Order, check_line_count
 
@@ -29,14 +28,9 @@ class PlaceOrderHandler(CommandHandler[PlaceOrder, OrderOut]):
         self._dependencies = dependencies
 
     async def handle(self, command: PlaceOrder) -> Result[OrderOut, AnyAppError]:
-        async def work(uow: UnitOfWork) -> OrderOut:
-            return await self._place(uow, command)
-
-        return await run_command(self._dependencies.unit_of_work, work, self._dependencies.publisher)
-
-    async def _place(self, uow: UnitOfWork, command: PlaceOrder) -> OrderOut:
         check_line_count(len(command.lines))  # before any per-line work, so a huge request costs nothing
-        products = self._dependencies.products(uow)
+        unit = current_unit_of_work()
+        products = self._dependencies.products(unit)
         wanted = list(dict.fromkeys(line.product_id for line in command.lines))
         found = {product.id: product for product in await products.find(field("id").is_in(wanted))}
         missing = [str(product_id) for product_id in wanted if product_id not in found]
@@ -65,5 +59,5 @@ class PlaceOrderHandler(CommandHandler[PlaceOrder, OrderOut]):
             found[line.product_id].withdraw_stock(line.quantity)
         for product_id in sorted(found, key=str):  # one lock order for every transaction
             await products.save(found[product_id])
-        await self._dependencies.orders(uow).add(order)
-        return OrderOut.from_order(order)
+        await self._dependencies.orders(unit).add(order)
+        return Ok(OrderOut.from_order(order))

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Never
 
-from apibase.application.ports.events import EventPublisher
 from apibase.application.ports.repository import Repository
 from apibase.application.ports.unit_of_work import UnitOfWork
 from shop.catalog.application.dto import ProductCreate, ProductUpdate
@@ -27,11 +26,9 @@ type ProductRepositoryPort = Repository[Product, ProductCreate, ProductUpdate, P
 class OrderingDependencies:
     """What every ordering handler is built from: plain constructor injection, wired by the composition root.
 
-    ``unit_of_work`` makes a fresh unit per message, so handlers can serve concurrent requests; the
-    repository factories bind a repository to that unit.
+    The factories bind a repository to the unit of work the bus's ``TransactionBehaviour`` opened for the message
+    being handled (``current_unit_of_work()``), so handlers serve concurrent requests without sharing one.
     """
 
-    unit_of_work: Callable[[], UnitOfWork]
     orders: Callable[[UnitOfWork], OrderRepositoryPort]
     products: Callable[[UnitOfWork], ProductRepositoryPort]
-    publisher: EventPublisher | None = None

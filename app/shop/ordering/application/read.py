@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from apibase.application.cqrs.handlers import QueryHandler
+from apibase.application.cqrs.unit_of_work import current_unit_of_work
 from apibase.application.pagination import Page, SortField, parse_sort
-from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import AnyAppError
-from apibase.core.result import Result
+from apibase.core.result import Ok, Result
 from apibase.domain.specification import Specification, field
 from shop.ordering.application.dto import OrderOut
 from shop.ordering.application.lookup import load_order
 from shop.ordering.application.messages import GetOrder, ListOrders
 from shop.ordering.application.ports import OrderingDependencies
-from shop.ordering.application.transaction import run_query
 from shop.ordering.domain.errors import InvalidCustomerEmail
 from shop.ordering.domain.order import Order, normalise_email
 
@@ -26,10 +25,8 @@ class GetOrderHandler(QueryHandler[GetOrder, OrderOut]):
         self._dependencies = dependencies
 
     async def handle(self, query: GetOrder) -> Result[OrderOut, AnyAppError]:
-        async def work(uow: UnitOfWork) -> OrderOut:
-            return OrderOut.from_order(await load_order(self._dependencies.orders(uow), query.order_id))
-
-        return await run_query(self._dependencies.unit_of_work, work)
+        orders = self._dependencies.orders(current_unit_of_work())
+        return Ok(OrderOut.from_order(await load_order(orders, query.order_id)))
 
 
 class ListOrdersHandler(QueryHandler[ListOrders, Page[OrderOut]]):
@@ -37,16 +34,13 @@ class ListOrdersHandler(QueryHandler[ListOrders, Page[OrderOut]]):
         self._dependencies = dependencies
 
     async def handle(self, query: ListOrders) -> Result[Page[OrderOut], AnyAppError]:
-        async def work(uow: UnitOfWork) -> Page[OrderOut]:
-            orders = self._dependencies.orders(uow)
-            sort = parse_sort(query.sort, orders.sortable_fields) or DEFAULT_ORDER_SORT
-            page = await orders.get_all(
-                where=order_filter(query), sort=sort, offset=query.offset, limit=query.limit, count=query.count
-            )
-            items = [OrderOut.from_order(order) for order in page.items]
-            return Page(items=items, offset=page.offset, limit=page.limit, total=page.total, has_next=page.has_next)
-
-        return await run_query(self._dependencies.unit_of_work, work)
+        orders = self._dependencies.orders(current_unit_of_work())
+        sort = parse_sort(query.sort, orders.sortable_fields) or DEFAULT_ORDER_SORT
+        page = await orders.get_all(
+            where=order_filter(query), sort=sort, offset=query.offset, limit=query.limit, count=query.count
+        )
+        items = [OrderOut.from_order(order) for order in page.items]
+        return Ok(Page(items=items, offset=page.offset, limit=page.limit, total=page.total, has_next=page.has_next))
 
 
 def order_filter(query: ListOrders) -> Specification[Order] | None:

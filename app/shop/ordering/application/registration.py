@@ -19,8 +19,8 @@ __all__ = ["register_ordering_handlers"]
 def register_ordering_handlers(
     command_bus: CommandBus, query_bus: QueryBus, dependencies: OrderingDependencies
 ) -> None:
-    """Every ordering command and query gets its handler; the command bus must not hold a TransactionBehaviour
-    (the handlers own their unit of work, see ``shop.ordering.application.transaction``)."""
+    """Every ordering command and query gets its handler; both buses must run a ``TransactionBehaviour``, which
+    opens the unit of work each handler works in."""
     command_bus.register(PlaceOrderHandler(dependencies))
     command_bus.register(PayOrderHandler(dependencies))
     command_bus.register(ShipOrderHandler(dependencies))

@@ -1,4 +1,5 @@
-"""Factories the composition root calls to get ordering on SQL: handlers on buses, plain constructor injection."""
+"""Factories the composition root calls to get ordering on SQL: handlers on buses that give each message its unit
+of work, plain constructor injection."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from apibase.application.cqrs.behaviours import TransactionBehaviour
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.cqrs.pipeline import Behaviour
@@ -34,18 +36,11 @@ def order_repository_factory(
 
 
 def ordering_dependencies(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    cursor_codec: CursorCodec,
-    publisher: EventPublisher | None = None,
-    unit_of_work: Callable[[], UnitOfWork] | None = None,
-    encryptor: FieldEncryptor | None = None,
+    *, cursor_codec: CursorCodec, encryptor: FieldEncryptor | None = None
 ) -> OrderingDependencies:
     return OrderingDependencies(
-        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
         orders=order_repository_factory(cursor_codec, encryptor=encryptor),
         products=product_repository_factory(cursor_codec),
-        publisher=publisher,
     )
 
 
@@ -59,21 +54,15 @@ def build_ordering(
     unit_of_work: Callable[[], UnitOfWork] | None = None,
     encryptor: FieldEncryptor | None = None,
 ) -> tuple[CommandBus, QueryBus]:
-    """Buses with every ordering handler registered.
+    """Buses with every ordering handler registered, each message in a unit of work of its own.
 
-    Pass logging, validation or caching behaviours, but no ``TransactionBehaviour``: each command handler
-    commits its own unit of work before returning its ``Result``.
+    The given behaviours (tracing, logging) wrap a ``TransactionBehaviour`` on each bus, innermost, so that they
+    see the outcome of the commit; ``publisher`` hears a command's events once they are committed.
     """
-    command_bus, query_bus = CommandBus(command_behaviours), QueryBus(query_behaviours)
+    units = unit_of_work or sql_unit_of_work_factory(session_factory)
+    command_bus = CommandBus([*command_behaviours, TransactionBehaviour(units, publisher)])
+    query_bus = QueryBus([*query_behaviours, TransactionBehaviour(units)])
     register_ordering_handlers(
-        command_bus,
-        query_bus,
-        ordering_dependencies(
-            session_factory,
-            cursor_codec=cursor_codec,
-            publisher=publisher,
-            unit_of_work=unit_of_work,
-            encryptor=encryptor,
-        ),
+        command_bus, query_bus, ordering_dependencies(cursor_codec=cursor_codec, encryptor=encryptor)
     )
     return command_bus, query_bus

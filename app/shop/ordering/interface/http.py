@@ -14,7 +14,6 @@ from pydantic.json_schema import SkipJsonSchema
 
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.pagination import ApiResponse, CountStrategy, PaginatedResponse
-from apibase.core.context import current_request_id
 from apibase.core.types import JsonInt
 from apibase.domain.identity.permissions import Permission
 from apibase.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
@@ -72,7 +71,7 @@ class OrderLine(OrderLineRequest):
 
 
 class PlaceOrderRequest(BaseModel):
-    """What a client sends; ids, timestamps and correlation come from the server, never from the body."""
+    """What a client sends; ids, timestamps, the caller and correlation come from the server, never from the body."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -155,7 +154,6 @@ def _orders[R: BaseModel](
             lines=tuple(body.lines),
             currency=body.currency,
             shipping_address=body.shipping_address,
-            correlation_id=current_request_id(),
         )
         order = unwrap(await bus.dispatch(command))
         response.headers["Location"] = f"{request.url.path.rstrip('/')}/{order.id}"

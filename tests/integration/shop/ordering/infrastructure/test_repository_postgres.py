@@ -12,14 +12,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from apibase.application.cqrs import CommandBus, QueryBus
+from apibase.application.cqrs import CommandBus, QueryBus, TransactionBehaviour
 from apibase.application.cursor import CursorCodec
 from apibase.application.pagination import SortField
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import ConcurrencyConflict
 from apibase.core.result import Err, Ok
 from apibase.infrastructure.persistence.schema import metadata
-from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work
+from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.testing.postgres import scratch_schema
 from shop.catalog.application import ProductCreate
@@ -90,12 +90,11 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     def pausing(unit_of_work: UnitOfWork) -> OrderRepositoryPort:
         return PausingOrders(require_sql_unit_of_work(unit_of_work), cursor_codec=CODEC)
 
-    base = ordering_dependencies(session_factory, cursor_codec=CODEC)
-    racing_commands, racing_queries = CommandBus(), QueryBus()
+    base = ordering_dependencies(cursor_codec=CODEC)
+    units = sql_unit_of_work_factory(session_factory)
+    racing_commands, racing_queries = CommandBus([TransactionBehaviour(units)]), QueryBus([TransactionBehaviour(units)])
     register_ordering_handlers(
-        racing_commands,
-        racing_queries,
-        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products),
+        racing_commands, racing_queries, OrderingDependencies(orders=pausing, products=base.products)
     )
 
     paid, cancelled = await asyncio.gather(

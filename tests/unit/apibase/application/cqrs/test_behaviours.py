@@ -1,20 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Self
 
 import pytest
 
-from apibase.application.cqrs.behaviours import (
-    CachingBehaviour,
-    LoggingBehaviour,
-    TransactionBehaviour,
-    ValidationBehaviour,
-)
-from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
-from apibase.core.errors import AnyAppError, DependencyUnavailable, NotFoundError, ValidationFailed
+from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.messages import BaseCommand, BaseQuery
+from apibase.application.cqrs.unit_of_work import NoUnitOfWorkError, current_unit_of_work
+from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.core.errors import AnyAppError, ConcurrencyConflict, DependencyUnavailable, NotFoundError
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.events import DomainEvent
 
@@ -32,24 +31,8 @@ class CreateUser(BaseCommand[int]):
     username: str
 
 
-class CreateAdmin(CreateUser):
-    pass
-
-
-class GetProfile(BaseQuery[str]):
-    cache_ttl_seconds: ClassVar[float | None] = 60.0
-
-    user_id: int
-
-
 class SearchUsers(BaseQuery[list[str]]):
     text: str
-
-
-class GetNothingCached(BaseQuery[str]):
-    cache_ttl_seconds: ClassVar[float | None] = 0
-
-    user_id: int
 
 
 class UserCreated(DomainEvent):
@@ -73,7 +56,7 @@ class Handler[R]:
 class FakeUnitOfWork:
     """Records the transaction's steps; like the real port, leaving by exception rolls back."""
 
-    def __init__(self, events: Sequence[DomainEvent] = (), *, fail_commit: bool = False) -> None:
+    def __init__(self, events: Sequence[DomainEvent] = (), *, fail_commit: Exception | None = None) -> None:
         self.steps: list[str] = []
         self._events = list(events)
         self._fail_commit = fail_commit
@@ -91,8 +74,8 @@ class FakeUnitOfWork:
         self.steps.append("end" if exc is None else f"end after {type(exc).__name__}")
 
     async def commit(self) -> None:
-        if self._fail_commit:
-            raise ConnectionError("lost the database")
+        if self._fail_commit is not None:
+            raise self._fail_commit
         self.steps.append("commit")
 
     async def rollback(self) -> None:
@@ -115,35 +98,6 @@ class FakePublisher:
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         self.steps.append(f"publish {len(events)}")
         self.published.extend(events)
-
-
-class FakeStore:
-    """An in-memory store with expiry against a clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.entries: dict[str, tuple[Result[object, AnyAppError], float | None]] = {}
-        self.ttls: list[float | None] = []
-
-    async def get(self, key: str) -> Result[object, AnyAppError] | None:
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        value, expires_at = entry
-        if expires_at is not None and self.now >= expires_at:
-            del self.entries[key]
-            return None
-        return value
-
-    async def set(self, key: str, value: Result[object, AnyAppError], *, ttl_seconds: float | None = None) -> None:
-        self.ttls.append(ttl_seconds)
-        self.entries[key] = (value, None if ttl_seconds is None else self.now + ttl_seconds)
-
-    async def delete(self, key: str) -> None:
-        self.entries.pop(key, None)
-
-    async def clear(self) -> None:
-        self.entries.clear()
 
 
 class TestLoggingBehaviour:
@@ -223,203 +177,162 @@ class TestLoggingBehaviour:
         assert {record.levelno for record in caplog.records} == {logging.DEBUG}
 
 
-class TestValidationBehaviour:
-    async def test_without_validators_the_handler_runs(self) -> None:
-        handler = Handler(Ok(1))
-
-        assert await ValidationBehaviour()(CreateUser(username="ada"), handler) == Ok(1)
-        assert handler.calls == 1
-
-    async def test_passing_validators_let_the_handler_run(self) -> None:
-        validation = ValidationBehaviour()
-        seen: list[Message] = []
-
-        @validation.validates(CreateUser)
-        def record(command: CreateUser) -> Result[CreateUser, ValidationFailed]:
-            seen.append(command)
-            return Ok(command)
-
-        handler = Handler(Ok(1))
-        command = CreateUser(username="ada")
-
-        assert await validation(command, handler) == Ok(1)
-        assert seen == [command]
-        assert handler.calls == 1
-        assert record(command) == Ok(command), "the decorator returns the validator"
-
-    async def test_the_first_err_short_circuits(self) -> None:
-        validation = ValidationBehaviour()
-        ran: list[str] = []
-
-        @validation.validates(CreateUser)
-        def not_blank(command: CreateUser) -> Result[CreateUser, ValidationFailed]:
-            ran.append("not_blank")
-            return Err(ValidationFailed("username is blank")) if not command.username else Ok(command)
-
-        @validation.validates(CreateUser)
-        def not_reserved(command: CreateUser) -> Result[CreateUser, ValidationFailed]:
-            ran.append("not_reserved")
-            return Ok(command)
-
-        handler = Handler(Ok(1))
-
-        result = await validation(CreateUser(username=""), handler)
-
-        assert result == Err(ValidationFailed("username is blank"))
-        assert ran == ["not_blank"], "later validators do not run"
-        assert handler.calls == 0, "the handler does not run"
-
-    async def test_validators_apply_to_subclasses_only_of_their_type(self) -> None:
-        validation = ValidationBehaviour()
-
-        @validation.validates(CreateAdmin)
-        def admins_only_with_admin_prefix(command: CreateAdmin) -> Result[CreateAdmin, ValidationFailed]:
-            return Ok(command) if command.username.startswith("admin-") else Err(ValidationFailed("prefix"))
-
-        @validation.validates(BaseCommand)
-        def needs_a_user(command: BaseCommand[object]) -> Result[BaseCommand[object], ValidationFailed]:
-            return Ok(command) if command.user_id else Err(ValidationFailed("anonymous"))
-
-        assert await validation(CreateUser(username="bob", user_id="u"), Handler(Ok(1))) == Ok(1)
-        assert await validation(CreateAdmin(username="bob", user_id="u"), Handler(Ok(1))) == Err(
-            ValidationFailed("prefix")
-        )
-        assert await validation(CreateUser(username="bob"), Handler(Ok(1))) == Err(ValidationFailed("anonymous"))
-        assert await validation(SearchUsers(text="x"), Handler(Ok(["x"]))) == Ok(["x"])
-
-
 class TestTransactionBehaviour:
-    async def test_commits_on_ok(self) -> None:
-        uow = FakeUnitOfWork()
+    async def test_a_command_commits_before_its_ok_is_returned(self) -> None:
+        unit = FakeUnitOfWork()
 
-        result = await TransactionBehaviour(uow)(CreateUser(username="ada"), Handler(Ok(1)))
+        result = await TransactionBehaviour(lambda: unit)(CreateUser(username="ada"), Handler(Ok(1)))
 
         assert result == Ok(1)
-        assert uow.steps == ["begin", "commit", "end"]
+        assert unit.steps == ["begin", "commit", "collect events", "end"]
 
-    async def test_rolls_back_on_err(self) -> None:
-        uow = FakeUnitOfWork([UserCreated(aggregate_id="1")])
-        publisher = FakePublisher(uow.steps)
-        error = DependencyUnavailable("mail server down")
+    async def test_each_message_gets_a_fresh_unit_bound_for_its_handler(self) -> None:
+        units: list[FakeUnitOfWork] = []
+        seen: list[UnitOfWork] = []
 
-        result = await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler[int](Err(error)))
+        def factory() -> FakeUnitOfWork:
+            units.append(FakeUnitOfWork())
+            return units[-1]
 
-        assert result == Err(error)
-        assert uow.steps == ["begin", "rollback", "end"]
+        async def handler() -> Result[int, AnyAppError]:
+            seen.append(current_unit_of_work())
+            return Ok(1)
+
+        behaviour = TransactionBehaviour(factory)
+        await behaviour(CreateUser(username="ada"), handler)
+        await behaviour(CreateUser(username="bob"), handler)
+
+        assert seen == units
+        assert seen[0] is not seen[1]
+        with pytest.raises(NoUnitOfWorkError):
+            current_unit_of_work()  # unbound again once the message is done
+
+    async def test_a_query_never_commits(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        publisher = FakePublisher(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, publisher)(SearchUsers(text="a"), Handler(Ok(["ada"])))
+
+        assert result == Ok(["ada"])
+        assert unit.steps == ["begin", "end"]
         assert publisher.published == []
 
-    async def test_rolls_back_on_exception_and_reraises(self) -> None:
-        uow = FakeUnitOfWork([UserCreated(aggregate_id="1")])
-        publisher = FakePublisher(uow.steps)
+    async def test_an_err_leaves_without_a_commit(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        publisher = FakePublisher(unit.steps)
+        error = DependencyUnavailable("mail server down")
+
+        result = await TransactionBehaviour(lambda: unit, publisher)(
+            CreateUser(username="ada"), Handler[int](Err(error))
+        )
+
+        assert result == Err(error)
+        assert unit.steps == ["begin", "end"]
+        assert publisher.published == []
+
+    @pytest.mark.parametrize(
+        "error", [NotFoundError("gone"), ConcurrencyConflict("stale"), DependencyUnavailable("db")]
+    )
+    async def test_an_expected_error_raised_by_the_handler_rolls_back_and_is_an_err(self, error: AnyAppError) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        publisher = FakePublisher(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler[int](error))
+
+        assert result == Err(error)
+        assert unit.steps == ["begin", f"end after {type(error).__name__}"]
+        assert publisher.published == []
+
+    async def test_a_bug_rolls_back_and_propagates(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        publisher = FakePublisher(unit.steps)
 
         with pytest.raises(KeyError, match="boom"):
-            await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler[int](KeyError("boom")))
+            await TransactionBehaviour(lambda: unit, publisher)(
+                CreateUser(username="ada"), Handler[int](KeyError("boom"))
+            )
 
-        assert uow.steps == ["begin", "rollback", "end after KeyError"]
+        assert unit.steps == ["begin", "end after KeyError"]
         assert publisher.published == []
 
     async def test_publishes_collected_events_after_the_commit(self) -> None:
         events = [UserCreated(aggregate_id="1"), UserCreated(aggregate_id="2")]
-        uow = FakeUnitOfWork(events)
-        publisher = FakePublisher(uow.steps)
+        unit = FakeUnitOfWork(events)
+        publisher = FakePublisher(unit.steps)
 
-        result = await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
+        result = await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
         assert result == Ok(1)
-        assert uow.steps == ["begin", "commit", "collect events", "end", "publish 2"]
+        assert unit.steps == ["begin", "commit", "collect events", "end", "publish 2"]
         assert publisher.published == events
 
     async def test_does_not_publish_when_nothing_happened(self) -> None:
-        uow = FakeUnitOfWork()
-        publisher = FakePublisher(uow.steps)
+        unit = FakeUnitOfWork()
+        publisher = FakePublisher(unit.steps)
 
-        await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
+        await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
-        assert uow.steps == ["begin", "commit", "collect events", "end"]
-
-    async def test_without_publisher_events_are_left_in_the_unit(self) -> None:
-        uow = FakeUnitOfWork([UserCreated(aggregate_id="1")])
-
-        await TransactionBehaviour(uow)(CreateUser(username="ada"), Handler(Ok(1)))
-
-        assert "collect events" not in uow.steps
+        assert unit.steps == ["begin", "commit", "collect events", "end"]
 
     async def test_a_failed_commit_propagates_and_publishes_nothing(self) -> None:
-        uow = FakeUnitOfWork([UserCreated(aggregate_id="1")], fail_commit=True)
-        publisher = FakePublisher(uow.steps)
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")], fail_commit=ConnectionError("lost the database"))
+        publisher = FakePublisher(unit.steps)
 
         with pytest.raises(ConnectionError):
-            await TransactionBehaviour(uow, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
+            await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
-        assert uow.steps == ["begin", "end after ConnectionError"]
+        assert unit.steps == ["begin", "end after ConnectionError"]
+        assert publisher.published == []
+
+    async def test_an_expected_error_from_the_commit_is_an_err(self) -> None:
+        conflict = ConcurrencyConflict("written meanwhile")
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")], fail_commit=conflict)
+        publisher = FakePublisher(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
+
+        assert result == Err(conflict)
         assert publisher.published == []
 
 
-class TestCachingBehaviour:
-    async def test_a_miss_runs_the_handler_and_a_hit_skips_it(self) -> None:
-        store = FakeStore()
-        caching = CachingBehaviour(store)
-        handler = Handler(Ok("profile 1"))
+class TestConcurrentMessages:
+    """Handlers are shared by concurrent requests: each must work in the unit opened for its own message."""
 
-        first = await caching(GetProfile(user_id=1), handler)
-        second = await caching(GetProfile(user_id=1), handler)
+    async def test_concurrent_commands_and_queries_never_share_a_unit_of_work(self) -> None:
+        opened: list[FakeUnitOfWork] = []
+        seen: dict[str, list[UnitOfWork]] = {}
+        both_inside = asyncio.Barrier(4)
 
-        assert first == second == Ok("profile 1")
-        assert handler.calls == 1
-        assert store.ttls == [60.0]
-        assert list(store.entries) == [GetProfile(user_id=1).cache_key()]
+        def factory() -> FakeUnitOfWork:
+            opened.append(FakeUnitOfWork())
+            return opened[-1]
 
-    async def test_different_queries_do_not_share_entries(self) -> None:
-        caching = CachingBehaviour(FakeStore())
-        handler = Handler(Ok("profile"))
+        commands = CommandBus([TransactionBehaviour(factory)])
+        queries = QueryBus([TransactionBehaviour(factory)])
 
-        await caching(GetProfile(user_id=1), handler)
-        await caching(GetProfile(user_id=2), handler)
+        @commands.handler
+        async def create(command: CreateUser) -> Result[int, AnyAppError]:
+            before = current_unit_of_work()
+            await both_inside.wait()  # every message is inside its handler at once
+            seen[command.username] = [before, current_unit_of_work()]
+            return Ok(1)
 
-        assert handler.calls == 2
+        @queries.handler
+        async def search(query: SearchUsers) -> Result[list[str], AnyAppError]:
+            before = current_unit_of_work()
+            await both_inside.wait()
+            seen[query.text] = [before, current_unit_of_work()]
+            return Ok([])
 
-    async def test_an_expired_entry_runs_the_handler_again(self) -> None:
-        store = FakeStore()
-        caching = CachingBehaviour(store)
-        handler = Handler(Ok("profile 1"))
+        await asyncio.gather(
+            commands.dispatch(CreateUser(username="ada")),
+            commands.dispatch(CreateUser(username="bob")),
+            queries.ask(SearchUsers(text="q1")),
+            queries.ask(SearchUsers(text="q2")),
+        )
 
-        await caching(GetProfile(user_id=1), handler)
-        store.now = 59.9
-        await caching(GetProfile(user_id=1), handler)
-        assert handler.calls == 1
-        store.now = 60.0
-        await caching(GetProfile(user_id=1), handler)
-
-        assert handler.calls == 2
-
-    async def test_err_results_are_never_cached(self) -> None:
-        store = FakeStore()
-        caching = CachingBehaviour(store)
-        handler = Handler[str](Err(NotFoundError("no profile")))
-
-        assert await caching(GetProfile(user_id=1), handler) == Err(NotFoundError("no profile"))
-        assert await caching(GetProfile(user_id=1), handler) == Err(NotFoundError("no profile"))
-
-        assert handler.calls == 2
-        assert store.entries == {}
-
-    async def test_a_stored_err_is_not_served(self) -> None:
-        store = FakeStore()
-        query = GetProfile(user_id=1)
-        await store.set(query.cache_key(), Err(NotFoundError("stale")))
-        handler = Handler(Ok("profile 1"))
-
-        assert await CachingBehaviour(store)(query, handler) == Ok("profile 1")
-        assert handler.calls == 1
-
-    @pytest.mark.parametrize("query", [SearchUsers(text="a"), GetNothingCached(user_id=1)])
-    async def test_queries_without_a_positive_ttl_bypass_the_store(self, query: BaseQuery[object]) -> None:
-        store = FakeStore()
-        handler = Handler(Ok("value"))
-
-        await CachingBehaviour(store)(query, handler)
-        await CachingBehaviour(store)(query, handler)
-
-        assert handler.calls == 2
-        assert store.entries == {}
-        assert store.ttls == []
+        assert len(opened) == 4
+        assert all(before is after for before, after in seen.values()), "a handler keeps its own unit throughout"
+        assert len({id(units[0]) for units in seen.values()}) == 4
+        assert {id(unit) for unit in opened} == {id(units[0]) for units in seen.values()}
+        assert sorted(unit.steps.count("commit") for unit in opened) == [0, 0, 1, 1]

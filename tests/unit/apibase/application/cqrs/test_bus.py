@@ -6,13 +6,15 @@ from typing import Self
 
 import pytest
 
-from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour, ValidationBehaviour
+from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.cqrs.handlers import CommandHandler, QueryHandler
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.cqrs.pipeline import Next
 from apibase.application.cqrs.registry import DuplicateHandlerError, HandlerNotFoundError, HandlerTypeError
-from apibase.core.errors import AnyAppError, NotFoundError, ValidationFailed
+from apibase.core.context import correlation_id, principal, tenant
+from apibase.core.errors import AnyAppError, NotFoundError
+from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.events import DomainEvent
 
@@ -171,32 +173,32 @@ class TestCommandBus:
         assert log == ["a>", "b>", "<b", "<a"]
         assert len(bus.behaviours) == 2
 
-    async def test_standard_pipeline_validates_before_opening_a_transaction(
-        self, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    async def test_standard_pipeline_logs_around_the_transaction(self, caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.INFO, logger="apibase.application.cqrs")
         log: list[str] = []
-        validation = ValidationBehaviour()
-
-        @validation.validates(CreateOrder)
-        def positive_quantity(command: CreateOrder) -> Result[CreateOrder, ValidationFailed]:
-            return Ok(command) if command.quantity > 0 else Err(ValidationFailed("quantity must be positive"))
-
-        bus = CommandBus([LoggingBehaviour(), validation, TransactionBehaviour(RecordingUnitOfWork(log))])
+        bus = CommandBus([LoggingBehaviour(), TransactionBehaviour(lambda: RecordingUnitOfWork(log))])
         bus.register(CreateOrderHandler())
 
         assert await bus.dispatch(CreateOrder(sku="book")) == Ok(42)
+
         assert log == ["begin", "commit", "end"]
+        assert [record.__dict__["outcome"] for record in caplog.records if "outcome" in record.__dict__] == ["ok"]
 
-        log.clear()
-        refused = await bus.dispatch(CreateOrder(sku="book", quantity=0))
+    async def test_dispatch_stamps_the_command_with_the_caller_and_the_correlation_id(self) -> None:
+        bus = CommandBus()
+        handler = CreateOrderHandler()
+        bus.register(handler)
+        alice = Principal("alice", "acme", frozenset(), frozenset(), AuthMethod.API_KEY)
+        tokens = (principal.set(alice), tenant.set("acme"), correlation_id.set("checkout-42"))
+        try:
+            await bus.dispatch(CreateOrder(sku="book"))
+        finally:
+            correlation_id.reset(tokens[2])
+            tenant.reset(tokens[1])
+            principal.reset(tokens[0])
 
-        assert refused == Err(ValidationFailed("quantity must be positive"))
-        assert log == [], "no transaction is opened for an invalid command"
-        assert [record.__dict__["outcome"] for record in caplog.records if "outcome" in record.__dict__] == [
-            "ok",
-            "err",
-        ]
+        (seen,) = handler.seen
+        assert (seen.user_id, seen.tenant_id, seen.correlation_id) == ("alice", "acme", "checkout-42")
 
 
 class TestQueryBus:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import ClassVar
 
 import pytest
 from pydantic import Field, ValidationError
 
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
+from apibase.core.context import correlation_id, principal, tenant
+from apibase.core.principal import AuthMethod, Principal
 
 pytestmark = pytest.mark.unit
 
@@ -22,16 +23,6 @@ class GetUser(BaseQuery[str]):
     tags: dict[str, int] = Field(default_factory=dict)
 
 
-class GetUserCached(BaseQuery[str]):
-    cache_ttl_seconds: ClassVar[float | None] = 30.0
-
-    user_id: int
-
-
-class GetAccount(BaseQuery[str]):
-    user_id: int
-
-
 def test_command_metadata_defaults() -> None:
     before = datetime.now(UTC)
     first = RenameUser(new_name="a", password="p")
@@ -44,6 +35,7 @@ def test_command_metadata_defaults() -> None:
     assert before <= first.timestamp <= datetime.now(UTC)
     assert first.correlation_id is None
     assert first.user_id is None
+    assert first.tenant_id is None
 
 
 def test_command_keeps_given_metadata() -> None:
@@ -88,6 +80,7 @@ def test_log_context_names_type_and_ids_but_no_field_values() -> None:
         "command_id": str(command.command_id),
         "correlation_id": "req-1",
         "user_id": "u-1",
+        "tenant_id": None,
     }
     assert GetUser(user_id=42).log_context() == {"message_type": "GetUser"}
 
@@ -97,27 +90,32 @@ def test_both_kinds_are_messages() -> None:
     assert isinstance(GetUser(user_id=1), Message)
 
 
-def test_queries_are_not_cached_by_default_and_the_ttl_is_not_a_field() -> None:
-    assert GetUser.cache_ttl_seconds is None
-    assert GetUserCached.cache_ttl_seconds == 30.0
-    assert "cache_ttl_seconds" not in GetUserCached.model_fields
+def test_with_context_fills_the_caller_tenant_and_correlation_id_from_the_request() -> None:
+    alice = Principal("alice", "acme", frozenset(), frozenset(), AuthMethod.ACCESS_TOKEN)
+    command = RenameUser(new_name="a", password="p")
+    tokens = (principal.set(alice), tenant.set("acme"), correlation_id.set("checkout-42"))
+    try:
+        stamped = command.with_context()
+    finally:
+        correlation_id.reset(tokens[2])
+        tenant.reset(tokens[1])
+        principal.reset(tokens[0])
+
+    assert (stamped.user_id, stamped.tenant_id, stamped.correlation_id) == ("alice", "acme", "checkout-42")
+    assert (stamped.command_id, stamped.new_name) == (command.command_id, "a")
+    assert command.user_id is None, "the original is left as it was"
 
 
-def test_cache_key_is_stable_for_equal_queries() -> None:
-    first = GetUser(user_id=1, tags={"b": 1, "a": 2})
-    second = GetUser(user_id=1, tags={"a": 2, "b": 1})
-
-    assert first.cache_key() == second.cache_key()
-    assert first.cache_key() == first.cache_key()
-
-
-def test_cache_key_tells_values_and_classes_apart() -> None:
-    assert GetUser(user_id=1).cache_key() != GetUser(user_id=2).cache_key()
-    assert GetAccount(user_id=1).cache_key() != GetUserCached(user_id=1).cache_key()
+def test_with_context_keeps_what_the_command_was_given() -> None:
+    command = RenameUser(new_name="a", password="p", correlation_id="replayed", user_id="job", tenant_id="acme")
+    token = correlation_id.set("checkout-42")
+    try:
+        assert command.with_context() is command
+    finally:
+        correlation_id.reset(token)
 
 
-def test_cache_key_names_the_class_but_not_the_values() -> None:
-    key = GetAccount(user_id=987654321).cache_key()
+def test_with_context_outside_a_request_changes_nothing() -> None:
+    command = RenameUser(new_name="a", password="p")
 
-    assert key.startswith(f"query:{__name__}.GetAccount:")
-    assert "987654321" not in key
+    assert command.with_context() is command

@@ -67,7 +67,7 @@ def test_upgrade_to_head_produces_exactly_the_metadata(settings: Settings) -> No
 
     upgrade_database(settings)
 
-    assert current_revisions(settings) == head_revisions() == ("0006",)
+    assert current_revisions(settings) == head_revisions() == ("0007",)
     diffs, tables = asyncio.run(schema_state(settings))
     assert diffs == []
     assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
@@ -77,7 +77,7 @@ def test_upgrade_twice_is_a_no_op(settings: Settings) -> None:
     upgrade_database(settings)
     upgrade_database(settings)
 
-    assert current_revisions(settings) == ("0006",)
+    assert current_revisions(settings) == ("0007",)
 
 
 def test_downgrade_to_base_removes_every_table(settings: Settings) -> None:
@@ -129,11 +129,11 @@ def test_a_percent_sign_in_the_url_survives() -> None:
 def test_a_manual_revision_is_numbered_after_head(settings: Settings, scripts: Path) -> None:
     path = create_revision(settings, "add a column", autogenerate=False)
 
-    assert path == scripts / "versions" / "0007_add_a_column.py"
+    assert path == scripts / "versions" / "0008_add_a_column.py"
     source = path.read_text()
-    assert "revision: str = '0007'" in source
-    assert "down_revision: str | Sequence[str] | None = '0006'" in source
-    assert migrate.head_revisions() == ("0007",)
+    assert "revision: str = '0008'" in source
+    assert "down_revision: str | Sequence[str] | None = '0007'" in source
+    assert migrate.head_revisions() == ("0008",)
 
 
 def test_autogenerate_on_an_up_to_date_database_finds_nothing_and_ignores_foreign_tables(

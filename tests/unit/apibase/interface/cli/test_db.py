@@ -49,8 +49,8 @@ def test_upgrade_then_current(runner: CliRunner, env: dict[str, str]) -> None:
     after = runner.invoke(cli, ["db", "current"], env=env)
 
     assert (before.exit_code, before.stdout) == (0, "base (no migration applied)\n")
-    assert (upgraded.exit_code, upgraded.stdout) == (0, "database at 0006 (head)\n")
-    assert (after.exit_code, after.stdout) == (0, "0006 (head)\n")
+    assert (upgraded.exit_code, upgraded.stdout) == (0, "database at 0007 (head)\n")
+    assert (after.exit_code, after.stdout) == (0, "0007 (head)\n")
 
 
 def test_upgrade_to_an_unknown_revision_fails(runner: CliRunner, env: dict[str, str]) -> None:
@@ -90,5 +90,5 @@ def test_revision(runner: CliRunner, env: dict[str, str], tmp_path: Path, monkey
     assert outdated.exit_code == DB_ERROR_EXIT_CODE
     assert "not up to date" in outdated.stderr
     assert manual.exit_code == 0
-    assert manual.stdout.strip().endswith("0007_add_notes.py")
-    assert (scripts / "versions" / "0007_add_notes.py").is_file()
+    assert manual.stdout.strip().endswith("0008_add_notes.py")
+    assert (scripts / "versions" / "0008_add_notes.py").is_file()

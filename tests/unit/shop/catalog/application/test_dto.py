@@ -68,6 +68,8 @@ def test_v2_is_derived_from_v1() -> None:
         version=4,
         created_at=now,
         updated_at=now,
+        created_by="alice",
+        updated_by="bob",
     )
 
     v2 = ProductOutV2.from_v1(v1)
@@ -79,6 +81,7 @@ def test_v2_is_derived_from_v1() -> None:
     assert "currency" not in dumped
     assert dumped["price"] == {"amount": "9.90", "currency": "EUR"}
     assert dumped["id"] == str(v1.id)
+    assert (dumped["created_by"], dumped["updated_by"]) == ("alice", "bob")
 
 
 def test_v2_takes_the_price_as_the_money_object_it_shows() -> None:

@@ -29,6 +29,20 @@ async def test_create_and_get(service: ProductService) -> None:
     assert (created.price, created.stock, created.version, created.description) == (Decimal("9.90"), 4, 1, "500 ml")
 
 
+async def test_the_actor_is_recorded_as_creator_and_as_last_editor(service: ProductService) -> None:
+    data = ProductCreate(sku="MUG-001", name="Mug", price=Decimal("9.90"))
+
+    created = (await service.create(data, actor="alice")).unwrap()
+    edited = (await service.update(created.id, ProductUpdate(stock=3), actor="bob")).unwrap()
+
+    assert (created.created_by, created.updated_by) == ("alice", "alice")
+    assert (edited.created_by, edited.updated_by) == ("alice", "bob")
+    assert (await service.get(created.id)).unwrap() == edited
+    assert (
+        await service.create(ProductCreate(sku="TEA-002", name="Tea", price=Decimal(1)))
+    ).unwrap().created_by is None
+
+
 async def test_a_taken_sku_is_a_409_with_the_catalog_code(service: ProductService) -> None:
     await create(service, "MUG-001")
 

@@ -56,10 +56,6 @@ def test_list_orders_bounds_the_page() -> None:
         ListOrders(offset=-1)
 
 
-def test_list_orders_caches_by_its_fields() -> None:
-    assert ListOrders(sort="-total").cache_key() != ListOrders().cache_key()
-
-
 def test_order_out_reads_the_computed_totals() -> None:
     line = OrderLine.of(
         product_id=ProductId.new(), sku="MUG-001", unit_price=Decimal("1.50"), currency="EUR", quantity=3

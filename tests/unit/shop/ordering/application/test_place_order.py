@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from enum import StrEnum
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.cqrs import CommandBus, QueryBus
+from apibase.application.cursor import CursorCodec
 from apibase.application.in_memory import InMemoryEventPublisher
-from apibase.core.errors import AppError
+from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.core.errors import AppError, ConcurrencyConflict
 from apibase.core.result import Err, Ok
+from apibase.infrastructure.persistence.sql_unit_of_work import sql_unit_of_work_factory
 from shop.catalog.application import ProductOut, ProductService, ProductUpdate
 from shop.catalog.domain import (
     CatalogErrorCode,
@@ -39,6 +44,7 @@ from shop.ordering.domain import (
     OrderStatus,
     TooManyOrderLines,
 )
+from shop.ordering.infrastructure import build_ordering
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("in_tenant")]
 
@@ -220,3 +226,32 @@ async def test_an_invalid_email_is_refused(commands: CommandBus, add_product: Ad
     mug = await add_product("MUG-001")
 
     assert isinstance(await refused(commands, order_of((mug, 1), email="not-an-email")), InvalidCustomerEmail)
+
+
+async def test_concurrent_orders_each_work_in_a_unit_of_work_of_their_own(
+    session_factory: async_sessionmaker[AsyncSession],
+    codec: CursorCodec,
+    catalog: ProductService,
+    add_product: AddProduct,
+) -> None:
+    """The handlers are shared; the bus opens one unit per message, so concurrent requests never share one: each
+    commits or rolls back alone (SQLite lets one of two racing writers win, the other gets a 409 to retry)."""
+    opened: list[UnitOfWork] = []
+    units = sql_unit_of_work_factory(session_factory)
+
+    def unit_of_work() -> UnitOfWork:
+        opened.append(units())
+        return opened[-1]
+
+    commands, queries = build_ordering(session_factory, cursor_codec=codec, unit_of_work=unit_of_work)
+    products = [await add_product(f"SKU-00{number}", stock=5) for number in range(4)]
+
+    placed = await asyncio.gather(*(commands.dispatch(order_of((product, 1))) for product in products))
+
+    assert len({id(unit) for unit in opened}) == len(opened) == 4
+    assert all(isinstance(result, Ok) or isinstance(result.error, ConcurrencyConflict) for result in placed)
+    won = [isinstance(result, Ok) for result in placed]
+    assert any(won)
+    assert [await stock_of(catalog, product) for product in products] == [4 if ok else 5 for ok in won]
+    assert (await queries.ask(ListOrders())).unwrap().total == sum(won)
+    assert len(opened) == 5, "a query gets a unit of its own too"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,10 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from apibase.bootstrap import build_container
 from apibase.core.settings import Environment
-from apibase.kernel import build_kernel
+from apibase.main import create_app
 from apibase.testing.service import service_settings, sign_up
-from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 
@@ -40,11 +42,13 @@ async def client(database: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def place(client: httpx.AsyncClient, **fields: object) -> httpx.Response:
+async def place(
+    client: httpx.AsyncClient, *, headers: dict[str, str] | None = None, **fields: object
+) -> httpx.Response:
     created = await client.post("/api/v1/products", json=PRODUCT)
     assert created.status_code == 201, created.text
     body = {"customer_email": "ada@example.com", "lines": [{"product_id": created.json()["data"]["id"], "quantity": 1}]}
-    return await client.post("/api/v1/orders", json={**body, **fields})
+    return await client.post("/api/v1/orders", json={**body, **fields}, headers=headers)
 
 
 async def sql(database: Path, statement: str, **parameters: object) -> list[tuple[object, ...]]:
@@ -126,4 +130,22 @@ def test_production_without_encryption_keys_refuses_to_start(tmp_path: Path) -> 
     )
 
     with pytest.raises(ValueError, match="APIBASE_ENCRYPTION__KEYS"):
-        build_kernel(settings)
+        build_container(settings)
+
+
+async def test_a_command_carries_the_caller_and_the_flows_correlation_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The endpoint builds the command without either; the bus fills both from the request context."""
+    caplog.set_level(logging.INFO, logger="apibase.application.cqrs")
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    payload = token.split(".")[1]
+    subject = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+    placed = await place(client, headers={"X-Correlation-ID": "checkout-42"})
+
+    assert placed.status_code == 201, placed.text
+    [finished] = [record for record in caplog.records if record.getMessage().startswith("PlaceOrder succeeded")]
+    assert finished.__dict__["correlation_id"] == "checkout-42"
+    assert finished.__dict__["user_id"] == subject
+    assert finished.__dict__["tenant_id"] == "default"

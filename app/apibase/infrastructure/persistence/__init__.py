@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 async persistence: engines, the declarative base, the generic repository and unit of work, Alembic."""
