@@ -1,6 +1,7 @@
 """The widget table and a harness that runs the repository contract on any SQLAlchemy database.
 
-The table lives in its own metadata, so it never leaks into the service's migrations.
+The table lives in its own metadata, so it never leaks into the service's migrations. It is a ``GlobalTable``:
+the contract is about the repository's own promises; tenant isolation has its own contract (``tenancy.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from app.application.cursor import CursorCodec
 from app.application.mapper import GenericMapper
 from app.application.ports.unit_of_work import UnitOfWork
 from app.infrastructure.persistence.column_types import ExactDecimal
-from app.infrastructure.persistence.orm import VersionedColumns
+from app.infrastructure.persistence.orm import GlobalTable, VersionedColumns
 from app.infrastructure.persistence.repository import SQLAlchemyRepository
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from app.testing.contract import WidgetRepository
@@ -32,7 +33,7 @@ class _WidgetBase(DeclarativeBase):
 widget_metadata = _WidgetBase.metadata
 
 
-class WidgetRow(VersionedColumns, _WidgetBase):
+class WidgetRow(GlobalTable, VersionedColumns, _WidgetBase):
     __tablename__ = "contract_widgets"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
