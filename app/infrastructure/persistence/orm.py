@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from app.infrastructure.persistence.column_types import UTCDateTime
 
 __all__ = [
+    "NAMING_CONVENTION",
     "TENANT_COLUMN",
     "Base",
     "EntityColumns",
