@@ -7,8 +7,9 @@ Secure by default: with no configuration, every operation needs an authenticated
 derived from the resource's ``plural``: ``<plural>:read`` to list and read, ``<plural>:write`` to create, replace,
 update and delete. ``permissions`` replaces the derived check of an operation with others (the caller must still
 be authenticated); only ``public`` opens an operation to anonymous callers, and says so in the OpenAPI document
-(``security: []``). Every
-outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
+(``security: []``).
+
+Every outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
 and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
 
 What a client GETs it can PUT back: the ``PUT`` body is the create model plus the response's other fields
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Final, TypedDict
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
@@ -180,24 +181,23 @@ def create_crud_router[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseMo
         (CrudOperation.DELETE, endpoints.add_delete),
     ):
         if operation in resource.operations:
-            add(_Access.of(resource.guards(operation)))
+            add(_access(resource.guards(operation)))
     return router
 
 
-@dataclass(frozen=True)
-class _Access:
+class _Access(TypedDict):
     """The route arguments that say who may call an operation: its guards, or a loud public marking."""
 
     dependencies: list[params.Depends]
-    openapi_extra: dict[str, object] | None = None
-    description: str | None = None
+    openapi_extra: dict[str, object] | None
+    description: str | None
 
-    @classmethod
-    def of(cls, guards: list[params.Depends]) -> "_Access":
-        """No guards means public (``CrudResource.guards`` answers none for public operations only)."""
-        if guards:
-            return cls(guards)
-        return cls([], openapi_extra={"security": []}, description=_PUBLIC_NOTE)
+
+def _access(guards: list[params.Depends]) -> _Access:
+    """No guards means public (``CrudResource.guards`` answers none for public operations only)."""
+    if guards:
+        return _Access(dependencies=guards, openapi_extra=None, description=None)
+    return _Access(dependencies=[], openapi_extra={"security": []}, description=_PUBLIC_NOTE)
 
 
 class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID]:
@@ -235,9 +235,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Create a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
         )
         async def create(
             data: Body,  # type: ignore[valid-type]
@@ -268,9 +266,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 "",
                 response_model=PaginatedResponse[Out],  # type: ignore[valid-type]
                 summary=f"List {resource.plural}",
-                dependencies=access.dependencies,
-                openapi_extra=access.openapi_extra,
-                description=access.description,
+                **access,
             )
             async def list_offset(
                 service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
@@ -292,9 +288,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "",
             response_model=CursorPaginatedResponse[Out],  # type: ignore[valid-type]
             summary=f"List {resource.plural} (keyset pagination)",
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
         )
         async def list_cursor(
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
@@ -320,9 +314,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "/{entity_id}",
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Get a {resource.name}",
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
             responses={304: {"description": "Not modified (If-None-Match)"}},
         )
         async def read(
@@ -353,9 +345,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Replace a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
         )
         async def replace(
             entity_id: Id,  # type: ignore[valid-type]
@@ -377,9 +367,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Update some fields of a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
         )
         async def update(
             entity_id: Id,  # type: ignore[valid-type]
@@ -400,9 +388,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_class=Response,
             summary=f"Delete a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=access.dependencies,
-            openapi_extra=access.openapi_extra,
-            description=access.description,
+            **access,
         )
         async def delete(
             entity_id: Id,  # type: ignore[valid-type]

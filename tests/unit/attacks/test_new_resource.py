@@ -152,6 +152,8 @@ async def test_anonymous_callers_get_401_on_every_operation(http, owner, row, ex
             401,
             "access.authentication_required",
         )
+    forged = await http.get("/suppliers", headers={"Authorization": "Bearer not-a-minted-token"})
+    expect_problem(forged, 401, "auth.token_invalid")  # never a fallback to anonymous
     await intact(http, owner, row)
 
 
