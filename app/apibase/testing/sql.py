@@ -1,6 +1,7 @@
 """The widget table and a harness that runs the repository contract on any SQLAlchemy database.
 
-The table lives in its own metadata, so it never leaks into the service's migrations.
+The table lives in its own metadata, so it never leaks into the service's migrations. It is a ``GlobalTable``:
+the contract is about the repository's own promises; tenant isolation has its own contract (``tenancy.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from apibase.application.cursor import CursorCodec
 from apibase.application.mapper import GenericMapper
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.infrastructure.persistence.column_types import ExactDecimal
-from apibase.infrastructure.persistence.orm import AuditColumns, VersionedColumns
+from apibase.infrastructure.persistence.orm import AuditColumns, GlobalTable, VersionedColumns
 from apibase.infrastructure.persistence.repository import SQLAlchemyRepository
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.testing.contract import WidgetRepository
@@ -32,7 +33,7 @@ class _WidgetBase(DeclarativeBase):
 widget_metadata = _WidgetBase.metadata
 
 
-class WidgetRow(VersionedColumns, AuditColumns, _WidgetBase):
+class WidgetRow(GlobalTable, VersionedColumns, AuditColumns, _WidgetBase):
     __tablename__ = "contract_widgets"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)

@@ -7,8 +7,13 @@ line in the tutorial), together with the new packages it lives in, for as long a
 only names the module has.
 
 The tutorial's table derives from the service's ``Base``, as it must for migrations. Here ``Base`` is swapped for
-a fresh declarative base with the same naming convention while the blocks are imported, so the ``suppliers``
-table never reaches the real ``Base.metadata`` (which the migration tests compare with the migrations).
+a fresh declarative base with the same rules (tenancy policy, naming convention) while the blocks are imported, so
+the ``suppliers`` table never reaches the real ``Base.metadata`` (which the migration tests compare with the
+migrations).
+
+The tutorial configures no security, and its resource must be secure all the same: served behind the service's
+authentication middleware, it answers anonymous callers 401, callers without ``suppliers:*`` 403 and another
+tenant 404, and works for its owner.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from apibase.infrastructure.persistence import orm
 from apibase.infrastructure.persistence.database import create_engine, create_session_factory
 from apibase.infrastructure.persistence.schema import metadata as service_metadata
 from apibase.interface.http.problems import install_problem_handlers
+from apibase.interface.http.security.authentication import AuthenticationMiddleware
+from apibase.testing.callers import CallerTokens
 from apibase.testing.roundtrip import assert_resources_round_trip
 
 pytestmark = pytest.mark.unit
@@ -151,7 +158,7 @@ class Tutorial:
 def tutorial(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tutorial]:
     modules, edits = _blocks()
 
-    class TutorialBase(DeclarativeBase):
+    class TutorialBase(orm.TenancyPolicy, DeclarativeBase):
         metadata = MetaData(naming_convention=orm.NAMING_CONVENTION)
 
     monkeypatch.setattr(orm, "Base", TutorialBase)
@@ -173,7 +180,7 @@ async def engine(tutorial: Tutorial, tmp_path: Path) -> AsyncIterator[AsyncEngin
     await engine.dispose()
 
 
-def build_app(tutorial: Tutorial, engine: AsyncEngine) -> FastAPI:
+def build_app(tutorial: Tutorial, engine: AsyncEngine, callers: CallerTokens | None = None) -> FastAPI:
     """What the tutorial's wiring step does in ``create_app``, minus everything unrelated to suppliers."""
     wiring = tutorial.modules["apibase.infrastructure.persistence.suppliers.wiring"]
     routers = tutorial.modules["apibase.interface.http.suppliers"]
@@ -183,13 +190,29 @@ def build_app(tutorial: Tutorial, engine: AsyncEngine) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(routers.suppliers_router(lambda: service))
+    if callers is not None:
+        app.add_middleware(AuthenticationMiddleware, access_token=callers, api_key=callers)
     return app
 
 
 @pytest.fixture
-async def client(tutorial: Tutorial, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(tutorial, engine))
+def callers() -> CallerTokens:
+    return CallerTokens()
+
+
+@pytest.fixture
+async def anonymous(tutorial: Tutorial, engine: AsyncEngine, callers: CallerTokens) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build_app(tutorial, engine, callers))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(tutorial: Tutorial, engine: AsyncEngine, callers: CallerTokens) -> AsyncIterator[httpx.AsyncClient]:
+    """A caller of tenant ``acme`` granted what the resource needs: ``suppliers:read`` and ``suppliers:write``."""
+    transport = httpx.ASGITransport(app=build_app(tutorial, engine, callers))
+    owner = callers.headers(tenant="acme", permissions={"suppliers:read", "suppliers:write"})
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=owner) as http:
         yield http
 
 
@@ -313,3 +336,25 @@ async def test_openapi_documents_the_allowlisted_filters_and_sorts(tutorial: Tut
 async def test_what_the_resource_shows_it_takes_back(client: httpx.AsyncClient) -> None:
     """The shared round-trip check covers the new resource with nothing written for it."""
     assert await assert_resources_round_trip(client, "/openapi.json") == ["/suppliers"]
+
+
+# -- secure without a line about security --------------------------------------------------------------------------
+async def test_the_resource_is_protected_and_tenant_scoped_by_default(
+    tutorial: Tutorial, client: httpx.AsyncClient, anonymous: httpx.AsyncClient, callers: CallerTokens
+) -> None:
+    location = (await _create(client, "Acme", "DE", 5)).headers["location"]
+    reader = callers.headers(tenant="acme", permissions={"suppliers:read"})
+    other_tenant = callers.headers(tenant="globex", permissions={"suppliers:read", "suppliers:write"})
+
+    assert (await anonymous.get(location)).status_code == 401
+    assert (await anonymous.post("/suppliers", json={"name": "Eve", "country": "DE"})).status_code == 401
+    assert (await anonymous.get(location, headers=reader)).status_code == 200
+    denied = await anonymous.patch(location, json={"lead_time_days": 1}, headers=reader)
+    assert (denied.status_code, denied.json()["missing"]) == (403, ["suppliers:write"])
+    for method in ("GET", "PATCH", "DELETE"):
+        body = {"lead_time_days": 1} if method == "PATCH" else None
+        hidden = await anonymous.request(method, location, json=body, headers=other_tenant)
+        _problem(hidden, 404, CommonErrorCode.NOT_FOUND)
+    assert (await anonymous.get("/suppliers", headers=other_tenant)).json()["items"] == []
+    assert (await client.get(location)).json()["data"]["lead_time_days"] == 5
+    assert "tenant_id" in tutorial.metadata.tables["suppliers"].c

@@ -8,6 +8,10 @@ A concrete repository declares its mapper and allowlists and inherits everything
 
 Writes are single statements guarded by the version column (``UPDATE ... WHERE id = :id AND version = :v``), so
 a stale write is detected by the database itself, never silently applied.
+
+Rows of a tenant-scoped table (every table that is not a ``GlobalTable``, see ``orm.py``) belong to the tenant of
+the current request (``apibase.core.context.tenant``): every read, write and delete is filtered by it and inserts are
+stamped with it, so no caller can reach another tenant's rows; another tenant's row reads as missing (404).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from apibase.core.errors import ConcurrencyConflict, ConflictError, EntityNotFou
 from apibase.core.types import Branded
 from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
 from apibase.domain.specification import Specification
+from apibase.infrastructure.persistence.orm import TENANT_COLUMN, Tenancy, tenancy_of
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 from apibase.infrastructure.persistence.tenancy import required_tenant
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
@@ -61,15 +66,23 @@ class SQLAlchemyRepository[
     filterable_fields: frozenset[str] = frozenset()
     sortable_fields: frozenset[str] = frozenset()
     soft_delete: ClassVar[bool] = True
-    #: Rows belong to the tenant of the current request (``apibase.core.context.tenant``): every read, write and
-    #: delete is filtered by it and inserts are stamped with it, so no caller can reach another tenant's rows.
-    tenant_scoped: ClassVar[bool] = False
 
     def __init__(self, unit_of_work: SQLAlchemyUnitOfWork, *, cursor_codec: CursorCodec) -> None:
         self._uow = unit_of_work
         self._cursors = KeysetCursors(cursor_codec, self.mapper.entity_type)
         self._model = self.mapper.model_type
         self._table: Table = self._model.__table__  # type: ignore[assignment]
+        self._tenant_scoped = tenancy_of(self._model) is Tenancy.TENANT
+        if self._tenant_scoped and TENANT_COLUMN not in self._table.c:
+            raise TypeError(
+                f"{self._model.__name__} is tenant-scoped (tables are, unless declared GlobalTable) but has no"
+                f" {TENANT_COLUMN} column: derive it from Base (which adds one), or declare it GlobalTable"
+            )
+
+    @property
+    def tenant_scoped(self) -> bool:
+        """Read from the table, never set on the repository: a repository cannot opt its table out of tenancy."""
+        return self._tenant_scoped
 
     # -- construction hooks (override for custom ids or factories) ------------------------------------------
     def new_id(self) -> object:
@@ -91,9 +104,9 @@ class SQLAlchemyRepository[
 
     def _scope(self) -> list[ColumnElement[bool]]:
         """The tenant condition every statement of a tenant-scoped repository carries (none otherwise)."""
-        if not self.tenant_scoped:
+        if not self._tenant_scoped:
             return []
-        return [self._column("tenant_id") == required_tenant()]
+        return [self._column(TENANT_COLUMN) == required_tenant()]
 
     def _live(self, entity_id: object) -> list[ColumnElement[bool]]:
         return [self._column("id") == entity_id, self._column("deleted_at").is_(None), *self._scope()]
@@ -232,8 +245,8 @@ class SQLAlchemyRepository[
     def _row(self, entity: TEntity) -> dict[str, object]:
         model = self.mapper.to_model(entity)
         row = {column.key: getattr(model, column.key) for column in self._table.columns}
-        if self.tenant_scoped:
-            row["tenant_id"] = required_tenant()
+        if self._tenant_scoped:
+            row[TENANT_COLUMN] = required_tenant()
         return row
 
     async def _insert(self, rows: list[dict[str, object]]) -> None:

@@ -1,8 +1,15 @@
 """create_crud_router: the standard endpoints of a resource from one configuration object.
 
 What a resource needs beyond the service — request and response models, allowlisted filters and sorts,
-pagination style, permissions per operation, OpenAPI text and examples — is data here, not code. Every
-outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
+pagination style, permissions per operation, OpenAPI text and examples — is data here, not code.
+
+Secure by default: with no configuration, every operation needs an authenticated caller holding a permission
+derived from the resource's ``plural``: ``<plural>:read`` to list and read, ``<plural>:write`` to create, replace,
+update and delete. ``permissions`` replaces the derived check of an operation with others (the caller must still
+be authenticated); only ``public`` opens an operation to anonymous callers, and says so in the OpenAPI document
+(``security: []``).
+
+Every outcome of the service is a Result: ``Ok`` becomes the envelope, ``Err`` is raised as the AppError it holds
 and rendered as an RFC 9457 problem by the handlers in ``problems.py``.
 
 What a client GETs it can PUT back: the ``PUT`` body is the create model plus the response's other fields
@@ -16,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from enum import Enum, StrEnum
-from typing import Annotated
+from typing import Annotated, Final, TypedDict
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, params, status
 from fastapi import Body as BodyParameter
@@ -53,8 +60,10 @@ from apibase.interface.http.responses import (
     response_meta,
     unwrap,
 )
+from apibase.interface.http.security.authorization import authenticated, require
 
 __all__ = [
+    "ALL_OPERATIONS",
     "CrudOperation",
     "CrudResource",
     "Pagination",
@@ -80,6 +89,13 @@ class CrudOperation(StrEnum):
     DELETE = "delete"
 
 
+#: ``public=ALL_OPERATIONS``: every operation of the resource open to anonymous callers.
+ALL_OPERATIONS: Final = frozenset(CrudOperation)
+#: The operations the derived ``<plural>:read`` permission covers; every other one needs ``<plural>:write``.
+_READS: Final = frozenset({CrudOperation.LIST, CrudOperation.READ})
+_PUBLIC_NOTE: Final = "Public: anyone may call this operation, without credentials."
+
+
 class Pagination(StrEnum):
     OFFSET = "offset"
     CURSOR = "cursor"
@@ -101,12 +117,31 @@ class CrudResource[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel,
     pagination: Pagination = Pagination.OFFSET
     default_page_size: int = 50
     max_page_size: int = 500
-    operations: frozenset[CrudOperation] = frozenset(CrudOperation)
+    operations: frozenset[CrudOperation] = ALL_OPERATIONS
+    #: Checks that replace an operation's derived ``<plural>:read``/``<plural>:write`` (after authentication).
     permissions: Mapping[CrudOperation, Sequence[params.Depends]] = dataclass_field(default_factory=dict)
+    #: The operations anyone may call without credentials; the only way to open one, e.g. ``public=ALL_OPERATIONS``.
+    public: frozenset[CrudOperation] = frozenset()
     tags: Sequence[str | Enum] = ()
     create_example: Mapping[str, object] | None = None
     #: ``PUT`` takes back the response's read-only fields (and ignores them); off only to freeze an old contract.
     replace_accepts_read_only: bool = True
+
+    def __post_init__(self) -> None:
+        both = sorted(self.public & self.permissions.keys())
+        if both:
+            raise ValueError(f"{self.plural}: {both} are both public and guarded by permissions; choose one")
+        unguarded = sorted(operation for operation, checks in self.permissions.items() if not checks)
+        if unguarded:
+            raise ValueError(f"{self.plural}: no permission for {unguarded}; to open an operation, list it in public")
+
+    def guards(self, operation: CrudOperation) -> list[params.Depends]:
+        """What a caller must pass for ``operation``: nothing only when it is public."""
+        if operation in self.public:
+            return []
+        if operation in self.permissions:
+            return [authenticated(), *self.permissions[operation]]
+        return [require(f"{self.plural}:{'read' if operation in _READS else 'write'}")]
 
 
 def replace_model(create: type[BaseModel], response: type[BaseModel]) -> tuple[type[BaseModel], frozenset[str]]:
@@ -147,8 +182,23 @@ def create_crud_router[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseMo
         (CrudOperation.DELETE, endpoints.add_delete),
     ):
         if operation in resource.operations:
-            add(list(resource.permissions.get(operation, ())))
+            add(_access(resource.guards(operation)))
     return router
+
+
+class _Access(TypedDict):
+    """The route arguments that say who may call an operation: its guards, or a loud public marking."""
+
+    dependencies: list[params.Depends]
+    openapi_extra: dict[str, object] | None
+    description: str | None
+
+
+def _access(guards: list[params.Depends]) -> _Access:
+    """No guards means public (``CrudResource.guards`` answers none for public operations only)."""
+    if guards:
+        return _Access(dependencies=guards, openapi_extra=None, description=None)
+    return _Access(dependencies=[], openapi_extra={"security": []}, description=_PUBLIC_NOTE)
 
 
 class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID]:
@@ -174,7 +224,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response.headers["ETag"] = etag
         return ApiResponse(data=updated, meta=response_meta())
 
-    def add_create(self, guards: list[params.Depends]) -> None:
+    def add_create(self, access: _Access) -> None:
         resource = self.resource
         Body = (  # noqa: N806
             Annotated[resource.create_model, BodyParameter(examples=[dict(resource.create_example)])]
@@ -188,7 +238,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Create a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=guards,
+            **access,
         )
         async def create(
             data: Body,  # type: ignore[valid-type]
@@ -202,7 +252,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 response.headers["ETag"] = etag
             return ApiResponse(data=created, meta=response_meta())
 
-    def add_list(self, guards: list[params.Depends]) -> None:
+    def add_list(self, access: _Access) -> None:
         resource = self.resource
         Filters = Annotated[Specification[object], Depends(filter_dependency(resource.filter_types))]  # noqa: N806
         Limit = Annotated[int, Query(ge=1, le=resource.max_page_size, description="Page size")]  # noqa: N806
@@ -219,7 +269,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 "",
                 response_model=PaginatedResponse[Out],  # type: ignore[valid-type]
                 summary=f"List {resource.plural}",
-                dependencies=guards,
+                **access,
             )
             async def list_offset(
                 service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
@@ -241,7 +291,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "",
             response_model=CursorPaginatedResponse[Out],  # type: ignore[valid-type]
             summary=f"List {resource.plural} (keyset pagination)",
-            dependencies=guards,
+            **access,
         )
         async def list_cursor(
             service: Annotated[_Svc[TCreate, TUpdate, TResponse, ID], Depends(resource.service)],
@@ -259,7 +309,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
     def _id(self) -> object:
         return Annotated[self.resource.id_type, Path(description=f"The {self.resource.name}'s id")]
 
-    def add_read(self, guards: list[params.Depends]) -> None:
+    def add_read(self, access: _Access) -> None:
         resource = self.resource
         Id = self._id()  # noqa: N806
 
@@ -267,7 +317,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             "/{entity_id}",
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Get a {resource.name}",
-            dependencies=guards,
+            **access,
             responses={304: {"description": "Not modified (If-None-Match)"}},
         )
         async def read(
@@ -284,7 +334,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 response.headers["ETag"] = etag
             return ApiResponse(data=found, meta=response_meta())
 
-    def add_replace(self, guards: list[params.Depends]) -> None:
+    def add_replace(self, access: _Access) -> None:
         resource, write = self.resource, self._write
         Id = self._id()  # noqa: N806
         Body, ignored = (  # noqa: N806
@@ -298,7 +348,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Replace a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=guards,
+            **access,
         )
         async def replace(
             entity_id: Id,  # type: ignore[valid-type]
@@ -310,7 +360,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             changes = resource.update_model.model_validate(data.model_dump(exclude=ignored))  # type: ignore[attr-defined]
             return await write(service, entity_id, changes, if_match, response)
 
-    def add_update(self, guards: list[params.Depends]) -> None:
+    def add_update(self, access: _Access) -> None:
         resource, write = self.resource, self._write
         Id = self._id()  # noqa: N806
         Patch = resource.update_model  # noqa: N806
@@ -320,7 +370,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
             summary=f"Update some fields of a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=guards,
+            **access,
         )
         async def update(
             entity_id: Id,  # type: ignore[valid-type]
@@ -331,7 +381,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         ) -> ApiResponse[TResponse]:
             return await write(service, entity_id, data, if_match, response)
 
-    def add_delete(self, guards: list[params.Depends]) -> None:
+    def add_delete(self, access: _Access) -> None:
         resource = self.resource
         Id = self._id()  # noqa: N806
 
@@ -341,7 +391,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response_class=Response,
             summary=f"Delete a {resource.name}",
             responses=_WRITE_CONFLICTS,
-            dependencies=guards,
+            **access,
         )
         async def delete(
             entity_id: Id,  # type: ignore[valid-type]

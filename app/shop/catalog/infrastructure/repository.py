@@ -26,7 +26,6 @@ __all__ = ["ProductRepository"]
 
 class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate, ProductUpdate, ProductId]):
     mapper = ProductMapper()
-    tenant_scoped = True
     filterable_fields = PRODUCT_FIELDS
     sortable_fields = PRODUCT_FIELDS
 

@@ -45,16 +45,8 @@ _EXAMPLE_V2 = {
 #: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
-_READ = [require(Permission.PRODUCTS_READ)]
-_WRITE = [require(Permission.PRODUCTS_WRITE)]
-PRODUCT_PERMISSIONS = {
-    CrudOperation.CREATE: _WRITE,
-    CrudOperation.LIST: _READ,
-    CrudOperation.READ: _READ,
-    CrudOperation.REPLACE: _WRITE,
-    CrudOperation.UPDATE: _WRITE,
-    CrudOperation.DELETE: [require(Permission.PRODUCTS_DELETE)],
-}
+#: Reads and writes need the derived products:read / products:write; deleting takes its own permission.
+PRODUCT_PERMISSIONS = {CrudOperation.DELETE: [require(Permission.PRODUCTS_DELETE)]}
 
 
 def _products[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel](

@@ -41,7 +41,6 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
     """
 
     mapper = OrderMapper()
-    tenant_scoped = True
     filterable_fields = ORDER_FIELDS
     sortable_fields = ORDER_FIELDS
 

@@ -1,7 +1,8 @@
 """The orders and order_lines tables: lines belong to their order and go when it is (hard) deleted.
 
 Lines keep no foreign key to products: they are a snapshot of the sale (sku, price, currency), and the
-catalog may delete a product without rewriting order history.
+catalog may delete a product without rewriting order history. Lines carry no tenant of their own
+(``GlobalTable``): they are only ever read and written through their order, which is tenant-scoped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import ExactDecimal, UTCDateTime
-from apibase.infrastructure.persistence.orm import Base, TenantColumns, VersionedColumns
+from apibase.infrastructure.persistence.orm import Base, GlobalTable, TenantColumns, VersionedColumns
 from shop.ordering.domain.status import OrderStatus
 
 __all__ = ["OrderLineRow", "OrderRow"]
@@ -42,7 +43,7 @@ class OrderRow(TenantColumns, VersionedColumns, Base):
     shipping_address: Mapped[str | None] = mapped_column(Text())
 
 
-class OrderLineRow(Base):
+class OrderLineRow(GlobalTable, Base):
     __tablename__ = "order_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 

@@ -1,6 +1,8 @@
 """The ``audit_log`` table: append-only, read per tenant newest first (hence the (tenant, time) index).
 
 It is on the service's ``Base.metadata``, so it belongs in ``schema.py`` and the migrations like every table.
+A ``GlobalTable`` scoped by its own code: the recorder writes the tenant of each entry itself (refused and
+anonymous requests are audited too, with the tenant they named) and reads one tenant's entries only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy import Index, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import UTCDateTime
-from apibase.infrastructure.persistence.orm import Base
+from apibase.infrastructure.persistence.orm import Base, GlobalTable
 
 __all__ = ["AUDIT_COLUMN_LENGTHS", "AuditLogRow"]
 
@@ -30,7 +32,7 @@ AUDIT_COLUMN_LENGTHS: Final = {
 }
 
 
-class AuditLogRow(Base):
+class AuditLogRow(GlobalTable, Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_tenant_id_occurred_at", "tenant_id", "occurred_at"),)
 

@@ -2,7 +2,8 @@
 
 A row with ``status`` NULL is a running request's claim; once the request finishes, the row holds its
 response. Rows past ``expires_at`` count as absent and are replaced on the next claim (``purge_expired`` drops
-the rest).
+the rest). A ``GlobalTable``: the key itself starts with the tenant and hashes the tenant and caller in (see
+``middleware/idempotency.py``), so one tenant's key can never match another's.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from sqlalchemy import JSON, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import UTCDateTime
-from apibase.infrastructure.persistence.orm import Base
+from apibase.infrastructure.persistence.orm import Base, GlobalTable
 
 __all__ = ["IdempotencyKeyRow"]
 
 
-class IdempotencyKeyRow(Base):
+class IdempotencyKeyRow(GlobalTable, Base):
     __tablename__ = "idempotency_keys"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -1,5 +1,9 @@
 """The identity tables. Uniqueness lives in the database, so racing writes cannot both win:
 (tenant, email) for users, the key prefix for API keys, and the tenant id for sign-ups.
+
+Each is a ``GlobalTable`` scoped by its own code: each row names its tenant in a ``tenant`` column that the
+identity repositories check themselves, because logging in and signing up run before any caller's tenant is
+bound, and a tenant's registration row is what decides whether the tenant exists at all.
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import UTCDateTime
-from apibase.infrastructure.persistence.orm import Base, EntityColumns, VersionedColumns
+from apibase.infrastructure.persistence.orm import Base, EntityColumns, GlobalTable, VersionedColumns
 
 __all__ = ["ApiKeyRow", "RefreshSessionRow", "TenantRegistrationRow", "UserRow"]
 
 
-class UserRow(VersionedColumns, Base):
+class UserRow(GlobalTable, VersionedColumns, Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("tenant", "email"),)
 
@@ -31,7 +35,7 @@ class UserRow(VersionedColumns, Base):
     active: Mapped[bool]
 
 
-class TenantRegistrationRow(Base):
+class TenantRegistrationRow(GlobalTable, Base):
     """One row per tenant opened by self-service sign-up: the primary key makes the first sign-up win."""
 
     __tablename__ = "tenant_registrations"
@@ -40,7 +44,7 @@ class TenantRegistrationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ApiKeyRow(EntityColumns, Base):
+class ApiKeyRow(GlobalTable, EntityColumns, Base):
     __tablename__ = "api_keys"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
@@ -54,7 +58,7 @@ class ApiKeyRow(EntityColumns, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class RefreshSessionRow(EntityColumns, Base):
+class RefreshSessionRow(GlobalTable, EntityColumns, Base):
     __tablename__ = "refresh_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)

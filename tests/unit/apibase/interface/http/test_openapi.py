@@ -1,5 +1,5 @@
-"""A resource added the documented way (CRUD factory, permission dependencies, a version) gets its security and
-problem responses in the OpenAPI document without declaring them."""
+"""A resource added the documented way (CRUD factory, a version) gets its security and problem responses in the
+OpenAPI document without declaring them: its permissions are derived from its name."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from fastapi import APIRouter, Header
 from pydantic import BaseModel
 
-from apibase.interface.http.crud import CrudOperation, CrudResource, create_crud_router
+from apibase.interface.http.crud import CrudResource, create_crud_router
 from apibase.interface.http.openapi import PROBLEM_SCHEMA_REF, document_problems, problem_responses, problem_schema
-from apibase.interface.http.security.authorization import authenticated, require
+from apibase.interface.http.security.authorization import authenticated
 from apibase.interface.http.versioning import ApiVersion, build_versioned_api
 from apibase.testing.widgets import WidgetCreate, WidgetUpdate
 
@@ -31,7 +31,6 @@ def widgets_router() -> APIRouter:
     async def provide() -> object:  # only the document is read here: no operation runs
         raise NotImplementedError
 
-    readers, writers = [require("widgets:read")], [require("widgets:write")]
     return create_crud_router(
         CrudResource(
             name="widget",
@@ -41,14 +40,6 @@ def widgets_router() -> APIRouter:
             create_model=WidgetCreate,
             update_model=WidgetUpdate,
             response_model=WidgetOut,
-            permissions={
-                CrudOperation.CREATE: writers,
-                CrudOperation.LIST: readers,
-                CrudOperation.READ: readers,
-                CrudOperation.REPLACE: writers,
-                CrudOperation.UPDATE: writers,
-                CrudOperation.DELETE: writers,
-            },
         )
     )
 
