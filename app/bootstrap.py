@@ -8,6 +8,7 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.access import permission_registry, role_policy
 from app.application.catalog.dto import (
     ProductCreate,
     ProductCreateV2,
@@ -152,7 +153,13 @@ def build_container(
         ),
         commands=commands,
         queries=queries,
-        security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
+        security=build_security(
+            settings,
+            session_factory,
+            roles=role_policy(permission_registry()),
+            unit_of_work=guarded,
+            encryptor=encryptor,
+        ),
         breakers=breakers,
         metrics=metrics,
         messages=messages,

@@ -18,7 +18,7 @@ from app.application.ports.audit import AuditLog
 from app.application.ports.files import FileStore
 from app.bootstrap import Container, ProductServiceV1, ProductServiceV2, build_container
 from app.core.settings import Settings, load_settings
-from app.domain.identity.permissions import Permission
+from app.domain.identity.permissions import AUDIT_READ
 from app.infrastructure.files.local import LocalFileStore
 from app.infrastructure.observability.business_metrics import observe_login
 from app.infrastructure.observability.log_shipping import build_log_shipper, ship_to
@@ -34,7 +34,7 @@ from app.interface.http.metrics import metrics_router
 from app.interface.http.middleware.stack import install_middleware
 from app.interface.http.ordering import orders_router_v1, orders_router_v2
 from app.interface.http.problems import install_problem_handlers
-from app.interface.http.security.authorization import require
+from app.interface.http.security.authorization import check_declared, require
 from app.interface.http.uploads import UploadPolicy, product_image_router
 from app.interface.http.versioning import ApiVersion, DeprecationPolicy, mount_versions
 
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, tracing: TracingHandle | Non
     if container.security.request_verifier is not None:
         app.include_router(internal_router())
     mount_versions(app, _versions(container))
+    check_declared(app.routes, container.security.roles.registry)
     install_middleware(app, settings, container.security.components(metrics=container.metrics))
     return app
 
@@ -147,7 +148,7 @@ def _versions(container: Container) -> list[ApiVersion]:
         tenant_header=container.settings.tenancy.header,
     )
     images = product_image_router(products, file_store, UploadPolicy(max_bytes=container.settings.max_upload_bytes))
-    audit_readers = [require(Permission.AUDIT_READ)]
+    audit_readers = [require(AUDIT_READ)]
     v1 = ApiVersion(
         "v1",
         routers=[products_router_v1(products), images, orders_router_v1(commands, queries), auth],

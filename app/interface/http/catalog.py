@@ -17,8 +17,8 @@ from app.application.catalog.dto import (
 )
 from app.application.catalog.service import PRODUCT_FIELDS
 from app.application.ports.service import Service
+from app.domain.catalog.permissions import PRODUCTS_DELETE, PRODUCTS_READ, PRODUCTS_WRITE
 from app.domain.catalog.product import Product, ProductId
-from app.domain.identity.permissions import Permission
 from app.interface.http.crud import (
     CrudOperation,
     CrudResource,
@@ -43,15 +43,15 @@ _EXAMPLE_V2 = {
 #: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
-_READ = [require(Permission.PRODUCTS_READ)]
-_WRITE = [require(Permission.PRODUCTS_WRITE)]
+_READ = [require(PRODUCTS_READ)]
+_WRITE = [require(PRODUCTS_WRITE)]
 PRODUCT_PERMISSIONS = {
     CrudOperation.CREATE: _WRITE,
     CrudOperation.LIST: _READ,
     CrudOperation.READ: _READ,
     CrudOperation.REPLACE: _WRITE,
     CrudOperation.UPDATE: _WRITE,
-    CrudOperation.DELETE: [require(Permission.PRODUCTS_DELETE)],
+    CrudOperation.DELETE: [require(PRODUCTS_DELETE)],
 }
 
 

@@ -30,7 +30,6 @@ from app.application.pagination import ApiResponse, CountStrategy, PaginatedResp
 from app.core.context import current_request_id
 from app.core.types import JsonInt
 from app.domain.catalog.product import CurrencyCode
-from app.domain.identity.permissions import Permission
 from app.domain.ordering.line import MAX_LINE_QUANTITY
 from app.domain.ordering.order import (
     EMAIL_PATTERN,
@@ -40,6 +39,7 @@ from app.domain.ordering.order import (
     MAX_SHIPPING_ADDRESS_LENGTH,
     OrderId,
 )
+from app.domain.ordering.permissions import ORDERS_READ, ORDERS_WRITE
 from app.domain.ordering.status import OrderStatus
 from app.infrastructure.persistence.ordering.repository import ORDER_FIELDS
 from app.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
@@ -121,8 +121,8 @@ def _orders[R: BaseModel](
     returns: bool,
 ) -> APIRouter:
     router = APIRouter(prefix="/orders", tags=["orders"])
-    can_read = [require(Permission.ORDERS_READ)]
-    can_write = [require(Permission.ORDERS_WRITE)]
+    can_read = [require(ORDERS_READ)]
+    can_write = [require(ORDERS_WRITE)]
     illegal_move = problem_responses({409: "The order's status does not allow this change"})
     Commands = Annotated[CommandBus, Depends(commands)]  # noqa: N806
     Queries = Annotated[QueryBus, Depends(queries)]  # noqa: N806

@@ -38,7 +38,6 @@ from starlette.middleware.cors import CORSMiddleware
 from app.application.ports.audit import AuditLog
 from app.application.ports.idempotency import IdempotencyStore
 from app.core.settings import Settings
-from app.domain.identity.permissions import Permission
 from app.infrastructure.crypto.request_signing import RequestVerifier
 from app.infrastructure.observability.metrics import Metrics
 from app.interface.http.compression import CompressionMiddleware
@@ -85,8 +84,6 @@ HEALTH_PREFIXES: Final = ("/health/",)
 API_VERSIONS: Final = ("v1", "v2")
 #: Credential-guessing targets: limited per client far below the general budget.
 AUTH_ROUTES: Final = ("login", "register", "refresh")
-#: What a service calling ``/internal/`` with a valid signature may do: read, never manage users.
-SERVICE_PERMISSIONS: Final = frozenset({Permission.PRODUCTS_READ.value, Permission.ORDERS_READ.value})
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,8 @@ class SecurityComponents:
     request_verifier: RequestVerifier | None
     upload_paths: Sequence[re.Pattern[str]] = ()
     metrics: Metrics | None = None
+    #: What a service calling ``/internal/`` with a valid signature may do: the role policy's ``service`` grants.
+    service_permissions: frozenset[str] = frozenset()
 
 
 def install_middleware(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
@@ -211,7 +210,7 @@ def _request_signing(app: Starlette, settings: Settings, components: SecurityCom
             RequestSigningMiddleware,
             verifier=components.request_verifier,
             path_prefixes=settings.signing.path_prefixes,
-            permissions=SERVICE_PERMISSIONS,
+            permissions=components.service_permissions,
             default_tenant=settings.tenancy.default_tenant,
             tenant_header=settings.tenancy.header,
         )

@@ -18,8 +18,8 @@ from app.application.ports.files import FileStore
 from app.core.errors import AnyAppError, NotFoundError, ValidationFailed
 from app.core.principal import AuthMethod, Principal
 from app.core.result import Err, Ok, Result
+from app.domain.catalog.permissions import PRODUCTS_READ, PRODUCTS_WRITE
 from app.domain.catalog.product import ProductId
-from app.domain.identity.permissions import Permission
 from app.infrastructure.files import LocalFileStore
 from app.interface.http.problems import install_problem_handlers
 from app.interface.http.uploads import (
@@ -55,14 +55,14 @@ WRITER = Principal(
     subject="editor",
     tenant="acme",
     roles=frozenset(),
-    permissions=frozenset({Permission.PRODUCTS_READ, Permission.PRODUCTS_WRITE}),
+    permissions=frozenset({PRODUCTS_READ, PRODUCTS_WRITE}),
     method=AuthMethod.ACCESS_TOKEN,
 )
 READER = Principal(
     subject="viewer",
     tenant="acme",
     roles=frozenset(),
-    permissions=frozenset({Permission.PRODUCTS_READ}),
+    permissions=frozenset({PRODUCTS_READ}),
     method=AuthMethod.ACCESS_TOKEN,
 )
 CALLERS = {"writer": WRITER, "reader": READER}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.application.identity import EmailTakenError
 from app.core.errors import ConcurrencyConflict, EntityNotFound
-from app.domain.identity import ApiKey, RefreshSession, Role, User, UserId
+from app.domain.identity import ApiKey, RefreshSession, User, UserId
 from app.infrastructure.persistence.identity import SqlApiKeyRepository, SqlRefreshSessionRepository, SqlUserRepository
 from app.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 
@@ -50,7 +50,7 @@ async def test_users_round_trip_within_their_tenant_only(session_factory: Sessio
 
     assert loaded is not None
     assert loaded.model_dump() == ada.model_dump()
-    assert loaded.roles == (Role.EDITOR, Role.VIEWER)
+    assert loaded.roles == ("editor", "viewer")
     assert loaded.locked_until is not None
     assert loaded.locked_until.tzinfo is UTC
     assert listed == ["ada@example.com", "bob@example.com"]
