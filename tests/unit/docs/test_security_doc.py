@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from app.access import permission_registry, role_policy
 from app.core.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
 from app.infrastructure.secrets.env_file import ENV_PREFIX as SECRET_PREFIX
 from app.infrastructure.secrets.env_file import env_var_name
@@ -93,6 +94,19 @@ def test_reference_table_lists_every_variable_with_its_real_default() -> None:
 def test_middleware_order_is_the_stack_order() -> None:
     listed = re.findall(r"^\d+\. `([a-z_]+)`", TEXT, re.MULTILINE)
     assert tuple(listed) == MIDDLEWARE_ORDER
+
+
+def test_the_role_table_is_the_role_policy() -> None:
+    table = TEXT[TEXT.index("| Role |") :].split("\n\n", 1)[0]
+    header, _, *rows = table.splitlines()
+    permissions = re.findall(r"`([a-z_-]+:[a-z_-]+)`", header)
+    documented = {
+        cells[0].strip("` "): {p for p, cell in zip(permissions, cells[1:], strict=True) if cell.strip() == "yes"}
+        for cells in (row.strip("|").split("|") for row in rows)
+    }
+    policy = role_policy(permission_registry())
+    assert set(permissions) == set(policy.registry)
+    assert documented == {role: set(policy.grants(role)) for role in policy.roles}
 
 
 def test_error_codes_are_documented() -> None:
