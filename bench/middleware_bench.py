@@ -31,7 +31,6 @@ from apibase.core.context import principal as principal_var  # noqa: E402
 from apibase.core.context import tenant as tenant_var  # noqa: E402
 from apibase.core.principal import AuthMethod, Principal  # noqa: E402
 from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
-from apibase.domain.identity.permissions import permissions_for  # noqa: E402
 from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import best_of, caller, command_line, report, seeded_service  # noqa: E402
 from shop.main import create_app  # noqa: E402
@@ -66,9 +65,8 @@ async def main(requests: int, rounds: int) -> int:
         async with seeded_service(app, plain) as seeded:
             token = seeded.authorization.encode()
             roles = frozenset(str(role) for role in seeded.me["roles"])  # type: ignore[attr-defined]
-            who = Principal(
-                str(seeded.me["id"]), str(seeded.me["tenant"]), roles, permissions_for(roles), AuthMethod.ACCESS_TOKEN
-            )
+            granted = app.state.container.security.roles.permissions_for(roles)
+            who = Principal(str(seeded.me["id"]), str(seeded.me["tenant"]), roles, granted, AuthMethod.ACCESS_TOKEN)
             calls = {
                 "bare": caller(with_principal(plain, who), seeded.product_path, [(b"host", b"bench")]),
                 "full": caller(app, seeded.product_path, [(b"authorization", token), (b"host", b"bench")]),

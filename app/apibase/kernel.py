@@ -21,6 +21,7 @@ from apibase.application.ports.events import EventPublisher
 from apibase.application.ports.files import FileStore
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.settings import Settings
+from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.background import Supervisor
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
 from apibase.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
@@ -103,8 +104,13 @@ class Kernel:
 
 
 def build_kernel(
-    settings: Settings, *, tracer_provider: TracerProvider | None = None, log_shipper: LogShipper | None = None
+    settings: Settings,
+    *,
+    roles: RolePolicy,
+    tracer_provider: TracerProvider | None = None,
+    log_shipper: LogShipper | None = None,
 ) -> Kernel:
+    """``roles``: the service's role policy, over the permissions its modules declared."""
     encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
@@ -136,7 +142,7 @@ def build_kernel(
         files=LocalFileStore(settings.uploads_dir),
         commands=CommandBus([tracing, logging, TransactionBehaviour(guarded, publisher)]),
         queries=QueryBus([tracing, logging, TransactionBehaviour(guarded)]),
-        security=build_security(settings, session_factory, unit_of_work=guarded, encryptor=encryptor),
+        security=build_security(settings, session_factory, roles=roles, unit_of_work=guarded, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
         log_shipper=log_shipper,

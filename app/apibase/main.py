@@ -7,13 +7,15 @@ service's own factory (``shop.main:create_app`` for the reference service) calls
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from fastapi import FastAPI
 
 from apibase.core.settings import Settings, load_settings
+from apibase.domain.identity.permissions import PermissionRegistry
+from apibase.domain.identity.roles import SERVICE_ROLE, RolePolicy, kernel_role_policy
 from apibase.infrastructure.observability.log_shipping import LogShipper, build_log_shipper, ship_to
 from apibase.infrastructure.observability.logging import configure_logging
 from apibase.infrastructure.observability.tracing import TracingHandle, configure_tracing
@@ -24,12 +26,15 @@ from apibase.interface.http.internal import internal_router
 from apibase.interface.http.metrics import metrics_router
 from apibase.interface.http.middleware.stack import SecurityComponents, install_middleware
 from apibase.interface.http.problems import install_problem_handlers
+from apibase.interface.http.security.authorization import check_declared
 from apibase.interface.http.versioning import ApiVersion, mount_versions
 from apibase.kernel import Kernel, build_kernel
-from apibase.module import ALL_VERSIONS, Features, Module
+from apibase.module import ALL_VERSIONS, Features, Module, permission_registry
 from apibase.modules import kernel_modules
 
-__all__ = ["ServiceApi", "create_app"]
+__all__ = ["RolePolicyFactory", "ServiceApi", "create_app"]
+
+type RolePolicyFactory = Callable[[PermissionRegistry], RolePolicy]
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,6 @@ class ServiceApi:
     versions: Sequence[ApiVersion] = (ApiVersion("v1"),)
     #: The API versions whose ``/audit`` serves the audit trail.
     audit_versions: Sequence[str] = (ALL_VERSIONS,)
-    #: What another service calling ``/internal/`` with a valid request signature may do.
-    service_permissions: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -82,27 +85,30 @@ def create_app(
     *,
     modules: Sequence[Module] = (),
     api: ServiceApi = ServiceApi(),
+    roles: RolePolicyFactory = kernel_role_policy,
     tracing: TracingHandle | None = None,
 ) -> FastAPI:
-    """``tracing``: a handle from ``configure_tracing`` to use instead of one built from settings (tests pass one
-    with an in-memory exporter)."""
+    """``roles``: the service's one table of role grants, over the permissions its modules declare; ``tracing``: a
+    handle from ``configure_tracing`` to use instead of one built from settings (tests pass an in-memory one)."""
     # 1. settings and the signals every later step reports through
     settings = settings or load_settings()
     shipper = _configure_logging(settings)
     tracing = tracing or configure_tracing(settings)
-    # 2. infrastructure
-    kernel = build_kernel(settings, tracer_provider=tracing.tracer_provider, log_shipper=shipper)
+    # 2. who may do what: every module's permissions, and the service's role grants over them
+    every = [*kernel_modules(audit_versions=api.audit_versions), *modules]
+    _refuse_duplicate_names(every)
+    policy = roles(permission_registry(every))
+    # 3. infrastructure
+    kernel = build_kernel(settings, roles=policy, tracer_provider=tracing.tracer_provider, log_shipper=shipper)
     tracing.instrument_engine(kernel.engine)
     if kernel.security.redis is not None:
         tracing.instrument_redis(kernel.security.redis)
-    # 3. kernel modules, then 4. the service's feature modules
-    every = [*kernel_modules(audit_versions=api.audit_versions), *modules]
-    _refuse_duplicate_names(every)
+    # 4. the kernel's modules, then the service's feature modules, built on it
     features = [module.build(kernel) for module in every]
     for built in features:
         kernel.handlers.subscribe(built.event_handlers)
     runtime = _Runtime(kernel, every, features, _health(kernel, features))
-    # 5. the HTTP app
+    # 5. the HTTP app, refusing a route that checks a permission no module declared
     return _http_app(runtime, api, tracing)
 
 
@@ -183,9 +189,10 @@ def _http_app(runtime: _Runtime, api: ServiceApi, tracing: TracingHandle) -> Fas
             request_verifier=kernel.security.request_verifier,
             upload_paths=tuple(path for built in runtime.features for path in built.upload_paths),
             api_versions=tuple(version.name for version in api.versions),
-            service_permissions=frozenset(api.service_permissions),
+            service_permissions=kernel.security.roles.permissions_for([SERVICE_ROLE]),
         ),
     )
+    check_declared(app.routes, kernel.security.roles.registry)
     return app
 
 

@@ -8,7 +8,7 @@ the kernel never imports a feature, and deleting a feature is deleting its packa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from fastapi import APIRouter
 
 from apibase.domain.events import DomainEvent
+from apibase.domain.identity.permissions import Permission, PermissionRegistry
 
 if TYPE_CHECKING:
     from apibase.kernel import Kernel
@@ -28,6 +29,7 @@ __all__ = [
     "HealthCheck",
     "Migrations",
     "Module",
+    "permission_registry",
 ]
 
 #: The key of ``Features.routers`` for routers every API version serves.
@@ -101,8 +103,9 @@ class Module(Protocol):
     def name(self) -> str: ...
 
     @property
-    def permissions(self) -> Sequence[str]:
-        """The permissions this module's routes and handlers check; declared here, granted by the role policy."""
+    def permissions(self) -> Mapping[Permission, str]:
+        """The permissions this module's routes and handlers check, each with a one-line description; declared
+        here, granted to roles by the service's role policy (``admin`` holds them all)."""
         ...
 
     @property
@@ -111,3 +114,11 @@ class Module(Protocol):
     def build(self, kernel: Kernel) -> Features:
         """Register handlers on ``kernel.commands``/``kernel.queries`` and return what else the module serves."""
         ...
+
+
+def permission_registry(modules: Iterable[Module]) -> PermissionRegistry:
+    """Every permission the modules declare; two modules describing one permission differently is an error."""
+    registry = PermissionRegistry()
+    for module in modules:
+        registry.declare_all(module.permissions)
+    return registry

@@ -28,6 +28,7 @@ from apibase.core.errors import AppError, DependencyUnavailable
 from apibase.core.principal import Principal
 from apibase.core.result import Err, Result
 from apibase.core.settings import Settings
+from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
 from apibase.infrastructure.crypto.redis_replay_cache import RedisReplayCache
 from apibase.infrastructure.crypto.request_signing import RequestVerifier, SigningKey
@@ -71,6 +72,7 @@ class SecurityContainer:
     audit_log: AuditLog
     request_verifier: RequestVerifier | None
     http: httpx.AsyncClient | None
+    roles: RolePolicy
     unit_of_work: Callable[[], UnitOfWork] | None = None
     key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
     _identity: IdentityService | None = None
@@ -93,12 +95,13 @@ class SecurityContainer:
             self.session_factory,
             hasher=self.hasher,
             tokens=JwtTokenMinting(issuer, verifier),
+            roles=self.roles,
             max_failed_logins=auth.max_failed_logins,
             lockout_seconds=auth.lockout_seconds,
             api_key_grace_seconds=auth.api_key_grace_seconds,
             unit_of_work=self.unit_of_work,
         )
-        self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier())
+        self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier(), roles=self.roles)
 
     def _external_verifier(self) -> RemoteTokenVerifier | None:
         auth = self.settings.auth
@@ -157,10 +160,12 @@ def build_security(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     *,
+    roles: RolePolicy,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
     encryptor: FieldEncryptor | None = None,
 ) -> SecurityContainer:
-    """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service)."""
+    """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service);
+    ``roles``: the role policy every principal's permissions come from."""
     redis = (
         Redis.from_url(
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
@@ -204,5 +209,6 @@ def build_security(
         audit_log=SqlAuditLog(session_factory),
         request_verifier=verifier,
         http=None,
+        roles=roles,
         unit_of_work=unit_of_work,
     )

@@ -16,9 +16,11 @@ from typing import Final
 from fastapi import FastAPI
 
 from apibase.core.settings import Settings, load_settings
+from apibase.domain.identity.roles import RolePolicy, kernel_role_policy
 from apibase.infrastructure.observability.tracing import TracingHandle
-from apibase.main import ServiceApi, create_app
-from apibase.module import Module
+from apibase.main import RolePolicyFactory, ServiceApi, create_app
+from apibase.module import Module, permission_registry
+from apibase.modules import kernel_modules
 
 __all__ = ["SERVICES_GROUP", "ServiceDefinition", "ServiceNotFound", "create_service_app", "load_service"]
 
@@ -38,9 +40,16 @@ class ServiceDefinition:
     api: ServiceApi = field(default_factory=ServiceApi)
     #: Fresh module objects on every call: each app gets its own.
     modules: Callable[[], Sequence[Module]] = _no_modules
+    #: The service's one table of role grants (``admin`` holds everything; see ``RolePolicy``).
+    roles: RolePolicyFactory = kernel_role_policy
+
+    def policy(self) -> RolePolicy:
+        """The role policy over every permission the service's modules, the kernel's included, declare."""
+        modules = [*kernel_modules(audit_versions=self.api.audit_versions), *self.modules()]
+        return self.roles(permission_registry(modules))
 
     def create_app(self, settings: Settings | None = None, *, tracing: TracingHandle | None = None) -> FastAPI:
-        return create_app(settings, modules=self.modules(), api=self.api, tracing=tracing)
+        return create_app(settings, modules=self.modules(), api=self.api, roles=self.roles, tracing=tracing)
 
 
 def load_service(reference: str | None = None) -> ServiceDefinition:

@@ -15,6 +15,7 @@ from apibase.interface.http.versioning import ApiVersion, DeprecationPolicy
 from apibase.main import ServiceApi
 from apibase.module import Module
 from apibase.service import ServiceDefinition
+from shop.access import role_policy
 from shop.catalog.module import CatalogModule
 from shop.ordering.module import OrderingModule
 
@@ -44,7 +45,6 @@ API = ServiceApi(
         ),
     ),
     audit_versions=("v2",),
-    service_permissions=frozenset({"products:read", "orders:read"}),
 )
 
 
@@ -53,7 +53,7 @@ def modules() -> list[Module]:
     return [CatalogModule(), OrderingModule()]
 
 
-SERVICE = ServiceDefinition(api=API, modules=modules)
+SERVICE = ServiceDefinition(api=API, modules=modules, roles=role_policy)
 
 
 def create_app(settings: Settings | None = None, *, tracing: TracingHandle | None = None) -> FastAPI:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from apibase.application.ports.audit import AuditLog
+from apibase.domain.identity.permissions import AUDIT_READ, KERNEL_PERMISSIONS, Permission
 from apibase.interface.http.audit import audit_router
 from apibase.interface.http.security.authorization import require
 from apibase.kernel import Kernel
 from apibase.module import ALL_VERSIONS, Features, Migrations
 
-__all__ = ["AUDIT_READ", "AuditModule"]
-
-AUDIT_READ = "audit:read"
+__all__ = ["AuditModule"]
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,8 @@ class AuditModule:
     migrations: Migrations | None = None
 
     @property
-    def permissions(self) -> Sequence[str]:
-        return (AUDIT_READ,)
+    def permissions(self) -> Mapping[Permission, str]:
+        return {AUDIT_READ: KERNEL_PERMISSIONS[AUDIT_READ]}
 
     def build(self, kernel: Kernel) -> Features:
         async def audit_log() -> AuditLog:

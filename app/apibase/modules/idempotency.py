@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from apibase.domain.identity.permissions import Permission
 from apibase.kernel import Kernel
 from apibase.module import BackgroundTask, Features, Migrations
 
@@ -43,8 +44,8 @@ class IdempotencyModule:
     interval_seconds: float = PURGE_INTERVAL_SECONDS
 
     @property
-    def permissions(self) -> Sequence[str]:
-        return ()
+    def permissions(self) -> Mapping[Permission, str]:
+        return {}
 
     def build(self, kernel: Kernel) -> Features:
         store = kernel.security.sql_idempotency

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
 from apibase.application.identity.service import IdentityService
+from apibase.domain.identity.permissions import KERNEL_PERMISSIONS, USERS_MANAGE, Permission
 from apibase.infrastructure.observability.business_metrics import observe_login
 from apibase.interface.http.identity import identity_router
 from apibase.interface.http.jwks import jwks_router
@@ -23,8 +24,8 @@ class IdentityModule:
     migrations: Migrations | None = None
 
     @property
-    def permissions(self) -> Sequence[str]:
-        return ("users:manage",)
+    def permissions(self) -> Mapping[Permission, str]:
+        return {USERS_MANAGE: KERNEL_PERMISSIONS[USERS_MANAGE]}
 
     def build(self, kernel: Kernel) -> Features:
         async def identity() -> IdentityService:

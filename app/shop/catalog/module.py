@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from apibase.application.mapped_service import MappedService
 from apibase.application.ports.files import FileStore
 from apibase.application.request_mapped_service import RequestMappedService
+from apibase.domain.identity.permissions import Permission
 from apibase.infrastructure.observability.business_metrics import CreationCountingService
 from apibase.kernel import Kernel
 from apibase.module import Features, Migrations
 from shop.catalog.application.dto import ProductCreateV2, ProductOutV2, ProductUpdateV2
 from shop.catalog.application.service import ProductServiceV1, ProductServiceV2
+from shop.catalog.domain.permissions import CATALOG_PERMISSIONS
 from shop.catalog.infrastructure.wiring import build_product_service
 from shop.catalog.interface.http import products_router_v1, products_router_v2
 from shop.catalog.interface.images import PRODUCT_IMAGE_PATH, UploadPolicy, product_image_router
@@ -26,8 +28,8 @@ class CatalogModule:
     migrations: Migrations | None = None
 
     @property
-    def permissions(self) -> Sequence[str]:
-        return ("products:read", "products:write", "products:delete")
+    def permissions(self) -> Mapping[Permission, str]:
+        return CATALOG_PERMISSIONS
 
     def build(self, kernel: Kernel) -> Features:
         catalog = build_product_service(

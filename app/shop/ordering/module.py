@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.domain.events import DomainEvent
+from apibase.domain.identity.permissions import Permission
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
 from apibase.infrastructure.crypto.reencryption import ReencryptionReport
 from apibase.kernel import Kernel
 from apibase.module import Features, Migrations
 from shop.ordering.application.registration import register_ordering_handlers
 from shop.ordering.domain.events import OrderPlaced
+from shop.ordering.domain.permissions import ORDERING_PERMISSIONS
 from shop.ordering.infrastructure.reencrypt import reencrypt_orders
 from shop.ordering.infrastructure.wiring import ordering_dependencies
 from shop.ordering.interface.http import orders_router_v1, orders_router_v2
@@ -28,8 +30,8 @@ class OrderingModule:
     migrations: Migrations | None = None
 
     @property
-    def permissions(self) -> Sequence[str]:
-        return ("orders:read", "orders:write")
+    def permissions(self) -> Mapping[Permission, str]:
+        return ORDERING_PERMISSIONS
 
     def build(self, kernel: Kernel) -> Features:
         register_ordering_handlers(

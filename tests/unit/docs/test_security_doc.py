@@ -15,6 +15,7 @@ from apibase.infrastructure.secrets.env_file import ENV_PREFIX as SECRET_PREFIX
 from apibase.infrastructure.secrets.env_file import env_var_name
 from apibase.infrastructure.security.key_material import SIGNING_KEY_SECRET
 from apibase.interface.http.middleware.stack import MIDDLEWARE_ORDER
+from shop.main import SERVICE
 
 pytestmark = pytest.mark.unit
 
@@ -93,6 +94,19 @@ def test_reference_table_lists_every_variable_with_its_real_default() -> None:
 def test_middleware_order_is_the_stack_order() -> None:
     listed = re.findall(r"^\d+\. `([a-z_]+)`", TEXT, re.MULTILINE)
     assert tuple(listed) == MIDDLEWARE_ORDER
+
+
+def test_the_role_table_is_the_role_policy() -> None:
+    table = TEXT[TEXT.index("| Role |") :].split("\n\n", 1)[0]
+    header, _, *rows = table.splitlines()
+    permissions = re.findall(r"`([a-z_-]+:[a-z_-]+)`", header)
+    documented = {
+        cells[0].strip("` "): {p for p, cell in zip(permissions, cells[1:], strict=True) if cell.strip() == "yes"}
+        for cells in (row.strip("|").split("|") for row in rows)
+    }
+    policy = SERVICE.policy()
+    assert set(permissions) == set(policy.registry)
+    assert documented == {role: set(policy.grants(role)) for role in policy.roles}
 
 
 def test_error_codes_are_documented() -> None:

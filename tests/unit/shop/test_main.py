@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apibase.main import create_app
 from apibase.testing.roundtrip import assert_resources_round_trip
 from apibase.testing.service import log_in, service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

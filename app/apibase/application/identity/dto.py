@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from apibase.domain.identity.api_key import ApiKey, ApiKeyId
-from apibase.domain.identity.permissions import Role
 from apibase.domain.identity.user import User, UserId
 
 __all__ = ["ApiKeyView", "IssuedApiKey", "TokenPair", "UserView"]
@@ -20,7 +19,7 @@ class UserView(BaseModel):
     id: UserId
     tenant: str
     email: str
-    roles: tuple[Role, ...]
+    roles: tuple[str, ...]
     active: bool
     locked_until: datetime | None
     version: int

@@ -47,8 +47,9 @@ from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.entities import utc_now
 from apibase.domain.identity.api_key import LAST_USED_RESOLUTION, ApiKey, ApiKeyId, prefix_of
-from apibase.domain.identity.permissions import Permission, Role
+from apibase.domain.identity.permissions import USERS_MANAGE, Permission
 from apibase.domain.identity.refresh_session import RefreshSession, RefreshTokenId, RefreshVerdict, SessionFamilyId
+from apibase.domain.identity.roles import RolePolicy
 from apibase.domain.identity.user import User, UserId, check_tenant, normalise_email
 
 __all__ = ["IdentityService"]
@@ -70,7 +71,7 @@ class _Unit:
 
 
 class IdentityService:
-    """Plain values in (no settings object), ports for storage, hashing and tokens."""
+    """Plain values in (no settings object), ports for storage, hashing and tokens, the role policy."""
 
     def __init__(
         self,
@@ -78,6 +79,7 @@ class IdentityService:
         *,
         hasher: PasswordHashing,
         tokens: TokenMinting,
+        roles: RolePolicy,
         max_failed_logins: int = 5,
         lockout_seconds: int = 900,
         api_key_grace_seconds: int = 86_400,
@@ -88,6 +90,7 @@ class IdentityService:
         self._storage = storage
         self._hasher = hasher
         self._tokens = tokens
+        self._roles = roles
         self._max_failed_logins = max_failed_logins
         self._lockout = timedelta(seconds=lockout_seconds)
         self._grace = timedelta(seconds=api_key_grace_seconds)
@@ -133,7 +136,7 @@ class IdentityService:
 
     # -- users -----------------------------------------------------------------------------------------------
     async def register(self, email: str, password: str, tenant: str) -> Result[UserView, AnyAppError]:
-        """Self-service sign-up opens a new tenant and makes its first user the admin; an existing tenant is closed."""
+        """Self-service sign-up opens a new tenant; its first user is the superuser; an existing tenant is closed."""
         checks = FieldChecks()
         normalised, slug, accepted = checks.email(email), checks.tenant(tenant), checks.password(password)
         if normalised is None or slug is None or accepted is None:
@@ -144,20 +147,22 @@ class IdentityService:
         async def work(unit: _Unit) -> Result[UserView, AnyAppError]:
             if await unit.users.tenant_has_users(slug) or not await unit.users.claim_tenant(slug, now):
                 return Err(TenantClosedError(f"tenant {slug} already exists; ask its admin for an account"))
-            user = self._new_user(slug, normalised, password_hash, (Role.ADMIN,), now)
+            user = self._new_user(slug, normalised, password_hash, (self._roles.superuser,), now)
             await unit.users.add(user)
             return Ok(UserView.from_user(user))
 
         return await self._run(work)
 
     async def add_user(
-        self, actor: Principal, email: str, password: str, roles: Iterable[str]
+        self, actor: Principal, email: str, password: str, roles: Iterable[str] | None = None
     ) -> Result[UserView, AnyAppError]:
-        """An admin adds a user to their own tenant (never to another)."""
-        if isinstance(denied := _require(actor, Permission.USERS_MANAGE), Err):
+        """An admin adds a user to their own tenant (never to another); no ``roles``: the policy's default roles."""
+        if isinstance(denied := _require(actor, USERS_MANAGE), Err):
             return denied
         checks = FieldChecks()
-        normalised, accepted, granted = checks.email(email), checks.password(password), checks.roles(roles)
+        wanted = self._roles.default_roles if roles is None else roles
+        normalised, accepted = checks.email(email), checks.password(password)
+        granted = checks.roles(wanted, self._roles)
         if normalised is None or accepted is None or granted is None:
             return checks.failure()
         password_hash = await self._hasher.hash(accepted)
@@ -173,10 +178,10 @@ class IdentityService:
     async def set_roles(
         self, actor: Principal, user_id: UserId | str, roles: Iterable[str]
     ) -> Result[UserView, AnyAppError]:
-        if isinstance(denied := _require(actor, Permission.USERS_MANAGE), Err):
+        if isinstance(denied := _require(actor, USERS_MANAGE), Err):
             return denied
         checks = FieldChecks()
-        granted = checks.roles(roles)
+        granted = checks.roles(roles, self._roles)
         if granted is None:
             return checks.failure()
         target = _parse_id(UserId, user_id)
@@ -184,8 +189,9 @@ class IdentityService:
             return Err(UserNotFoundError(f"user {user_id} does not exist"))
 
         async def change(unit: _Unit, user: User) -> Result[UserView, AnyAppError]:
-            if str(user.id) == actor.subject and user.has_role(Role.ADMIN) and Role.ADMIN not in granted:
-                return Err(SelfDemotionError("an admin cannot remove their own admin role; another admin can"))
+            superuser = self._roles.superuser
+            if str(user.id) == actor.subject and user.has_role(superuser) and superuser not in granted:
+                return Err(SelfDemotionError(f"an admin cannot remove their own {superuser} role; another admin can"))
             user.assign_roles(granted)
             await unit.users.save(user)
             return Ok(UserView.from_user(user))
@@ -206,7 +212,7 @@ class IdentityService:
         return await self._run(work)
 
     async def list_users(self, actor: Principal) -> Result[list[UserView], AnyAppError]:
-        if isinstance(denied := _require(actor, Permission.USERS_MANAGE), Err):
+        if isinstance(denied := _require(actor, USERS_MANAGE), Err):
             return denied
 
         async def work(unit: _Unit) -> Result[list[UserView], AnyAppError]:
@@ -215,7 +221,7 @@ class IdentityService:
         return await self._run(work)
 
     @staticmethod
-    def _new_user(tenant: str, email: str, password_hash: str, roles: Iterable[Role], now: datetime) -> User:
+    def _new_user(tenant: str, email: str, password_hash: str, roles: Iterable[str], now: datetime) -> User:
         return User(
             id=UserId.new(),
             tenant=tenant,
@@ -293,7 +299,7 @@ class IdentityService:
                 user_id=user.id, tenant=user.tenant, now=now, expires_at=expires_at, jti=jti, family=family
             )
         )
-        access = self._tokens.access_token(subject=subject, tenant=user.tenant, roles=[r.value for r in user.roles])
+        access = self._tokens.access_token(subject=subject, tenant=user.tenant, roles=user.roles)
         moment = int(now.timestamp())
         return TokenPair(
             access_token=access.token,
@@ -462,8 +468,7 @@ class IdentityService:
                 return Err(refused)
             if key.use_is_worth_recording(now):
                 await unit.api_keys.record_use(key.id, now, not_after=now - LAST_USED_RESOLUTION)
-            roles = [role.value for role in user.roles]
-            return Ok(build_principal(str(user.id), user.tenant, roles, AuthMethod.API_KEY))
+            return Ok(build_principal(str(user.id), user.tenant, user.roles, AuthMethod.API_KEY, policy=self._roles))
 
         result = await self._run(work)
         if isinstance(result, Err):
@@ -476,8 +481,8 @@ class IdentityService:
 def _require(actor: Principal, permission: Permission) -> Result[None, AnyAppError]:
     if actor.has(permission):
         return Ok(None)
-    detail = f"this needs the {permission.value} permission"
-    return Err(PermissionDeniedError(detail, extensions={"permission": permission.value}))
+    detail = f"this needs the {permission} permission"
+    return Err(PermissionDeniedError(detail, extensions={"permission": str(permission)}))
 
 
 def _parse_id[B: (UserId, ApiKeyId, RefreshTokenId)](kind: type[B], value: B | str) -> B | None:

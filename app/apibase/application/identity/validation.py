@@ -8,8 +8,8 @@ from datetime import timedelta
 from apibase.core.errors import FieldError, ValidationFailed
 from apibase.core.result import Err
 from apibase.domain.identity.api_key import MAX_API_KEY_NAME_LENGTH
-from apibase.domain.identity.permissions import Role
-from apibase.domain.identity.user import check_tenant, normalise_email, normalise_roles, password_problem
+from apibase.domain.identity.roles import RolePolicy
+from apibase.domain.identity.user import check_tenant, normalise_email, password_problem
 
 __all__ = ["FieldChecks"]
 
@@ -33,8 +33,9 @@ class FieldChecks:
     def tenant(self, tenant: str) -> str | None:
         return self._run("tenant", lambda: check_tenant(tenant))
 
-    def roles(self, roles: Iterable[str]) -> tuple[Role, ...] | None:
-        return self._run("roles", lambda: normalise_roles(roles))
+    def roles(self, roles: Iterable[str], policy: RolePolicy) -> tuple[str, ...] | None:
+        """Only roles the policy lets a user hold."""
+        return self._run("roles", lambda: policy.assignable(roles))
 
     def password(self, password: str) -> str | None:
         problem = password_problem(password)

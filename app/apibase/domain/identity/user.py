@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from apibase.core.principal import is_valid_tenant_id
 from apibase.core.types import Branded
 from apibase.domain.entities import VersionedEntity
-from apibase.domain.identity.permissions import Role
+from apibase.domain.identity.roles import normalise_roles
 
 __all__ = [
     "MAX_EMAIL_LENGTH",
@@ -21,7 +21,6 @@ __all__ = [
     "UserId",
     "check_tenant",
     "normalise_email",
-    "normalise_roles",
     "password_problem",
 ]
 
@@ -54,15 +53,6 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-def normalise_roles(roles: Iterable[str]) -> tuple[Role, ...]:
-    """Known roles only, each once, in a stable order; raises ``ValueError`` naming no unknown value."""
-    names = set(roles)
-    unknown = names - set(Role._value2member_map_)
-    if unknown:
-        raise ValueError(f"unknown role(s); known roles are {', '.join(role.value for role in Role)}")
-    return tuple(role for role in Role if role.value in names)
-
-
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, or None: length is the rule (NIST SP 800-63B), not character classes."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
@@ -76,7 +66,8 @@ class User(VersionedEntity[UserId]):
     tenant: str
     email: str
     password_hash: str = Field(min_length=1, repr=False)
-    roles: tuple[Role, ...] = ()
+    #: Well-formed names; which of them mean anything is the role policy's business (unknown ones grant nothing).
+    roles: tuple[str, ...] = ()
     failed_logins: int = Field(default=0, ge=0)
     locked_until: datetime | None = None
     active: bool = True
@@ -93,10 +84,10 @@ class User(VersionedEntity[UserId]):
 
     @field_validator("roles", mode="before")
     @classmethod
-    def _roles_are_known(cls, value: Iterable[str]) -> tuple[Role, ...]:
+    def _roles_are_names(cls, value: Iterable[str]) -> tuple[str, ...]:
         return normalise_roles(value)
 
-    def has_role(self, role: Role) -> bool:
+    def has_role(self, role: str) -> bool:
         return role in self.roles
 
     def assign_roles(self, roles: Iterable[str]) -> None:

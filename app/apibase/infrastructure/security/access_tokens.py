@@ -19,6 +19,7 @@ from enum import StrEnum
 from apibase.core.errors import AppError
 from apibase.core.principal import Principal
 from apibase.core.result import Err, Ok, Result
+from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.security.identity_adapters import principal_from_claims
 from apibase.infrastructure.security.tokens.claims import Claims
 from apibase.infrastructure.security.tokens.errors import AuthErrorCode
@@ -34,12 +35,14 @@ class AccessTokenAuthenticator:
         local: TokenVerifier,
         external: RemoteTokenVerifier | None = None,
         *,
+        roles: RolePolicy,
         cache_seconds: float = 60.0,
         max_cached: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._local = local
         self._external = external
+        self._roles = roles
         self._cache_seconds = cache_seconds
         self._max_cached = max_cached
         self._clock = clock
@@ -53,7 +56,7 @@ class AccessTokenAuthenticator:
         verified = await self._verify(token)
         if isinstance(verified, Err):
             return verified
-        principal = principal_from_claims(verified.value)
+        principal = principal_from_claims(verified.value, self._roles)
         if isinstance(principal, Ok):
             self._remember(token, min(float(verified.value.expires_at), now + self._cache_seconds), principal.value)
         return principal

@@ -17,6 +17,7 @@ from apibase.application.identity.principals import build_principal
 from apibase.core.errors import UnauthorizedError
 from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
+from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.security.passwords import PasswordHasher
 from apibase.infrastructure.security.tokens.claims import Claims, TokenType
 from apibase.infrastructure.security.tokens.errors import AuthErrorCode
@@ -82,8 +83,8 @@ class JwtTokenMinting:
         )
 
 
-def principal_from_claims(claims: Claims) -> Result[Principal, UnauthorizedError]:
+def principal_from_claims(claims: Claims, policy: RolePolicy) -> Result[Principal, UnauthorizedError]:
     """The caller behind a verified access token; a token without a tenant (``tid``) names nobody here."""
     if claims.tenant is None:
         return reject(AuthErrorCode.TOKEN_MALFORMED)
-    return Ok(build_principal(claims.subject, claims.tenant, claims.roles, AuthMethod.ACCESS_TOKEN))
+    return Ok(build_principal(claims.subject, claims.tenant, claims.roles, AuthMethod.ACCESS_TOKEN, policy=policy))

@@ -21,7 +21,8 @@ from apibase.core.errors import AnyAppError
 from apibase.core.principal import Principal
 from apibase.core.result import Err, Result
 from apibase.core.types import json_integer
-from apibase.domain.identity.permissions import Permission, Role
+from apibase.domain.identity.permissions import USERS_MANAGE
+from apibase.domain.identity.roles import ROLE_NAME_PATTERN
 from apibase.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from apibase.interface.http.crud import Provider
 from apibase.interface.http.openapi import problem_responses
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 MAX_EMAIL = 320
 MAX_TOKEN = 8192
 ID_PATTERN = r"^[0-9a-fA-F-]{32,36}$"
+#: A bound on the body only: which role names exist is the role policy's to say (the service checks, 422).
+MAX_ROLES = 16
+RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN, examples=["viewer"])]
 
 
 class _Body(BaseModel):
@@ -55,11 +59,13 @@ class Registration(_Body):
 
 
 class NewUser(Registration):
-    roles: list[Role] = Field(default_factory=lambda: [Role.VIEWER], max_length=len(Role))
+    roles: list[RoleName] | None = Field(
+        default=None, max_length=MAX_ROLES, description="Left out: the role policy's default roles"
+    )
 
 
 class RoleAssignment(_Body):
-    roles: list[Role] = Field(max_length=len(Role))
+    roles: list[RoleName] = Field(max_length=MAX_ROLES)
 
 
 class RefreshRequest(_Body):
@@ -90,7 +96,7 @@ def identity_router(
     Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
     UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id")]  # noqa: N806
     KeyPath = Annotated[str, Path(pattern=ID_PATTERN, description="The API key's id")]  # noqa: N806
-    manage_users = [require(Permission.USERS_MANAGE)]
+    manage_users = [require(USERS_MANAGE)]
 
     @router.post(
         "/register",

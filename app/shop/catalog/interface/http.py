@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from apibase.application.ports.service import Service
-from apibase.domain.identity.permissions import Permission
 from apibase.interface.http.crud import (
     CrudOperation,
     CrudResource,
@@ -29,6 +28,7 @@ from shop.catalog.application.dto import (
     ProductUpdateV2,
 )
 from shop.catalog.application.service import PRODUCT_FIELDS
+from shop.catalog.domain.permissions import PRODUCTS_DELETE, PRODUCTS_READ, PRODUCTS_WRITE
 from shop.catalog.domain.product import Product, ProductId
 
 __all__ = ["PRODUCT_PERMISSIONS", "products_router_v1", "products_router_v2"]
@@ -45,8 +45,16 @@ _EXAMPLE_V2 = {
 #: Typed from the create model where it has constraints (a filter never holds what a product could not).
 _FILTERS = PRODUCT_FIELDS - {"id"}
 _FILTER_TYPES = {**field_types(ProductOut, _FILTERS), **field_types(ProductCreate, _FILTERS)}
-#: Reads and writes need the derived products:read / products:write; deleting takes its own permission.
-PRODUCT_PERMISSIONS = {CrudOperation.DELETE: [require(Permission.PRODUCTS_DELETE)]}
+_READ = [require(PRODUCTS_READ)]
+_WRITE = [require(PRODUCTS_WRITE)]
+PRODUCT_PERMISSIONS = {
+    CrudOperation.CREATE: _WRITE,
+    CrudOperation.LIST: _READ,
+    CrudOperation.READ: _READ,
+    CrudOperation.REPLACE: _WRITE,
+    CrudOperation.UPDATE: _WRITE,
+    CrudOperation.DELETE: [require(PRODUCTS_DELETE)],
+}
 
 
 def _products[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel](

@@ -33,10 +33,10 @@ from apibase.core.errors import (
     ValidationFailed,
 )
 from apibase.core.result import Err, Ok, Result
-from apibase.domain.identity.permissions import Permission
 from apibase.interface.http.crud import Provider
 from apibase.interface.http.responses import response_meta, unwrap
 from apibase.interface.http.security.authorization import require
+from shop.catalog.domain.permissions import PRODUCTS_READ, PRODUCTS_WRITE
 from shop.catalog.domain.product import ProductId
 
 __all__ = [
@@ -208,7 +208,7 @@ def product_image_router(
     @router.put(
         "/{product_id}/image",
         summary="Upload the product's image",
-        dependencies=[require(Permission.PRODUCTS_WRITE)],
+        dependencies=[require(PRODUCTS_WRITE)],
         openapi_extra={"requestBody": {"required": True, "content": content}},
         responses={413: {"description": "Too large"}, 415: {"description": "Type not allowed or not the content's"}},
     )
@@ -225,7 +225,7 @@ def product_image_router(
     @router.get(
         "/{product_id}/image",
         summary="Download the product's image",
-        dependencies=[require(Permission.PRODUCTS_READ)],
+        dependencies=[require(PRODUCTS_READ)],
         response_class=Response,
         responses={200: {"content": {kind: {} for kind in sorted(policy.allowed_types)}}},
     )

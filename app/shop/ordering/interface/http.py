@@ -15,7 +15,6 @@ from pydantic.json_schema import SkipJsonSchema
 from apibase.application.cqrs.bus import CommandBus, QueryBus
 from apibase.application.pagination import ApiResponse, CountStrategy, PaginatedResponse
 from apibase.core.types import JsonInt
-from apibase.domain.identity.permissions import Permission
 from apibase.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
 from apibase.interface.http.crud import Provider
 from apibase.interface.http.openapi import problem_responses
@@ -52,6 +51,7 @@ from shop.ordering.domain.order import (
     MAX_SHIPPING_ADDRESS_LENGTH,
     OrderId,
 )
+from shop.ordering.domain.permissions import ORDERS_READ, ORDERS_WRITE
 from shop.ordering.domain.status import OrderStatus
 from shop.ordering.infrastructure.repository import ORDER_FIELDS
 
@@ -127,8 +127,8 @@ def _orders[R: BaseModel](
     returns: bool,
 ) -> APIRouter:
     router = APIRouter(prefix="/orders", tags=["orders"])
-    can_read = [require(Permission.ORDERS_READ)]
-    can_write = [require(Permission.ORDERS_WRITE)]
+    can_read = [require(ORDERS_READ)]
+    can_write = [require(ORDERS_WRITE)]
     illegal_move = problem_responses({409: "The order's status does not allow this change"})
     Commands = Annotated[CommandBus, Depends(commands)]  # noqa: N806
     Queries = Annotated[QueryBus, Depends(queries)]  # noqa: N806

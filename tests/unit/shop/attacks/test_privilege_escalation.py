@@ -188,7 +188,7 @@ async def test_admin_cannot_demote_themselves(http, admin, expect_problem) -> No
 
 async def test_unknown_roles_are_refused_not_granted(http, admin, viewer, expect_problem) -> None:
     viewer_id, headers = viewer
-    for roles in (["superuser"], ["ADMIN"], ["admin "], ["*"]):
+    for roles in (["superuser"], ["ADMIN"], ["admin "], ["*"], ["service"]):  # service: signed requests only
         response = await http.put(f"/api/v2/auth/users/{viewer_id}/roles", json={"roles": roles}, headers=admin)
         expect_problem(response, 422, "common.validation_failed")
     assert (await http.get("/api/v2/auth/me", headers=headers)).json()["data"]["roles"] == ["viewer"]

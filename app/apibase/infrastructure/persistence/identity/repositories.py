@@ -57,7 +57,7 @@ class SqlUserRepository(_SqlRepository):
     @staticmethod
     def _row(user: User) -> dict[str, object]:
         values = _values(user, _USERS)
-        values["roles"] = [role.value for role in user.roles]
+        values["roles"] = list(user.roles)
         return values
 
     async def get(self, user_id: UserId, *, tenant: str) -> User | None:

@@ -11,6 +11,7 @@ from apibase.application.identity.ports import IdentityStorage, PasswordHashing,
 from apibase.application.identity.service import IdentityService
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.domain.entities import utc_now
+from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.persistence.identity.repositories import (
     SqlApiKeyRepository,
     SqlRefreshSessionRepository,
@@ -38,6 +39,7 @@ def build_identity_service(
     *,
     hasher: PasswordHashing,
     tokens: TokenMinting,
+    roles: RolePolicy,
     max_failed_logins: int = 5,
     lockout_seconds: int = 900,
     api_key_grace_seconds: int = 86_400,
@@ -51,6 +53,7 @@ def build_identity_service(
         identity_storage(session_factory, unit_of_work),
         hasher=hasher,
         tokens=tokens,
+        roles=roles,
         max_failed_logins=max_failed_logins,
         lockout_seconds=lockout_seconds,
         api_key_grace_seconds=api_key_grace_seconds,

@@ -17,13 +17,13 @@ Place this middleware inside the authentication middleware (nearer the applicati
 anonymous principal for requests without a token, which would otherwise overwrite the service principal.
 
 Public API: ``RequestSigningMiddleware(app, *, verifier, path_prefixes=("/internal/",), permissions=frozenset(),
-default_tenant="default", tenant_header="X-Tenant-ID")`` (pure ASGI), ``SERVICE_ROLE``.
+default_tenant="default", tenant_header="X-Tenant-ID")`` (pure ASGI). The principal's role is ``SERVICE_ROLE``;
+``permissions`` are what the role policy grants it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,14 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from apibase.core.context import principal as principal_var
 from apibase.core.context import tenant as tenant_var
 from apibase.core.principal import AuthMethod, Principal, is_valid_tenant_id
+from apibase.domain.identity.roles import SERVICE_ROLE
 from apibase.infrastructure.crypto.errors import SignatureInvalid
 from apibase.infrastructure.crypto.request_signing import RequestVerifier
 from apibase.infrastructure.persistence.tenancy import InvalidTenant
 from apibase.interface.http.problems import send_problem
 
-__all__ = ["SERVICE_ROLE", "RequestSigningMiddleware"]
-
-SERVICE_ROLE: Final = "service"
+__all__ = ["RequestSigningMiddleware"]
 
 
 class RequestSigningMiddleware:

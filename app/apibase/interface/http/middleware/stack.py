@@ -99,9 +99,9 @@ class SecurityComponents:
     upload_paths: Sequence[str] = ()
     #: The service's API versions: each one's ``/auth/`` routes are exempt from idempotency replays.
     api_versions: Sequence[str] = ("v1",)
-    #: What a service calling ``/internal/`` with a valid signature may do (read-only grants, never management).
-    service_permissions: frozenset[str] = frozenset()
     metrics: Metrics | None = None
+    #: What a service calling ``/internal/`` with a valid signature may do: the role policy's ``service`` grants.
+    service_permissions: frozenset[str] = frozenset()
 
 
 def install_middleware(app: Starlette, settings: Settings, components: SecurityComponents) -> None:

@@ -1,4 +1,4 @@
-"""Permission checks as FastAPI dependencies: ``Depends(require(Permission.PRODUCTS_WRITE))`` on a route.
+"""Permission checks as FastAPI dependencies: ``dependencies=[require(USERS_MANAGE)]`` on a route.
 
 The principal comes only from the authentication middleware (verified credentials); nothing here reads a
 client-sent role or permission header. No principal → 401, a principal without the permission → 403.
@@ -6,30 +6,41 @@ client-sent role or permission header. No principal → 401, a principal without
 Every check depends on the two FastAPI security schemes below, which verify nothing themselves (the middleware
 did): they declare ``securitySchemes`` and each operation's ``security`` in the OpenAPI document, so clients and
 Swagger UI's "Authorize" know that a bearer JWT or an ``X-API-Key`` is accepted.
+
+``require()`` keeps the permissions it checks readable, so ``check_declared`` can refuse to build an app whose
+routes ask for a permission no feature declared (a typo would otherwise be a route nobody but the superuser can
+ever call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import ClassVar
 
 from fastapi import Depends, Request, Security, params
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute, Mount
 
 from apibase.core.error_codes import error_codes
 from apibase.core.errors import ForbiddenError, UnauthorizedError
 from apibase.core.principal import Principal
+from apibase.domain.identity.permissions import PermissionRegistry
 
 __all__ = [
     "API_KEY_SCHEME",
     "BEARER_SCHEME",
     "AccessErrorCode",
     "AuthenticationRequired",
+    "PermissionCheck",
     "PermissionDenied",
     "authenticated",
+    "check_declared",
     "current_principal",
     "require",
+    "required_permissions",
 ]
 
 
@@ -74,19 +85,51 @@ async def current_principal(
     return caller
 
 
-def require(*permissions: StrEnum | str) -> params.Depends:
-    """A dependency that lets the request through only when the caller holds every one of ``permissions``."""
-    needed = tuple(str(permission) for permission in permissions)
+class PermissionCheck:
+    """The dependency ``require()`` builds: lets a caller through only when they hold every permission."""
 
-    async def check(caller: Principal = Depends(current_principal)) -> Principal:  # noqa: B008 - FastAPI idiom
-        missing = [permission for permission in needed if not caller.has(permission)]
+    def __init__(self, permissions: Iterable[str]) -> None:
+        self.permissions = tuple(str(permission) for permission in permissions)
+
+    async def __call__(self, caller: Principal = Depends(current_principal)) -> Principal:  # noqa: B008 - FastAPI idiom
+        missing = [permission for permission in self.permissions if not caller.has(permission)]
         if missing:
             raise PermissionDenied(
                 "the caller lacks a permission this operation needs", extensions={"missing": list(missing)}
             )
         return caller
 
-    return params.Depends(check)
+
+def require(*permissions: str) -> params.Depends:
+    """A dependency that lets the request through only when the caller holds every one of ``permissions``."""
+    return params.Depends(PermissionCheck(permissions))
+
+
+def required_permissions(routes: Sequence[BaseRoute]) -> frozenset[str]:
+    """Every permission a ``require()`` on these routes asks for, mounted sub-applications included."""
+    return frozenset(_required(routes))
+
+
+def check_declared(routes: Sequence[BaseRoute], registry: PermissionRegistry) -> None:
+    """Raise ``LookupError`` at build time when a route requires a permission the registry does not know."""
+    if undeclared := registry.undeclared(required_permissions(routes)):
+        raise LookupError(f"routes require undeclared permission(s): {', '.join(sorted(undeclared))}")
+
+
+def _required(routes: Sequence[BaseRoute]) -> Iterator[str]:
+    # ``iter_route_contexts`` sees through included routers, with their dependencies added to each route's own.
+    for context in iter_route_contexts(routes):
+        if isinstance(context.route, Mount):
+            yield from _required(context.route.routes)
+        elif isinstance(dependant := getattr(context, "dependant", None), Dependant):
+            yield from _checked_by(dependant)
+
+
+def _checked_by(dependant: Dependant) -> Iterator[str]:
+    if isinstance(dependant.call, PermissionCheck):
+        yield from dependant.call.permissions
+    for dependency in dependant.dependencies:
+        yield from _checked_by(dependency)
 
 
 def authenticated() -> params.Depends:

@@ -28,11 +28,11 @@ from apibase.domain.identity import (
     SessionFamilyId,
     User,
     UserId,
-    permissions_for,
 )
 from apibase.infrastructure.security.identity_adapters import JwtTokenMinting
 from apibase.infrastructure.security.tokens import TokenIssuer, TokenPolicy, TokenVerifier, generate_key
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
+from apibase.testing.roles import widget_role_policy
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -230,10 +230,10 @@ class World:
         user = (await self.service.register(email, PASSWORD, tenant)).unwrap()
         return user, self.principal(user)
 
-    @staticmethod
-    def principal(user: UserView) -> Principal:
-        roles = frozenset(role.value for role in user.roles)
-        return Principal(str(user.id), user.tenant, roles, permissions_for(roles), AuthMethod.ACCESS_TOKEN)
+    def principal(self, user: UserView) -> Principal:
+        roles = frozenset(user.roles)
+        permissions = self.service._roles.permissions_for(roles)
+        return Principal(str(user.id), user.tenant, roles, permissions, AuthMethod.ACCESS_TOKEN)
 
 
 @pytest.fixture
@@ -252,6 +252,7 @@ def world() -> World:
         storage,
         hasher=hasher,
         tokens=JwtTokenMinting(issuer, verifier),
+        roles=widget_role_policy(),
         max_failed_logins=3,
         lockout_seconds=600,
         api_key_grace_seconds=3600,

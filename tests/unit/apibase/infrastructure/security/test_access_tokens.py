@@ -16,10 +16,12 @@ from apibase.infrastructure.security.tokens import (
     TokenVerifier,
     generate_key,
 )
+from apibase.testing.roles import widget_role_policy
 
 pytestmark = pytest.mark.unit
 
 POLICY = TokenPolicy(issuer="apibase", audience="apibase")
+ROLES = widget_role_policy()
 
 
 class Clock:
@@ -39,7 +41,7 @@ def setup(clock: Clock, **options: float) -> tuple[TokenIssuer, TokenVerifier, A
     ring = JwtKeyRing([generate_key(kid="k1", created_at=1.0)])
     issuer = TokenIssuer(ring, issuer="apibase", audience="apibase", access_ttl=timedelta(minutes=5), clock=clock)
     verifier = TokenVerifier(ring, POLICY, clock=clock)
-    return issuer, verifier, AccessTokenAuthenticator(verifier, clock=clock, **options)  # type: ignore[arg-type]
+    return issuer, verifier, AccessTokenAuthenticator(verifier, clock=clock, roles=ROLES, **options)  # type: ignore[arg-type]
 
 
 async def test_a_verified_token_is_served_from_the_cache(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +49,7 @@ async def test_a_verified_token_is_served_from_the_cache(clock: Clock, monkeypat
     token = issuer.issue_access("u1", roles=["viewer"], tenant="acme").token
     first = await authenticate(token)
     assert isinstance(first, Ok)
-    assert (first.value.subject, first.value.tenant, first.value.has("products:read")) == ("u1", "acme", True)
+    assert (first.value.subject, first.value.tenant, first.value.has("widgets:read")) == ("u1", "acme", True)
 
     calls: list[str] = []
     monkeypatch.setattr(verifier, "verify", lambda *args, **kwargs: calls.append("verify"))

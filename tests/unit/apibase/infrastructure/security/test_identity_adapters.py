@@ -21,6 +21,7 @@ from apibase.infrastructure.security.tokens import (
     TokenVerifier,
     generate_key,
 )
+from apibase.testing.roles import widget_role_policy
 
 pytestmark = pytest.mark.unit
 
@@ -89,11 +90,12 @@ def claims(tenant: str | None, roles: tuple[str, ...]) -> Claims:
 
 
 def test_principals_from_access_claims_use_todays_role_table() -> None:
-    principal = principal_from_claims(claims("acme", ("editor",))).unwrap()
+    roles = widget_role_policy()
+    principal = principal_from_claims(claims("acme", ("editor",)), roles).unwrap()
 
     assert (principal.subject, principal.tenant, principal.method) == ("u1", "acme", AuthMethod.ACCESS_TOKEN)
-    assert principal.has("products:delete")
+    assert principal.has("widgets:write")
     assert not principal.has("users:manage")
-    refused = principal_from_claims(claims(None, ("admin",)))
+    refused = principal_from_claims(claims(None, ("admin",)), roles)
     assert isinstance(refused, Err)
     assert isinstance(refused.error, UnauthorizedError)

@@ -18,9 +18,9 @@ from apibase.application.ports.files import FileStore
 from apibase.core.errors import AnyAppError, NotFoundError, ValidationFailed
 from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
-from apibase.domain.identity.permissions import Permission
 from apibase.infrastructure.files import LocalFileStore
 from apibase.interface.http.problems import install_problem_handlers
+from shop.catalog.domain.permissions import PRODUCTS_READ, PRODUCTS_WRITE
 from shop.catalog.domain.product import ProductId
 from shop.catalog.interface.images import (
     DEFAULT_UPLOAD_TYPES,
@@ -55,14 +55,14 @@ WRITER = Principal(
     subject="editor",
     tenant="acme",
     roles=frozenset(),
-    permissions=frozenset({Permission.PRODUCTS_READ, Permission.PRODUCTS_WRITE}),
+    permissions=frozenset({PRODUCTS_READ, PRODUCTS_WRITE}),
     method=AuthMethod.ACCESS_TOKEN,
 )
 READER = Principal(
     subject="viewer",
     tenant="acme",
     roles=frozenset(),
-    permissions=frozenset({Permission.PRODUCTS_READ}),
+    permissions=frozenset({PRODUCTS_READ}),
     method=AuthMethod.ACCESS_TOKEN,
 )
 CALLERS = {"writer": WRITER, "reader": READER}

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from apibase.bootstrap import build_container
 from apibase.core.settings import Environment
-from apibase.main import create_app
 from apibase.testing.service import service_settings, sign_up
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

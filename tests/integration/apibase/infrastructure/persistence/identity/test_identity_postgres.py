@@ -21,7 +21,7 @@ from apibase.application.identity import (
 )
 from apibase.core.principal import AuthMethod
 from apibase.core.result import Err, Ok
-from apibase.domain.identity import RefreshSession, Role, User, UserId
+from apibase.domain.identity import RefreshSession, User, UserId
 from apibase.infrastructure.persistence.identity import (
     SqlRefreshSessionRepository,
     SqlUserRepository,
@@ -32,11 +32,13 @@ from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
 from apibase.infrastructure.security.tokens import JwtKeyRing, TokenIssuer, TokenPolicy, TokenVerifier, generate_key
 from apibase.testing.postgres import scratch_schema
+from apibase.testing.roles import widget_role_policy
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+ROLES = widget_role_policy()
 type Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -54,11 +56,12 @@ def identity(session_factory: Sessions) -> IdentityService:
         session_factory,
         hasher=Argon2PasswordHashing(time_cost=1, memory_cost=8192, parallelism=1),
         tokens=JwtTokenMinting(TokenIssuer(ring, issuer="apibase", audience="apibase"), verifier),
+        roles=ROLES,
     )
 
 
 def new_user(email: str = "ada@example.com") -> User:
-    return User(id=UserId.new(), tenant="acme", email=email, password_hash="h", roles=(Role.VIEWER,), created_at=NOW)
+    return User(id=UserId.new(), tenant="acme", email=email, password_hash="h", roles=("viewer",), created_at=NOW)
 
 
 async def test_a_user_round_trips_with_roles_and_aware_timestamps(session_factory: Sessions) -> None:
@@ -114,7 +117,7 @@ async def test_mark_used_is_compare_and_set_across_transactions(session_factory:
 
 async def test_api_keys_on_postgres(identity: IdentityService) -> None:
     user = (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
-    principal = build_principal(str(user.id), "acme", ["admin"], AuthMethod.ACCESS_TOKEN)
+    principal = build_principal(str(user.id), "acme", ["admin"], AuthMethod.ACCESS_TOKEN, policy=ROLES)
     issued = (await identity.create_api_key(principal, "ci", timedelta(days=1))).unwrap()
 
     found = (await identity.authenticate_api_key(issued.secret)).unwrap()

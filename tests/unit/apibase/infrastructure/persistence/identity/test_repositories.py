@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.identity import EmailTakenError
 from apibase.core.errors import ConcurrencyConflict, EntityNotFound
-from apibase.domain.identity import ApiKey, RefreshSession, Role, User, UserId
+from apibase.domain.identity import ApiKey, RefreshSession, User, UserId
 from apibase.infrastructure.persistence.identity import (
     SqlApiKeyRepository,
     SqlRefreshSessionRepository,
@@ -54,7 +54,7 @@ async def test_users_round_trip_within_their_tenant_only(session_factory: Sessio
 
     assert loaded is not None
     assert loaded.model_dump() == ada.model_dump()
-    assert loaded.roles == (Role.EDITOR, Role.VIEWER)
+    assert loaded.roles == ("editor", "viewer")
     assert loaded.locked_until is not None
     assert loaded.locked_until.tzinfo is UTC
     assert listed == ["ada@example.com", "bob@example.com"]

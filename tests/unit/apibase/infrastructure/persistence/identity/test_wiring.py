@@ -17,12 +17,14 @@ from apibase.infrastructure.security.identity_adapters import (
     principal_from_claims,
 )
 from apibase.infrastructure.security.tokens import JwtKeyRing, TokenIssuer, TokenPolicy, TokenVerifier, generate_key
+from apibase.testing.roles import widget_role_policy
 
 pytestmark = pytest.mark.unit
 
 PASSWORD = "correct horse battery"
 RING = JwtKeyRing([generate_key(kid="k1", created_at=1.0)])
 VERIFIER = TokenVerifier(RING, TokenPolicy(issuer="apibase", audience="apibase"))
+ROLES = widget_role_policy()
 TOKENS = JwtTokenMinting(TokenIssuer(RING, issuer="apibase", audience="apibase"), VERIFIER)
 type Sessions = async_sessionmaker[AsyncSession]
 
@@ -32,6 +34,7 @@ def service(session_factory: Sessions, time_cost: int = 1) -> IdentityService:
         session_factory,
         hasher=Argon2PasswordHashing(time_cost=time_cost, memory_cost=8192, parallelism=1),
         tokens=TOKENS,
+        roles=ROLES,
         max_failed_logins=2,
         lockout_seconds=60,
         api_key_grace_seconds=0,
@@ -97,7 +100,7 @@ async def test_api_keys_authenticate_and_rotation_without_grace_ends_the_old_key
     pair = (await identity.login("ada@example.com", PASSWORD, "acme")).unwrap()
     claims = TOKENS._verifier.verify(pair.access_token).unwrap()
 
-    principal = principal_from_claims(claims).unwrap()
+    principal = principal_from_claims(claims, ROLES).unwrap()
     old = (await identity.create_api_key(principal, "ci")).unwrap()
     assert (await identity.authenticate_api_key(old.secret)).unwrap().subject == str(user.id)
     listed = (await identity.list_api_keys(principal)).unwrap()

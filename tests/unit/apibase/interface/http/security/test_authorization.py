@@ -1,4 +1,5 @@
-"""Permission dependencies: 401 without a caller, 403 without the permission, never a client-sent role."""
+"""Permission dependencies: 401 without a caller, 403 without the permission, never a client-sent role; what
+they require can be listed, so an undeclared permission stops the app from being built."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.types import Receive, Scope, Send
 
 from apibase.core.principal import AuthMethod, Principal
+from apibase.domain.identity.permissions import PermissionRegistry, read_write
 from apibase.interface.http.problems import install_problem_handlers
-from apibase.interface.http.security.authorization import authenticated, require
+from apibase.interface.http.security.authorization import authenticated, check_declared, require, required_permissions
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +66,32 @@ async def test_a_missing_permission_is_a_403_that_names_it(client: httpx.AsyncCl
 async def test_role_and_permission_headers_from_the_client_are_ignored(client: httpx.AsyncClient) -> None:
     forged = {"x-test-login": "viewer", "X-Roles": "admin", "X-Permissions": "products:write"}
     assert (await client.get("/write", headers=forged)).status_code == 403
+
+
+def test_the_permissions_routes_require_are_readable_through_mounts_and_routers() -> None:
+    router = APIRouter(prefix="/suppliers", dependencies=[require("suppliers:read")])
+
+    @router.delete("/{supplier_id}", dependencies=[require("suppliers:write", "suppliers:delete")])
+    async def delete(supplier_id: str) -> None:
+        return None
+
+    @router.get("")
+    async def listing() -> list[str]:
+        return []
+
+    version = FastAPI()
+    version.include_router(router)
+    app = FastAPI()
+    app.mount("/api/v9", version)
+
+    @app.get("/me", dependencies=[authenticated()])
+    async def me() -> None:
+        return None
+
+    assert required_permissions(app.routes) == {"suppliers:read", "suppliers:write", "suppliers:delete"}
+    registry = PermissionRegistry()
+    registry.declare_all(dict.fromkeys(read_write("suppliers"), "Suppliers"))
+    with pytest.raises(LookupError, match=r"undeclared permission\(s\): suppliers:delete$"):
+        check_declared(app.routes, registry)
+    registry.declare("suppliers:delete", "Delete suppliers")
+    check_declared(app.routes, registry)
