@@ -4,8 +4,8 @@ A template cannot know whether the user's package sorts before ``apibase``, whet
 before the resource's, or whether a class header with five names fits in 120 columns: that depends on the names.
 So the templates are written one statement a line, and this applies ruff's rules to them: isort's for runs of
 single-line ``from x import a, b``, RUF022's for a single-line ``__all__ = [...]``, and ruff format's right-hand
-split for a line that is too long (at its last bracket; a bracketed list that still does not fit goes one item a
-line with a trailing comma). The scaffold's tests run ruff on the output for short and for the longest names.
+split for a line that is too long (at its last bracket; arguments that still do not fit, and the items of a
+literal, go one a line with a trailing comma). The scaffold's tests run ruff on the output for short and for the longest names.
 """
 
 from __future__ import annotations
@@ -112,9 +112,11 @@ def _split(line: str) -> list[str]:
     indent = line[: len(line) - len(line.lstrip())]
     inner = indent + _INDENT
     items = _top_level_items(line[opening + 1 : closing])
+    # A call's arguments, a subscript or parameters stay on one line if they fit; a literal's items never do.
+    literal = opening == 0 or not (line[opening - 1].isalnum() or line[opening - 1] in "_)]")
     if len(items) == 1:
         body = _split(inner + items[0])
-    elif len(one := inner + ", ".join(items)) <= LINE_LENGTH:
+    elif not literal and len(one := inner + ", ".join(items)) <= LINE_LENGTH:
         body = [one]
     else:
         body = [part for item in items for part in _split(f"{inner}{item},")]
