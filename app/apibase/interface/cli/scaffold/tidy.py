@@ -5,7 +5,7 @@ before the resource's, or whether a class header with five names fits in 120 col
 So the templates are written one statement a line, and this applies ruff's rules to them: isort's for runs of
 single-line ``from x import a, b``, RUF022's for a single-line ``__all__ = [...]``, and ruff format's right-hand
 split for a line that is too long (at its last bracket; arguments that still do not fit, and the items of a
-literal, go one a line with a trailing comma). The scaffold's tests run ruff on the output for short and for the longest names.
+literal, go one a line with a trailing comma). The scaffold's tests run ruff on the output for short and long names.
 """
 
 from __future__ import annotations
