@@ -53,22 +53,25 @@ def module_command(
 def next_steps(names: ModuleNames) -> str:
     """The lines the user adds: the module to the service's ``modules()``, its permissions to the role policy."""
     dotted = f"{names.package}.{names.module}"
-    module_class = f"{names.substitutions()['Module']}Module"
+    values = names.substitutions()
+    module_class = f"{values['Module']}Module"
     steps = [
         f"Add the module to your service definition's modules() (app/{names.package}/main.py):",
         f"    from {dotted}.module import {module_class}",
         f"    {module_class}(),",
     ]
-    if names.resource is not None and names.plural is not None:
-        values = names.substitutions()
+    if names.plural is not None:
         module_grants, read_grant = f"{values['MODULE']}_PERMISSIONS", f"{values['PLURAL']}_READ"
-        grants = tidy(f"from {dotted}.domain.permissions import {module_grants}, {read_grant}")
         steps += [
             f"admin holds {names.plural}:read and {names.plural}:write; to grant them to other roles, in your role"
             f" policy (app/{names.package}/access.py):",
-            f"    {grants}",
+            f"    {tidy(f'from {dotted}.domain.permissions import {module_grants}, {read_grant}')}",
             f'    "editor": [..., *{module_grants}], "viewer": [..., {read_grant}]',
-            "Then migrate (apibase db upgrade) and run the new tests:",
-            f"    pytest tests/unit/{names.package}/{names.module}",
         ]
+    steps += [
+        "Have lint-imports check its layers: in pyproject.toml, the layers contract's containers:",
+        f'    "{dotted}",',
+        "Then migrate (apibase db upgrade) and run its tests:",
+        f"    pytest tests/unit/{names.package}/{names.module}",
+    ]
     return "\n".join(steps)
