@@ -138,8 +138,8 @@ def _switch_on(copy: Path, outputs: list[str]) -> None:
         text = main.read_text()
         main.write_text(re.sub(r"(\n    return \[[^\]]*)\]", rf"\1, {entry.rstrip(',')}]", text, count=1))
         (container,) = _printed(output, "Have lint-imports")
-        contract = 'containers = ["shop.catalog", "shop.ordering"'
-        pyproject.write_text(pyproject.read_text().replace(contract, f"{contract}, {container.rstrip(',')}"))
+        text = pyproject.read_text()
+        pyproject.write_text(re.sub(r"(\ncontainers = \[[^\]]*)\]", rf"\1, {container.rstrip(',')}]", text, count=1))
     grants, roles = _printed(outputs[0], "admin holds")
     _add_import(access, grants)
     editor, viewer = re.fullmatch(r'"editor": \[\.\.\., (.+)\], "viewer": \[\.\.\., (.+)\]', roles).groups()
