@@ -181,7 +181,7 @@ async def test_multiprocess_mode_renders_from_the_files(multiprocess_dir: Path, 
     with metrics.in_flight():
         metrics.request_finished("GET", "/a", 200, 0.01)
         assert samples(metrics, "http_requests_in_flight") == {(): 1}
-    metrics.order_placed()
+    metrics.counter("orders_placed", "Orders placed")()
 
     assert metrics.multiprocess_dir == str(multiprocess_dir)
     assert samples(metrics, "http_requests_total") == {(("method", "GET"), ("route", "/a"), ("status", "200")): 1}
