@@ -56,13 +56,14 @@ def test_the_duration_histogram_uses_the_latency_buckets() -> None:
 
 def test_business_counters() -> None:
     metrics = Metrics()
-    metrics.order_placed()
-    metrics.order_placed()
-    metrics.product_created()
+    placed, created = metrics.counter("orders_placed", "Orders placed"), metrics.counter("things", "Things")
+    placed()
+    placed()
+    created()
     metrics.login_failed("auth.invalid_credentials")
 
     assert samples(metrics, "orders_placed_total") == {(): 2}
-    assert samples(metrics, "products_created_total") == {(): 1}
+    assert samples(metrics, "things_total") == {(): 1}
     assert samples(metrics, "login_failures_total") == {(("reason", "auth.invalid_credentials"),): 1}
 
 
