@@ -46,8 +46,10 @@ class OrderingModule:
         async def queries() -> QueryBus:
             return kernel.queries
 
+        placed = kernel.metrics.counter("orders_placed", "Orders placed")
+
         async def count_placed(event: DomainEvent) -> None:
-            kernel.metrics.order_placed()
+            placed()
 
         return Features(
             routers={"v1": [orders_router_v1(commands, queries)], "v2": [orders_router_v2(commands, queries)]},
