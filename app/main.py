@@ -34,6 +34,7 @@ from app.interface.http.metrics import metrics_router
 from app.interface.http.middleware.stack import install_middleware
 from app.interface.http.ordering import orders_router_v1, orders_router_v2
 from app.interface.http.problems import install_problem_handlers
+from app.interface.http.reports import reports_router
 from app.interface.http.security.authorization import require
 from app.interface.http.uploads import UploadPolicy, product_image_router
 from app.interface.http.versioning import ApiVersion, DeprecationPolicy, mount_versions
@@ -161,12 +162,14 @@ def _versions(container: Container) -> list[ApiVersion]:
             products_router_v2(products_v2),
             images,
             orders_router_v2(commands, queries),
+            reports_router(queries),
             auth,
             audit_router(audit_log, audit_readers),
         ],
         title="API Base reference service",
         description=(
-            "Products with keyset pagination and orders, every amount a money object; what you GET you can PUT back."
+            "Products with keyset pagination, orders and sales reports, every amount a money object; what you GET you "
+            "can PUT back."
         ),
     )
     return [v1, v2]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 
 from app.application.cqrs.messages import BaseCommand, BaseQuery
-from app.application.ordering.dto import OrderLineRequest, OrderOut
+from app.application.ordering.dto import OrderLineRequest, OrderOut, SalesGrouping, SalesReportOut
 from app.application.pagination import CountStrategy, Page
 from app.domain.catalog.product import CurrencyCode
 from app.domain.ordering.order import MAX_REASON_LENGTH, MAX_SHIPPING_ADDRESS_LENGTH, OrderId
@@ -19,6 +21,7 @@ __all__ = [
     "PayOrder",
     "PlaceOrder",
     "ReturnOrder",
+    "SalesReport",
     "ShipOrder",
 ]
 
@@ -75,3 +78,15 @@ class ListOrders(BaseQuery[Page[OrderOut]]):
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
     count: CountStrategy = CountStrategy.EXACT
+
+
+class SalesReport(BaseQuery[SalesReportOut]):
+    """Sales paid from ``first_day`` to ``last_day`` (both included, UTC days), one row per ``group_by`` value.
+
+    The result depends on the tenant bound to the request, which the query does not carry: never give it a cache
+    TTL as it stands.
+    """
+
+    first_day: date
+    last_day: date
+    group_by: SalesGrouping = SalesGrouping.PRODUCT

@@ -12,6 +12,7 @@ from app.application.ordering.lifecycle import (
 from app.application.ordering.place_order import PlaceOrderHandler
 from app.application.ordering.ports import OrderingDependencies
 from app.application.ordering.read import GetOrderHandler, ListOrdersHandler
+from app.application.ordering.sales import SalesReportHandler
 
 __all__ = ["register_ordering_handlers"]
 
@@ -28,3 +29,4 @@ def register_ordering_handlers(
     command_bus.register(ReturnOrderHandler(dependencies))
     query_bus.register(GetOrderHandler(dependencies))
     query_bus.register(ListOrdersHandler(dependencies))
+    query_bus.register(SalesReportHandler(dependencies))

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     ORDERS_WRITE = "orders:write"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    REPORTS_READ = "reports:read"
 
 
 class Role(StrEnum):
@@ -34,7 +35,7 @@ _ORDERS = frozenset({Permission.ORDERS_READ, Permission.ORDERS_WRITE})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(Permission),
-        Role.EDITOR: _PRODUCTS | _ORDERS,
+        Role.EDITOR: _PRODUCTS | _ORDERS | {Permission.REPORTS_READ},
         Role.VIEWER: frozenset({Permission.PRODUCTS_READ, Permission.ORDERS_READ}),
     }
 )

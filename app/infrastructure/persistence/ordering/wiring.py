@@ -17,9 +17,10 @@ from app.application.ports.unit_of_work import UnitOfWork
 from app.infrastructure.crypto.field_encryption import FieldEncryptor
 from app.infrastructure.persistence.catalog.wiring import product_repository_factory
 from app.infrastructure.persistence.ordering.repository import OrderRepository
+from app.infrastructure.persistence.ordering.sales import SqlSalesReader
 from app.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 
-__all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies"]
+__all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies", "sales_reader"]
 
 
 def order_repository_factory(
@@ -31,6 +32,10 @@ def order_repository_factory(
         return OrderRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec, encryptor=encryptor)
 
     return repository
+
+
+def sales_reader(unit_of_work: UnitOfWork) -> SqlSalesReader:
+    return SqlSalesReader(require_sql_unit_of_work(unit_of_work))
 
 
 def ordering_dependencies(
@@ -45,6 +50,7 @@ def ordering_dependencies(
         unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
         orders=order_repository_factory(cursor_codec, encryptor=encryptor),
         products=product_repository_factory(cursor_codec),
+        sales=sales_reader,
         publisher=publisher,
     )
 

@@ -95,7 +95,7 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     register_ordering_handlers(
         racing_commands,
         racing_queries,
-        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products),
+        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products, sales=base.sales),
     )
 
     paid, cancelled = await asyncio.gather(
