@@ -18,6 +18,7 @@ def test_the_permission_and_role_values_are_public_api() -> None:
         "orders:write",
         "users:manage",
         "audit:read",
+        "reports:read",
     ]
     assert [r.value for r in Role] == ["admin", "editor", "viewer"]
 
@@ -30,6 +31,7 @@ def test_each_role_has_its_permissions() -> None:
         "products:delete",
         "orders:read",
         "orders:write",
+        "reports:read",
     }
     assert permissions_for(["viewer"]) == {"products:read", "orders:read"}
 
