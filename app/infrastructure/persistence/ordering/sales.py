@@ -8,7 +8,7 @@ builder; soft-deleted products are joined anyway, so a product deleted since its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
@@ -51,14 +51,12 @@ class SqlSalesReader:
 
 
 def _query(report: SalesReport) -> AggregateQuery:
-    """Paid within the report's UTC days: from the first day's midnight up to the midnight after the last."""
-    start = datetime.combine(report.first_day, time.min, UTC)
-    end = datetime.combine(report.last_day + timedelta(days=1), time.min, UTC)
+    """Paid within the report's UTC days, to the microsecond both databases store (no day after 9999-12-31)."""
     sold = _SOLD_LINES.where(
         OrderRow.tenant_id == required_tenant(),
         OrderRow.status.in_([status.value for status in SALE_STATUSES]),
-        OrderRow.paid_at >= start,
-        OrderRow.paid_at < end,
+        OrderRow.paid_at >= datetime.combine(report.first_day, time.min, UTC),
+        OrderRow.paid_at <= datetime.combine(report.last_day, time.max, UTC),
     )
     if report.group_by is SalesGrouping.PRODUCT:
         grouped = sold.group_by(OrderLineRow.product_id, ProductRow.sku.label("sku"), ProductRow.name.label("name"))

@@ -127,3 +127,6 @@ async def assert_sales_report(client: httpx.AsyncClient, sessions: Sessions) -> 
         {"day": FIRST_DAY, "units_sold": 4, "order_count": 2, "revenue": _money(("28.50", "EUR"))},
         {"day": LAST_DAY, "units_sold": 5, "order_count": 2, "revenue": _money(("10.00", "EUR"), ("20.00", "USD"))},
     ]
+    for edge in ("0001-01-01", "9999-12-31"):  # the first and last days a date can name
+        empty = await client.get(REPORT, params={"from": edge, "to": edge, "group_by": "day"})
+        assert (empty.status_code, empty.json()["data"]["rows"]) == (200, []), empty.text
