@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from app.infrastructure.persistence.ordering.tables import OrderLineRow
 from app.main import create_app
 from app.testing.service import ADMIN_PASSWORD, log_in, service_settings, sign_up
 from tests.unit.interface.http.sales_scenario import (
@@ -153,3 +156,21 @@ async def test_the_report_is_v2_only(client: httpx.AsyncClient) -> None:
     assert (await client.get(REPORT.replace("/v2/", "/v1/"), params=RANGE)).status_code == 404
     v2 = (await client.get("/api/v2/openapi.json")).json()
     assert "/reports/sales" in v2["paths"]
+
+
+async def test_another_tenants_catalog_never_names_a_row(
+    app: FastAPI, client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    """A line pointing at another tenant's product id (only SQL can do that) stays unnamed: the join is scoped."""
+    order_id = await paid_order(client, sessions, {await product(client, "OURS-1", "1.00"): 1}, None, "pay")
+    async with connect(app) as theirs:
+        theirs.headers.update(await sign_up(theirs, tenant="globex"))
+        secret = await product(theirs, "SECRET-1", "9.00")
+    async with sessions() as session, session.begin():
+        line = OrderLineRow.order_id == uuid.UUID(order_id)
+        await session.execute(update(OrderLineRow).where(line).values(product_id=uuid.UUID(secret)))
+    today = (await client.get(f"/api/v2/orders/{order_id}")).json()["data"]["paid_at"][:10]
+
+    rows = (await client.get(REPORT, params={"from": today, "to": today})).json()["data"]["rows"]
+
+    assert [(row["product_id"], row["sku"], row["name"]) for row in rows] == [(secret, None, None)]
