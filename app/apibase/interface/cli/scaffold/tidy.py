@@ -75,15 +75,18 @@ def _brackets(line: str) -> Iterator[tuple[int, str]]:
             yield position, char
 
 
-def _last_pair(line: str) -> tuple[int, int] | None:
-    """The last closing bracket of ``line`` and its opening one."""
+def _split_pair(line: str) -> tuple[int, int] | None:
+    """Where ruff splits ``line``: a function's parameters, else the last closing bracket and its opening one."""
     depth: list[int] = []
     last: tuple[int, int] | None = None
+    definition = line.lstrip().startswith(("def ", "async def "))
     for position, char in _brackets(line):
         if char in "([{":
             depth.append(position)
         elif char in _PAIRS and depth:
             last = (depth.pop(), position)
+            if definition and not depth:
+                return last
     return last
 
 
@@ -105,16 +108,19 @@ def _top_level_items(body: str) -> list[str]:
 
 def _split(line: str) -> list[str]:
     """ruff format's right-hand split of one over-long line (lines that fit come back as they are)."""
-    pair = _last_pair(line)
+    pair = _split_pair(line)
     if len(line) <= LINE_LENGTH or pair is None or pair[1] == pair[0] + 1:
         return [line]
     opening, closing = pair
     indent = line[: len(line) - len(line.lstrip())]
     inner = indent + _INDENT
     items = _top_level_items(line[opening + 1 : closing])
-    # A call's arguments, a subscript or parameters stay on one line if they fit; a literal's items never do.
+    # Arguments, a subscript or several parameters stay on one line if they fit; a literal's items never do, and a
+    # lone parameter gets a trailing comma, which keeps it on a line of its own.
     literal = opening == 0 or not (line[opening - 1].isalnum() or line[opening - 1] in "_)]")
-    if len(items) == 1:
+    if len(items) == 1 and line.lstrip().startswith(("def ", "async def ")):
+        body = [f"{inner}{items[0]},"]
+    elif len(items) == 1:
         body = _split(inner + items[0])
     elif not literal and len(one := inner + ", ".join(items)) <= LINE_LENGTH:
         body = [one]

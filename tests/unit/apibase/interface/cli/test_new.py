@@ -224,7 +224,7 @@ def test_tidy_sorts_imports_and_exports_as_ruff_does() -> None:
     ]
 
 
-def test_tidy_splits_a_long_line_at_its_last_bracket_then_one_item_a_line() -> None:
+def test_tidy_splits_a_long_line_where_ruff_format_does() -> None:
     fits_inside = f"class {'A' * 40}Service(GenericService[{', '.join(['B' * 20] * 4)}]):"
     too_long = f"value = function({', '.join([f'argument_{n}={"x" * 30}' for n in range(3)])})"
 
@@ -237,6 +237,12 @@ def test_tidy_splits_a_long_line_at_its_last_bracket_then_one_item_a_line() -> N
         "value = function(",
         *(f"    argument_{n}={'x' * 30}," for n in range(3)),
         ")",
+    ]
+    definition = f"def {'f' * 50}(codec: CursorCodec) -> Callable[[UnitOfWork], {'R' * 40}]:"
+    assert tidy(definition).splitlines() == [
+        f"def {'f' * 50}(",
+        "    codec: CursorCodec,",
+        f") -> Callable[[UnitOfWork], {'R' * 40}]:",
     ]
     assert tidy('text = "(not split, however long it is, since it has no brackets outside the string)"') == (
         'text = "(not split, however long it is, since it has no brackets outside the string)"'
