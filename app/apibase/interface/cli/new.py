@@ -44,8 +44,8 @@ def module_command(
     except (InvalidName, ScaffoldRefused) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=USAGE_EXIT_CODE) from None
-    for path in written:
-        typer.echo(f"created {path}")
+    for path in sorted(written):
+        typer.echo(f"created {path.as_posix()}")
     typer.echo("")
     typer.echo(next_steps(names))
 
