@@ -135,8 +135,9 @@ class Tutorial:
 
 
 def _apply(project: Path) -> dict[str, dict[str, object]]:
-    """Every python block in order; the namespaces of the reference service's modules, as the edits leave them."""
-    namespaces: dict[str, dict[str, object]] = {}
+    """Every python block: the project's files first (nothing of the module is imported before they are all
+    written), then the edits of the reference service's modules; returns those modules' namespaces as edited."""
+    edits: list[tuple[Block, str]] = []
     for block in _blocks():
         if block.language != "python":
             continue
@@ -149,13 +150,14 @@ def _apply(project: Path) -> dict[str, dict[str, object]]:
         elif path.exists():
             _replace_function(path, block)
         else:
-            dotted = header["path"].removeprefix("app/").removesuffix(".py").replace("/", ".")
-            real = importlib.import_module(dotted)
-            namespace = dict(vars(real))
-            exec(compile("\n" * (block.line - 1) + block.code, str(DOC), "exec"), namespace)  # noqa: S102 - the page
-            (function,) = [node.name for node in ast.parse(block.code).body if isinstance(node, ast.FunctionDef)]
-            _is_the_real_function_plus_the_printed_lines(block, getattr(real, function))
-            namespaces[dotted] = namespace
+            edits.append((block, header["path"].removeprefix("app/").removesuffix(".py").replace("/", ".")))
+    namespaces: dict[str, dict[str, object]] = {}
+    for block, dotted in edits:
+        real = importlib.import_module(dotted)
+        namespace = namespaces.setdefault(dotted, dict(vars(real)))
+        exec(compile("\n" * (block.line - 1) + block.code, str(DOC), "exec"), namespace)  # noqa: S102 - the page
+        (function,) = [node.name for node in ast.parse(block.code).body if isinstance(node, ast.FunctionDef)]
+        _is_the_real_function_plus_the_printed_lines(block, getattr(real, function))
     return namespaces
 
 
