@@ -14,6 +14,7 @@ from alembic import command
 from sqlalchemy import inspect, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.migrate import (
@@ -27,6 +28,7 @@ from apibase.infrastructure.persistence.migrate import (
 )
 from apibase.infrastructure.persistence.orm import Tenancy, tenancy_of
 from apibase.infrastructure.persistence.schema import TABLE_MODELS
+from apibase.interface.cli.main import cli
 from apibase.testing.migrations import schema_differences
 from shop.catalog.infrastructure.tables import ProductRow
 from shop.catalog.module import CATALOG_MIGRATIONS
@@ -189,3 +191,14 @@ def test_the_shop_s_tables_declare_their_tenancy() -> None:
     }
     assert "tenant_id" in ProductRow.__table__.c
     assert "tenant_id" in OrderRow.__table__.c
+
+
+def test_apibase_db_upgrade_reports_each_branch_of_the_shop(settings: Settings) -> None:
+    env = {"APIBASE_DATABASE_URL": settings.database_url, "APIBASE_SERVICE": "shop.main:SERVICE"}
+
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "apibase at apibase_0002 (head)\ncatalog at catalog_0004 (head)\nordering at ordering_0004 (head)\n",
+    )
