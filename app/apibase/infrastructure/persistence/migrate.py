@@ -89,8 +89,9 @@ def upgrade_database(
         )
         return
     ordered = in_order(KERNEL_MIGRATIONS, branches)
+    targets = ordered if branch is None else [_named(ordered, branch)]
     _adopt_legacy(settings, ordered, connection)
-    for each in ordered if branch is None else [_named(ordered, branch)]:
+    for each in targets:
         command.upgrade(alembic_config(settings, each, connection=connection), revision)
 
 
@@ -110,8 +111,9 @@ def downgrade_database(
         )
         return
     ordered = in_order(KERNEL_MIGRATIONS, branches)
+    target = _named(ordered, branch)
     _adopt_legacy(settings, ordered, connection)
-    command.downgrade(alembic_config(settings, _named(ordered, branch), connection=connection), revision)
+    command.downgrade(alembic_config(settings, target, connection=connection), revision)
 
 
 async def upgrade_database_async(settings: Settings, branches: Sequence[Migrations] = ()) -> None:
