@@ -115,9 +115,13 @@ def _replace_function(path: Path, block: Block) -> None:
     path.write_text(_merge_imports("\n".join(lines), imports), encoding="utf-8")
 
 
-def _is_the_real_function_plus_the_printed_lines(block: Block, real: Callable[..., object]) -> None:
-    """The block's function, without the names its imports bring, must be the function in the repository."""
+def _is_the_real_function_plus_the_printed_lines(block: Block, real: Callable[..., object], printed: str) -> None:
+    """The block imports what the command printed, and its function without those names is the repository's."""
     tree = ast.parse(block.code)
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            statement = ast.get_source_segment(block.code, node)
+            assert f"\n    {statement}\n" in printed, f"{DOC.name}:{block.line}: the command never printed {statement}"
     added = [alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names]
     (function,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
     shown = ast.get_source_segment(block.code, function) or ""
@@ -134,7 +138,7 @@ class Tutorial:
     roles: RolePolicyFactory
 
 
-def _apply(project: Path) -> dict[str, dict[str, object]]:
+def _apply(project: Path, printed: str) -> dict[str, dict[str, object]]:
     """Every python block: the project's files first (nothing of the module is imported before they are all
     written), then the edits of the reference service's modules; returns those modules' namespaces as edited."""
     edits: list[tuple[Block, str]] = []
@@ -157,7 +161,7 @@ def _apply(project: Path) -> dict[str, dict[str, object]]:
         namespace = namespaces.setdefault(dotted, dict(vars(real)))
         exec(compile("\n" * (block.line - 1) + block.code, str(DOC), "exec"), namespace)  # noqa: S102 - the page
         (function,) = [node.name for node in ast.parse(block.code).body if isinstance(node, ast.FunctionDef)]
-        _is_the_real_function_plus_the_printed_lines(block, getattr(real, function))
+        _is_the_real_function_plus_the_printed_lines(block, getattr(real, function), printed)
     return namespaces
 
 
@@ -185,7 +189,7 @@ def tutorial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tutori
     monkeypatch.setattr(orm, "Base", TutorialBase)
     monkeypatch.setattr(shop, "__path__", [*shop.__path__, str(project / "app" / "shop")])
     try:
-        namespaces = _apply(project)
+        namespaces = _apply(project, result.stdout)
         yield Tutorial(
             project,
             result.stdout,
