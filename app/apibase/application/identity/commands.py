@@ -33,13 +33,19 @@ __all__ = [
     "SetRoles",
 ]
 
-#: A user write that lost a version race is re-read and re-applied this often before giving up, so concurrent
-#: wrong passwords are all counted (a lost race must not be a free guess).
+#: A write that lost a race is re-read and re-applied this often before giving up, so concurrent wrong passwords
+#: are all counted (a lost race must not be a free guess).
 USER_WRITE_ATTEMPTS = 5
 
 
 class RegisterTenant(BaseCommand[UserView]):
-    """Self-service sign-up: opens a new tenant whose first user is the superuser; an existing tenant is closed."""
+    """Self-service sign-up: opens a new tenant whose first user is the superuser; an existing tenant is closed.
+
+    A lost race (SQLite refuses a write after another writer committed) is run again: the fresh read then finds
+    the tenant claimed, or not.
+    """
+
+    conflict_attempts: ClassVar[int] = USER_WRITE_ATTEMPTS
 
     email: str
     password: str = Field(repr=False)

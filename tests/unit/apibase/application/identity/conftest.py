@@ -72,6 +72,8 @@ class Db:
     commits: int = 0
     #: Saves of a user that fail with ConcurrencyConflict before one succeeds (a lost race, simulated).
     user_conflicts: int = 0
+    #: Tenant claims that fail so, as SQLite fails a write after another writer committed.
+    claim_conflicts: int = 0
 
 
 class FakeUnit:
@@ -129,6 +131,9 @@ class FakeUsers:
         return any(u.tenant == tenant for u in self.db.users.values())
 
     async def claim_tenant(self, tenant: str, at: datetime) -> bool:
+        if self.db.claim_conflicts:
+            self.db.claim_conflicts -= 1
+            raise ConcurrencyConflict("the data changed concurrently")
         if tenant in self.db.tenants:
             return False
         self.db.tenants.add(tenant)

@@ -89,6 +89,15 @@ async def test_a_claimed_tenant_is_closed_even_without_users(world) -> None:
     assert world.db.users == {}
 
 
+async def test_a_sign_up_that_lost_a_race_is_run_again_from_a_fresh_read(world) -> None:
+    world.db.claim_conflicts = 2
+
+    user = (await world.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
+
+    assert world.db.users[user.id].roles == ("admin",)
+    assert world.db.tenants == {"acme"}
+
+
 async def test_sign_up_checks_every_field_at_once(world) -> None:
     result = await world.send(RegisterTenant(email="not-an-email", password="short", tenant="Bad Tenant!"))
 
