@@ -13,8 +13,8 @@ from opentelemetry.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
-from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.behaviours import LoggingBehaviour
+from apibase.application.cqrs.bus import CommandBus, QueryBus, transactional_buses
 from apibase.application.cursor import CursorCodec
 from apibase.application.in_memory.events import InMemoryEventPublisher
 from apibase.application.ports.events import EventPublisher
@@ -126,8 +126,11 @@ def build_kernel(
     guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
     publisher = FanOutPublisher(events, handlers, outgoing)
     # Tracing outermost: the bus's own log lines are written inside the handler's span. The transaction innermost:
-    # each message gets a unit of work of its own, committed before events are published.
-    tracing, logging = TracingBehaviour(tracer_provider), LoggingBehaviour()
+    # each message gets a unit of work of its own, committed before events are published; a command that lost a
+    # version race and may run again does so in a fresh one.
+    commands, queries = transactional_buses(
+        guarded, publisher, outer=[TracingBehaviour(tracer_provider), LoggingBehaviour()]
+    )
     return Kernel(
         settings=settings,
         engine=engine,
@@ -140,9 +143,9 @@ def build_kernel(
         messages=messages,
         encryptor=encryptor,
         files=LocalFileStore(settings.uploads_dir),
-        commands=CommandBus([tracing, logging, TransactionBehaviour(guarded, publisher)]),
-        queries=QueryBus([tracing, logging, TransactionBehaviour(guarded)]),
-        security=build_security(settings, session_factory, roles=roles, unit_of_work=guarded, encryptor=encryptor),
+        commands=commands,
+        queries=queries,
+        security=build_security(settings, session_factory, roles=roles, commands=commands, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
         log_shipper=log_shipper,

@@ -1,4 +1,4 @@
-"""The security half of the object graph: keys and tokens, identity, the stores behind the middleware stack.
+"""The security half of the object graph: keys and tokens, API-key checks, the stores behind the middleware stack.
 
 Built in two steps because the token signing key may live in Vault or AWS Secrets Manager, which are only
 reachable from async code: ``build_security`` makes everything that needs no I/O; ``SecurityContainer.start``
@@ -8,7 +8,6 @@ loads the key ring and finishes the token-dependent parts before the first reque
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -19,12 +18,13 @@ from limits.aio.storage import Storage
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from apibase.application.identity.service import IdentityService
+from apibase.application.cqrs.bus import CommandBus
+from apibase.application.identity.commands import AuthenticateApiKey
+from apibase.application.identity.ports import TokenMinting
 from apibase.application.ports.audit import AuditLog
 from apibase.application.ports.idempotency import IdempotencyStore
 from apibase.application.ports.secrets import SecretNotFound, SecretsProvider
-from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AppError, DependencyUnavailable
+from apibase.core.errors import AppError, DependencyUnavailable, UnauthorizedError
 from apibase.core.principal import Principal
 from apibase.core.result import Err, Result
 from apibase.core.settings import Settings
@@ -36,7 +36,6 @@ from apibase.infrastructure.idempotency import RedisIdempotencyStore
 from apibase.infrastructure.idempotency.encrypted import EncryptedIdempotencyStore
 from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
 from apibase.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
-from apibase.infrastructure.persistence.identity.wiring import build_identity_service
 from apibase.infrastructure.rate_limiting import build_rate_limit_storage, close_rate_limit_storage
 from apibase.infrastructure.secrets.cached import CachedSecretsProvider
 from apibase.infrastructure.secrets.factory import build_secrets_provider
@@ -57,7 +56,6 @@ REDIS_TIMEOUT_SECONDS: Final = 1.0
 @dataclass
 class SecurityContainer:
     settings: Settings
-    session_factory: async_sessionmaker[AsyncSession]
     secrets: SecretsProvider
     hasher: Argon2PasswordHashing
     redis: Redis | None
@@ -69,9 +67,10 @@ class SecurityContainer:
     request_verifier: RequestVerifier | None
     http: httpx.AsyncClient | None
     roles: RolePolicy
-    unit_of_work: Callable[[], UnitOfWork] | None = None
+    #: Where API keys are checked (``AuthenticateApiKey``, handled by the identity module).
+    commands: CommandBus
     key_ring: JwtKeyRing = field(default_factory=JwtKeyRing)
-    _identity: IdentityService | None = None
+    _tokens: JwtTokenMinting | None = None
     _access_tokens: AccessTokenAuthenticator | None = None
     _external_jwks: RemoteJwks | None = None
 
@@ -87,16 +86,7 @@ class SecurityContainer:
             refresh_ttl=timedelta(seconds=auth.refresh_ttl_seconds),
         )
         verifier = TokenVerifier(self.key_ring, TokenPolicy(issuer=auth.issuer, audience=auth.audience))
-        self._identity = build_identity_service(
-            self.session_factory,
-            hasher=self.hasher,
-            tokens=JwtTokenMinting(issuer, verifier),
-            roles=self.roles,
-            max_failed_logins=auth.max_failed_logins,
-            lockout_seconds=auth.lockout_seconds,
-            api_key_grace_seconds=auth.api_key_grace_seconds,
-            unit_of_work=self.unit_of_work,
-        )
+        self._tokens = JwtTokenMinting(issuer, verifier)
         self._access_tokens = AccessTokenAuthenticator(verifier, self._external_verifier(), roles=self.roles)
 
     def _external_verifier(self) -> RemoteTokenVerifier | None:
@@ -135,11 +125,11 @@ class SecurityContainer:
             raise DependencyUnavailable("the external issuer's keys are not set up yet")
         await self._external_jwks.check()
 
-    @property
-    def identity(self) -> IdentityService:
-        if self._identity is None:
+    def token_minting(self) -> TokenMinting:
+        """What the identity handlers mint and verify tokens with, once ``start`` loaded the signing key."""
+        if self._tokens is None:
             raise DependencyUnavailable("the service is starting; retry in a moment")
-        return self._identity
+        return self._tokens
 
     async def authenticate_access_token(self, token: str) -> Result[Principal, AppError[StrEnum]]:
         if self._access_tokens is None:
@@ -147,9 +137,11 @@ class SecurityContainer:
         return await self._access_tokens(token)
 
     async def authenticate_api_key(self, secret: str) -> Result[Principal, AppError[StrEnum]]:
-        if self._identity is None:
-            return Err(DependencyUnavailable("the service is starting; retry in a moment"))
-        return await self._identity.authenticate_api_key(secret)
+        """A refused key is an ``Err`` (401); storage failing is a fault (503/500), raised, never a refused key."""
+        result = await self.commands.dispatch(AuthenticateApiKey(secret=secret))
+        if isinstance(result, Err) and not isinstance(result.error, UnauthorizedError):
+            raise result.error
+        return result
 
 
 def build_security(
@@ -157,11 +149,11 @@ def build_security(
     session_factory: async_sessionmaker[AsyncSession],
     *,
     roles: RolePolicy,
-    unit_of_work: Callable[[], UnitOfWork] | None = None,
+    commands: CommandBus,
     encryptor: FieldEncryptor | None = None,
 ) -> SecurityContainer:
-    """``unit_of_work``: how the identity service opens transactions (the breaker-guarded one in the service);
-    ``roles``: the role policy every principal's permissions come from."""
+    """``roles``: the role policy every principal's permissions come from; ``commands``: the kernel's command bus,
+    on which the identity module handles ``AuthenticateApiKey``."""
     redis = (
         Redis.from_url(
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
@@ -193,7 +185,6 @@ def build_security(
     )
     return SecurityContainer(
         settings=settings,
-        session_factory=session_factory,
         secrets=build_secrets_provider(settings.secrets),
         hasher=Argon2PasswordHashing(
             time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
@@ -206,5 +197,5 @@ def build_security(
         request_verifier=verifier,
         http=None,
         roles=roles,
-        unit_of_work=unit_of_work,
+        commands=commands,
     )

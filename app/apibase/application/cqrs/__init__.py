@@ -6,8 +6,8 @@ The interface layer only builds messages and sends them; everything a use case n
 
 from __future__ import annotations
 
-from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
-from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.behaviours import ConflictRetryBehaviour, LoggingBehaviour, TransactionBehaviour
+from apibase.application.cqrs.bus import CommandBus, QueryBus, transactional_buses
 from apibase.application.cqrs.handlers import CommandHandler, QueryHandler
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
 from apibase.application.cqrs.pipeline import Behaviour, Next, Pipeline
@@ -29,6 +29,7 @@ __all__ = [
     "Behaviour",
     "CommandBus",
     "CommandHandler",
+    "ConflictRetryBehaviour",
     "DuplicateHandlerError",
     "HandlerFunction",
     "HandlerNotFoundError",
@@ -47,4 +48,5 @@ __all__ = [
     "current_unit_of_work",
     "message_type_of_function",
     "message_type_of_handler",
+    "transactional_buses",
 ]

@@ -1,8 +1,8 @@
-"""The standard behaviours: logging, and the unit of work every message runs in.
+"""The standard behaviours: logging, retrying a lost version race, and the unit of work every message runs in.
 
 Each is a small class with a generic ``__call__`` matching ``pipeline.Behaviour``. List them outermost
-first, e.g. ``CommandBus([LoggingBehaviour(), TransactionBehaviour(unit_of_work, publisher)])``, so that the
-log covers the commit and its outcome.
+first, e.g. ``CommandBus([LoggingBehaviour(), ConflictRetryBehaviour(), TransactionBehaviour(unit_of_work,
+publisher)])``, so that the log covers the commit and its outcome and a retry gets a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from apibase.application.cqrs.pipeline import Next
 from apibase.application.cqrs.unit_of_work import bind_unit_of_work
 from apibase.application.ports.events import EventPublisher
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AnyAppError, ApplicationError, DomainError, InfrastructureError
+from apibase.core.errors import AnyAppError, ApplicationError, ConcurrencyConflict, DomainError, InfrastructureError
 from apibase.core.result import Err, Ok, Result
 
-__all__ = ["LoggingBehaviour", "TransactionBehaviour"]
+__all__ = ["ConflictRetryBehaviour", "LoggingBehaviour", "TransactionBehaviour"]
 
 _logger = logging.getLogger(__name__)
 _EXPECTED = (DomainError, ApplicationError, InfrastructureError)
@@ -80,15 +80,32 @@ def _milliseconds_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
+class ConflictRetryBehaviour:
+    """Runs a command again while it answers ``ConcurrencyConflict``, up to its ``conflict_attempts`` in all.
+
+    List it outside the ``TransactionBehaviour``: every run then reads afresh in a unit of work of its own, and a
+    conflict the handler raised was already rolled back. The last conflict is the answer when attempts run out.
+    """
+
+    async def __call__[R](self, message: BaseCommand[object], call_next: Next[R]) -> Result[R, AnyAppError]:
+        result = await call_next()
+        for _ in range(message.conflict_attempts - 1):
+            if not (isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict)):
+                break
+            result = await call_next()
+        return result
+
+
 class TransactionBehaviour:
     """Runs each message's handler in a unit of work of its own, made by ``unit_of_work`` for that message alone.
 
     The handler reaches it through ``current_unit_of_work()``. A command that returns ``Ok`` is committed before
-    the ``Ok`` goes back, so the caller never answers for a write that may still roll back; an ``Err``, an
-    expected error the handler (or the commit) raises, and every query leave without a commit, so nothing is
-    kept. Expected errors (domain, application, infrastructure) come back as ``Err``; anything else is a bug and
-    propagates. Events are published only after the commit, so nobody hears of a change that was rolled back;
-    a publishing failure propagates (use an outbox where delivery must be guaranteed).
+    the ``Ok`` goes back, so the caller never answers for a write that may still roll back; an ``Err`` (unless
+    the command says ``commit_on_err``), an expected error the handler (or the commit) raises, and every query
+    leave without a commit, so nothing is kept. Expected errors (domain, application, infrastructure) come back
+    as ``Err``; anything else is a bug and propagates. Events are published only after the commit, so nobody
+    hears of a change that was rolled back; a publishing failure propagates (use an outbox where delivery must
+    be guaranteed).
     """
 
     def __init__(self, unit_of_work: Callable[[], UnitOfWork], publisher: EventPublisher | None = None) -> None:
@@ -100,7 +117,7 @@ class TransactionBehaviour:
             async with self._unit_of_work() as unit:
                 with bind_unit_of_work(unit):
                     result = await call_next()
-                if isinstance(result, Err) or not isinstance(message, BaseCommand):
+                if not isinstance(message, BaseCommand) or (isinstance(result, Err) and not message.commit_on_err):
                     return result  # leaving the unit without a commit keeps nothing
                 await unit.commit()
                 events = unit.collect_events()

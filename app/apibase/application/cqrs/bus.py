@@ -7,9 +7,10 @@ class's generic base or a coroutine function's annotation), never from a hand-wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Never, cast
 
+from apibase.application.cqrs.behaviours import ConflictRetryBehaviour, TransactionBehaviour
 from apibase.application.cqrs.handlers import CommandHandler, QueryHandler
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery, Message
 from apibase.application.cqrs.pipeline import Behaviour, Pipeline
@@ -19,10 +20,12 @@ from apibase.application.cqrs.registry import (
     message_type_of_function,
     message_type_of_handler,
 )
+from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import AnyAppError
 from apibase.core.result import Result
 
-__all__ = ["CommandBus", "QueryBus"]
+__all__ = ["CommandBus", "QueryBus", "transactional_buses"]
 
 
 class _MessageBus[M: Message]:
@@ -100,3 +103,18 @@ class QueryBus(_MessageBus[BaseQuery[object]]):
         result = await self._route(query)
         # The registry only pairs a query type with a handler declared for it, so R is what it returns.
         return cast("Result[R, AnyAppError]", result)
+
+
+def transactional_buses(
+    unit_of_work: Callable[[], UnitOfWork],
+    publisher: EventPublisher | None = None,
+    *,
+    outer: Sequence[Behaviour[Message]] = (),
+) -> tuple[CommandBus, QueryBus]:
+    """The buses use cases run on: the ``outer`` behaviours (tracing, logging) first, then, for commands, a lost
+    version race run again, and the unit of work of each message innermost (events published after its commit).
+
+    The kernel builds its buses here, and so can a test, so both run handlers the same way.
+    """
+    commands = CommandBus([*outer, ConflictRetryBehaviour(), TransactionBehaviour(unit_of_work, publisher)])
+    return commands, QueryBus([*outer, TransactionBehaviour(unit_of_work)])

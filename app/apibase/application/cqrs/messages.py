@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Generic, Self, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,14 @@ class BaseCommand(Message, Generic[TResult_co]):  # noqa: UP046 - see TResult_co
     #: The caller's subject (``Principal.subject``); None for an anonymous caller or outside a request.
     user_id: str | None = None
     tenant_id: str | None = None
+
+    #: How often the bus runs the command, each time in a fresh unit of work, while it loses a version race
+    #: (``ConcurrencyConflict``); more than 1 only where re-running from a fresh read is always right (never
+    #: for a command guarded by a version the client sent, which must answer the conflict).
+    conflict_attempts: ClassVar[int] = 1
+    #: True where a refusal changes state that must stick (a reused refresh token revokes its family, then is
+    #: refused): the unit of work is committed on ``Err`` too.
+    commit_on_err: ClassVar[bool] = False
 
     @field_validator("timestamp")
     @classmethod

@@ -1,7 +1,8 @@
-"""The ports the identity service needs: storage per unit of work, password hashing and token minting.
+"""The ports the identity handlers need: repositories per unit of work, password hashing and token minting.
 
-Repositories raise typed ``AppError``s (``EmailTakenError``, ``ConcurrencyConflict``); the service turns them into
-``Err``. Every lookup that can cross tenants takes the tenant, so a repository never returns another tenant's row.
+Repositories raise typed ``AppError``s (``EmailTakenError``, ``ConcurrencyConflict``); the bus's transaction
+behaviour turns them into ``Err``. Every lookup that can cross tenants takes the tenant, so a repository never
+returns another tenant's row.
 """
 
 from __future__ import annotations
@@ -95,9 +96,8 @@ class RefreshSessionRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IdentityStorage:
-    """A fresh unit of work per use case, and the repositories bound to it."""
+    """The repositories bound to a unit of work: the one the bus opened for the message being handled."""
 
-    unit_of_work: Callable[[], UnitOfWork]
     users: Callable[[UnitOfWork], UserRepository]
     api_keys: Callable[[UnitOfWork], ApiKeyRepository]
     sessions: Callable[[UnitOfWork], RefreshSessionRepository]

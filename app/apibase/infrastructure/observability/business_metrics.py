@@ -4,7 +4,7 @@
   after their transaction commits, so a rolled-back order is never counted.
 - Creations: the catalog records no creation event, so ``CreationCountingService`` wraps the ``Service`` port and
   calls back on every ``Ok`` from ``create`` (``GenericService`` returns ``Ok`` only after the commit).
-- Logins: ``observe_login`` counts an ``Err`` from ``IdentityService.login`` under its error code.
+- Logins: ``observe_login`` counts an ``Err`` from ``PasswordLogin`` under its error code.
 
 Public API: ``CreationCountingService(inner, on_created)``, ``observe_login(metrics, result)``.
 """

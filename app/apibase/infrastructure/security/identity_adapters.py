@@ -1,4 +1,4 @@
-"""Adapters of the identity service's ``PasswordHashing`` and ``TokenMinting`` ports, and access-token principals.
+"""Adapters of the identity handlers' ``PasswordHashing`` and ``TokenMinting`` ports, and access-token principals.
 
 Argon2 work runs in a worker thread (``asyncio.to_thread``): one hash is tens of milliseconds of CPU, which would
 stall every other request on the event loop.

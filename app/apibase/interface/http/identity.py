@@ -2,7 +2,7 @@
 
 The tenant of an anonymous call (sign-up, login) is the one the authentication middleware resolved from the
 tenant header (or the default tenant); every other call acts for the caller's own tenant. Bodies are bounded
-here, their contents are checked by the identity service, so a direct caller of the service gets the same rules.
+here, their contents are checked by the handlers, so a sender of the same commands gets the same rules.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations declared inside the factory.
@@ -14,8 +14,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
+from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.identity.commands import (
+    AddUser,
+    CreateApiKey,
+    Logout,
+    RegisterTenant,
+    RevokeApiKey,
+    RotateApiKey,
+    RotateRefreshToken,
+    SetRoles,
+)
 from apibase.application.identity.dto import ApiKeyView, IssuedApiKey, TokenPair, UserView
-from apibase.application.identity.service import IdentityService
+from apibase.application.identity.login import PasswordLogin
+from apibase.application.identity.queries import GetCurrentUser, ListApiKeys, ListUsers
 from apibase.application.pagination import ApiResponse
 from apibase.core.errors import AnyAppError
 from apibase.core.principal import Principal
@@ -24,7 +36,6 @@ from apibase.core.types import json_integer
 from apibase.domain.identity.permissions import USERS_MANAGE
 from apibase.domain.identity.roles import ROLE_NAME_PATTERN
 from apibase.domain.identity.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from apibase.interface.http.crud import Provider
 from apibase.interface.http.openapi import problem_responses
 from apibase.interface.http.responses import response_meta, unwrap
 from apibase.interface.http.security.authorization import current_principal, require
@@ -84,14 +95,15 @@ type LoginObserver = Callable[[Result[TokenPair, AnyAppError]], None]
 
 
 def identity_router(
-    service: Provider[IdentityService],
+    commands: CommandBus,
+    queries: QueryBus,
+    password_login: PasswordLogin,
     *,
     on_login: LoginObserver | None = None,
     tenant_header: str = DEFAULT_TENANT_HEADER,
 ) -> APIRouter:
     """``tenant_header``: the configured tenant header, declared on the anonymous calls (sign-up, login)."""
     router = APIRouter(prefix="/auth", tags=["identity"])
-    Identity = Annotated[IdentityService, Depends(service)]  # noqa: N806
     Tenant = Annotated[str, Depends(requested_tenant(tenant_header))]  # noqa: N806
     Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
     UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id")]  # noqa: N806
@@ -104,8 +116,8 @@ def identity_router(
         summary="Create a tenant and its first admin",
         responses=problem_responses({403: "The tenant already exists: its admin adds users"}),
     )
-    async def register(body: Registration, identity: Identity, tenant: Tenant) -> ApiResponse[UserView]:
-        user = unwrap(await identity.register(body.email, body.password, tenant))
+    async def register(body: Registration, tenant: Tenant) -> ApiResponse[UserView]:
+        user = unwrap(await commands.dispatch(RegisterTenant(email=body.email, password=body.password, tenant=tenant)))
         return ApiResponse(data=user, meta=response_meta())
 
     @router.post(
@@ -113,8 +125,8 @@ def identity_router(
         summary="Exchange email and password for an access and a refresh token",
         responses=problem_responses({401: "Wrong email or password, or the account is locked for a while"}),
     )
-    async def login(body: Credentials, identity: Identity, tenant: Tenant) -> ApiResponse[TokenPair]:
-        outcome = await identity.login(body.email, body.password, tenant)
+    async def login(body: Credentials, tenant: Tenant) -> ApiResponse[TokenPair]:
+        outcome = await password_login(body.email, body.password, tenant)
         if on_login is not None:
             on_login(outcome)
         if isinstance(outcome, Err):  # a security event; the log pipeline masks the address
@@ -126,8 +138,9 @@ def identity_router(
         summary="Rotate a refresh token (a reused one revokes its whole family)",
         responses=problem_responses({401: "The refresh token is invalid, expired, revoked or reused"}),
     )
-    async def refresh(body: RefreshRequest, identity: Identity) -> ApiResponse[TokenPair]:
-        return ApiResponse(data=unwrap(await identity.refresh(body.refresh_token)), meta=response_meta())
+    async def refresh(body: RefreshRequest) -> ApiResponse[TokenPair]:
+        pair = unwrap(await commands.dispatch(RotateRefreshToken(refresh_token=body.refresh_token)))
+        return ApiResponse(data=pair, meta=response_meta())
 
     @router.post(
         "/logout",
@@ -135,17 +148,17 @@ def identity_router(
         summary="Revoke a refresh token's family",
         responses=problem_responses({401: "The refresh token is invalid"}),
     )
-    async def logout(body: RefreshRequest, identity: Identity) -> Response:
-        unwrap(await identity.logout(body.refresh_token))
+    async def logout(body: RefreshRequest) -> Response:
+        unwrap(await commands.dispatch(Logout(refresh_token=body.refresh_token)))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/me", summary="The calling user")
-    async def me(identity: Identity, caller: Caller) -> ApiResponse[UserView]:
-        return ApiResponse(data=unwrap(await identity.me(caller)), meta=response_meta())
+    async def me(caller: Caller) -> ApiResponse[UserView]:
+        return ApiResponse(data=unwrap(await queries.ask(GetCurrentUser(actor=caller))), meta=response_meta())
 
     @router.get("/users", summary="The users of the caller's tenant", dependencies=manage_users)
-    async def list_users(identity: Identity, caller: Caller) -> ApiResponse[list[UserView]]:
-        return ApiResponse(data=unwrap(await identity.list_users(caller)), meta=response_meta())
+    async def list_users(caller: Caller) -> ApiResponse[list[UserView]]:
+        return ApiResponse(data=unwrap(await queries.ask(ListUsers(actor=caller))), meta=response_meta())
 
     @router.post(
         "/users",
@@ -154,9 +167,10 @@ def identity_router(
         dependencies=manage_users,
         responses=problem_responses({409: "The email is taken"}),
     )
-    async def add_user(body: NewUser, identity: Identity, caller: Caller) -> ApiResponse[UserView]:
-        user = unwrap(await identity.add_user(caller, body.email, body.password, body.roles))
-        return ApiResponse(data=user, meta=response_meta())
+    async def add_user(body: NewUser, caller: Caller) -> ApiResponse[UserView]:
+        roles = None if body.roles is None else tuple(body.roles)
+        command = AddUser(actor=caller, email=body.email, password=body.password, roles=roles)
+        return ApiResponse(data=unwrap(await commands.dispatch(command)), meta=response_meta())
 
     @router.put(
         "/users/{user_id}/roles",
@@ -164,19 +178,18 @@ def identity_router(
         dependencies=manage_users,
         responses=problem_responses({409: "An admin cannot remove their own admin role"}),
     )
-    async def set_roles(
-        user_id: UserPath, body: RoleAssignment, identity: Identity, caller: Caller
-    ) -> ApiResponse[UserView]:
-        return ApiResponse(data=unwrap(await identity.set_roles(caller, user_id, body.roles)), meta=response_meta())
+    async def set_roles(user_id: UserPath, body: RoleAssignment, caller: Caller) -> ApiResponse[UserView]:
+        command = SetRoles(actor=caller, target=user_id, roles=tuple(body.roles))
+        return ApiResponse(data=unwrap(await commands.dispatch(command)), meta=response_meta())
 
     @router.get("/api-keys", summary="The caller's API keys (secrets are never shown again)")
-    async def list_keys(identity: Identity, caller: Caller) -> ApiResponse[list[ApiKeyView]]:
-        return ApiResponse(data=unwrap(await identity.list_api_keys(caller)), meta=response_meta())
+    async def list_keys(caller: Caller) -> ApiResponse[list[ApiKeyView]]:
+        return ApiResponse(data=unwrap(await queries.ask(ListApiKeys(actor=caller))), meta=response_meta())
 
     @router.post("/api-keys", status_code=status.HTTP_201_CREATED, summary="Create an API key for the caller")
-    async def create_key(body: NewApiKey, identity: Identity, caller: Caller) -> ApiResponse[IssuedApiKey]:
+    async def create_key(body: NewApiKey, caller: Caller) -> ApiResponse[IssuedApiKey]:
         lifetime = timedelta(days=body.expires_in_days) if body.expires_in_days is not None else None
-        issued = unwrap(await identity.create_api_key(caller, body.name, lifetime))
+        issued = unwrap(await commands.dispatch(CreateApiKey(actor=caller, name=body.name, expires_in=lifetime)))
         return ApiResponse(data=issued, meta=response_meta())
 
     @router.post(
@@ -184,11 +197,14 @@ def identity_router(
         summary="Replace a key; the old one works for the grace period",
         responses=problem_responses({409: "The key is revoked or expired: create a new one"}),
     )
-    async def rotate_key(key_id: KeyPath, identity: Identity, caller: Caller) -> ApiResponse[IssuedApiKey]:
-        return ApiResponse(data=unwrap(await identity.rotate_api_key(caller, key_id)), meta=response_meta())
+    async def rotate_key(key_id: KeyPath, caller: Caller) -> ApiResponse[IssuedApiKey]:
+        issued = unwrap(await commands.dispatch(RotateApiKey(actor=caller, key_id=key_id)))
+        return ApiResponse(data=issued, meta=response_meta())
 
     @router.delete("/api-keys/{key_id}", summary="Revoke one of the caller's API keys")
-    async def revoke_key(key_id: KeyPath, identity: Identity, caller: Caller) -> ApiResponse[ApiKeyView]:
-        return ApiResponse(data=unwrap(await identity.revoke_api_key(caller, key_id)), meta=response_meta())
+    async def revoke_key(key_id: KeyPath, caller: Caller) -> ApiResponse[ApiKeyView]:
+        return ApiResponse(
+            data=unwrap(await commands.dispatch(RevokeApiKey(actor=caller, key_id=key_id))), meta=response_meta()
+        )
 
     return router

@@ -1,4 +1,4 @@
-"""Identity on SQL: users, tenant registrations, API keys and refresh sessions, and the service factory."""
+"""Identity on SQL: users, tenant registrations, API keys and refresh sessions, and their storage for the handlers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from apibase.infrastructure.persistence.identity.tables import (
     TenantRegistrationRow,
     UserRow,
 )
-from apibase.infrastructure.persistence.identity.wiring import build_identity_service, identity_storage
+from apibase.infrastructure.persistence.identity.wiring import identity_storage
 
 __all__ = [
     "ApiKeyRow",
@@ -23,6 +23,5 @@ __all__ = [
     "SqlUserRepository",
     "TenantRegistrationRow",
     "UserRow",
-    "build_identity_service",
     "identity_storage",
 ]

@@ -4,12 +4,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 import pytest
 
-from apibase.application.cqrs.behaviours import LoggingBehaviour, TransactionBehaviour
-from apibase.application.cqrs.bus import CommandBus, QueryBus
+from apibase.application.cqrs.behaviours import ConflictRetryBehaviour, LoggingBehaviour, TransactionBehaviour
+from apibase.application.cqrs.bus import CommandBus, QueryBus, transactional_buses
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.cqrs.unit_of_work import NoUnitOfWorkError, current_unit_of_work
 from apibase.application.ports.unit_of_work import UnitOfWork
@@ -29,6 +29,13 @@ class ChangePassword(BaseCommand[None]):
 
 class CreateUser(BaseCommand[int]):
     username: str
+
+
+class CountFailedLogin(BaseCommand[None]):
+    """Re-read and re-applied on a lost race; a refusal that follows the count keeps it."""
+
+    conflict_attempts: ClassVar[int] = 3
+    commit_on_err: ClassVar[bool] = True
 
 
 class SearchUsers(BaseQuery[list[str]]):
@@ -293,6 +300,84 @@ class TestTransactionBehaviour:
 
         assert result == Err(conflict)
         assert publisher.published == []
+
+
+class TestCommitOnErr:
+    async def test_a_command_that_keeps_its_refusals_commits_an_err(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        publisher = FakePublisher(unit.steps)
+        refused = NotFoundError("counted, then refused")
+
+        result = await TransactionBehaviour(lambda: unit, publisher)(CountFailedLogin(), Handler[None](Err(refused)))
+
+        assert result == Err(refused)
+        assert unit.steps == ["begin", "commit", "collect events", "end", "publish 1"]
+
+    async def test_an_error_it_raises_still_rolls_back(self) -> None:
+        unit = FakeUnitOfWork()
+        conflict = ConcurrencyConflict("stale")
+
+        result = await TransactionBehaviour(lambda: unit)(CountFailedLogin(), Handler[None](conflict))
+
+        assert result == Err(conflict)
+        assert unit.steps == ["begin", "end after ConcurrencyConflict"]
+
+
+class TestConflictRetryBehaviour:
+    async def test_a_command_is_not_run_again_unless_it_says_so(self) -> None:
+        handler = Handler[int](Err(ConcurrencyConflict("stale")))
+
+        result = await ConflictRetryBehaviour()(CreateUser(username="ada"), handler)
+
+        assert isinstance(result, Err)
+        assert handler.calls == 1
+
+    async def test_a_lost_race_is_run_again_until_it_wins(self) -> None:
+        outcomes: list[Result[None, AnyAppError]] = [Err(ConcurrencyConflict("stale")), Ok(None)]
+
+        async def handler() -> Result[None, AnyAppError]:
+            return outcomes.pop(0)
+
+        assert await ConflictRetryBehaviour()(CountFailedLogin(), handler) == Ok(None)
+        assert outcomes == []
+
+    async def test_the_last_conflict_is_the_answer_when_attempts_run_out(self) -> None:
+        handler = Handler[None](Err(ConcurrencyConflict("stale")))
+
+        result = await ConflictRetryBehaviour()(CountFailedLogin(), handler)
+
+        assert isinstance(result, Err)
+        assert isinstance(result.error, ConcurrencyConflict)
+        assert handler.calls == 3
+
+    async def test_other_errors_are_never_run_again(self) -> None:
+        handler = Handler[None](Err(NotFoundError("gone")))
+
+        await ConflictRetryBehaviour()(CountFailedLogin(), handler)
+
+        assert handler.calls == 1
+
+    async def test_each_run_gets_a_fresh_unit_of_work_on_the_standard_buses(self) -> None:
+        units: list[FakeUnitOfWork] = []
+
+        def factory() -> FakeUnitOfWork:
+            units.append(FakeUnitOfWork())
+            return units[-1]
+
+        commands, _ = transactional_buses(factory)
+
+        @commands.handler
+        async def count(command: CountFailedLogin) -> Result[None, AnyAppError]:
+            if len(units) < 3:
+                raise ConcurrencyConflict("lost a race")
+            return Ok(None)
+
+        assert await commands.dispatch(CountFailedLogin()) == Ok(None)
+        assert [unit.steps for unit in units] == [
+            ["begin", "end after ConcurrencyConflict"],
+            ["begin", "end after ConcurrencyConflict"],
+            ["begin", "commit", "collect events", "end"],
+        ]
 
 
 class TestConcurrentMessages:

@@ -1,4 +1,5 @@
-"""The identity service over in-memory fakes of its ports, with a hand-moved clock and real JWT minting.
+"""The identity handlers on buses configured like the kernel's, over in-memory fakes of their ports, with a
+hand-moved clock and real JWT minting.
 
 The fakes copy entities in and out (as a database would) and a unit of work rolls back everything it did not
 commit, so tests see what a use case really stored.
@@ -7,16 +8,24 @@ commit, so tests see what a use case really stored.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 import pytest
 
-from apibase.application.identity import IdentityService, IdentityStorage, UserView
+from apibase.application.cqrs.messages import BaseCommand, BaseQuery
+from apibase.application.identity import (
+    IdentityDependencies,
+    IdentityRules,
+    IdentityStorage,
+    RegisterTenant,
+    TokenPair,
+    UserView,
+)
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import ConcurrencyConflict, UnauthorizedError
+from apibase.core.errors import AnyAppError, ConcurrencyConflict, UnauthorizedError
 from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.events import DomainEvent
@@ -25,6 +34,7 @@ from apibase.domain.identity import (
     ApiKeyId,
     RefreshSession,
     RefreshTokenId,
+    RolePolicy,
     SessionFamilyId,
     User,
     UserId,
@@ -32,6 +42,7 @@ from apibase.domain.identity import (
 from apibase.infrastructure.security.identity_adapters import JwtTokenMinting
 from apibase.infrastructure.security.tokens import TokenIssuer, TokenPolicy, TokenVerifier, generate_key
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
+from apibase.testing.identity import IdentityOnBuses, identity_on_buses
 from apibase.testing.roles import widget_role_policy
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -61,6 +72,8 @@ class Db:
     commits: int = 0
     #: Saves of a user that fail with ConcurrencyConflict before one succeeds (a lost race, simulated).
     user_conflicts: int = 0
+    #: Tenant claims that fail so, as SQLite fails a write after another writer committed.
+    claim_conflicts: int = 0
 
 
 class FakeUnit:
@@ -118,6 +131,9 @@ class FakeUsers:
         return any(u.tenant == tenant for u in self.db.users.values())
 
     async def claim_tenant(self, tenant: str, at: datetime) -> bool:
+        if self.db.claim_conflicts:
+            self.db.claim_conflicts -= 1
+            raise ConcurrencyConflict("the data changed concurrently")
         if tenant in self.db.tenants:
             return False
         self.db.tenants.add(tenant)
@@ -219,7 +235,8 @@ class FakeHasher:
 
 @dataclass
 class World:
-    service: IdentityService
+    identity: IdentityOnBuses
+    dependencies: IdentityDependencies
     db: Db
     clock: Clock
     hasher: FakeHasher
@@ -227,12 +244,25 @@ class World:
 
     async def admin(self, tenant: str = "acme", email: str = "admin@example.com") -> tuple[UserView, Principal]:
         """Sign up a new tenant; its admin's view and principal."""
-        user = (await self.service.register(email, PASSWORD, tenant)).unwrap()
+        user = (await self.send(RegisterTenant(email=email, password=PASSWORD, tenant=tenant))).unwrap()
         return user, self.principal(user)
+
+    async def send[R](self, command: BaseCommand[R]) -> Result[R, AnyAppError]:
+        return await self.identity.send(command)
+
+    async def ask[R](self, query: BaseQuery[R]) -> Result[R, AnyAppError]:
+        return await self.identity.ask(query)
+
+    async def login(self, email: str, password: str, tenant: str) -> Result[TokenPair, AnyAppError]:
+        return await self.identity.login(email, password, tenant)
+
+    def with_roles(self, roles: RolePolicy) -> IdentityOnBuses:
+        """The handlers over the same storage, with another role policy."""
+        return identity_on_buses(lambda: FakeUnit(self.db), replace(self.dependencies, roles=roles))
 
     def principal(self, user: UserView) -> Principal:
         roles = frozenset(user.roles)
-        permissions = self.service._roles.permissions_for(roles)
+        permissions = self.dependencies.roles.permissions_for(roles)
         return Principal(str(user.id), user.tenant, roles, permissions, AuthMethod.ACCESS_TOKEN)
 
 
@@ -243,19 +273,17 @@ def world() -> World:
     issuer = TokenIssuer(ring, issuer="apibase", audience="apibase", clock=clock.epoch)
     verifier = TokenVerifier(ring, TokenPolicy(issuer="apibase", audience="apibase"), clock=clock.epoch)
     storage = IdentityStorage(
-        unit_of_work=lambda: FakeUnit(db),
         users=lambda uow: FakeUsers(_db(uow)),
         api_keys=lambda uow: FakeKeys(_db(uow)),
         sessions=lambda uow: FakeSessions(_db(uow)),
     )
-    service = IdentityService(
+    tokens = JwtTokenMinting(issuer, verifier)
+    dependencies = IdentityDependencies(
         storage,
         hasher=hasher,
-        tokens=JwtTokenMinting(issuer, verifier),
+        tokens=lambda: tokens,
         roles=widget_role_policy(),
-        max_failed_logins=3,
-        lockout_seconds=600,
-        api_key_grace_seconds=3600,
+        rules=IdentityRules(max_failed_logins=3, lockout_seconds=600, api_key_grace_seconds=3600),
         clock=clock,
     )
-    return World(service, db, clock, hasher, verifier)
+    return World(identity_on_buses(lambda: FakeUnit(db), dependencies), dependencies, db, clock, hasher, verifier)

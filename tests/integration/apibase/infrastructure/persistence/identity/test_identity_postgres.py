@@ -1,4 +1,4 @@
-"""Identity on the real PostgreSQL: uniqueness under races, compare-and-set rotation, the service end to end.
+"""Identity on the real PostgreSQL: uniqueness under races, compare-and-set rotation, the handlers end to end.
 
 The tables live in a schema of their own (``search_path``), so nothing collides with other tests in the database.
 """
@@ -13,9 +13,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.identity import (
+    AuthenticateApiKey,
+    CreateApiKey,
     EmailTakenError,
-    IdentityService,
+    IdentityDependencies,
+    ListApiKeys,
     RefreshReusedError,
+    RegisterTenant,
+    RevokeApiKey,
+    RotateRefreshToken,
     TenantClosedError,
     build_principal,
 )
@@ -25,12 +31,14 @@ from apibase.domain.identity import RefreshSession, User, UserId
 from apibase.infrastructure.persistence.identity import (
     SqlRefreshSessionRepository,
     SqlUserRepository,
-    build_identity_service,
+    identity_storage,
 )
 from apibase.infrastructure.persistence.schema import metadata
+from apibase.infrastructure.persistence.sql_unit_of_work import sql_unit_of_work_factory
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.infrastructure.security.identity_adapters import Argon2PasswordHashing, JwtTokenMinting
 from apibase.infrastructure.security.tokens import JwtKeyRing, TokenIssuer, TokenPolicy, TokenVerifier, generate_key
+from apibase.testing.identity import IdentityOnBuses, identity_on_buses
 from apibase.testing.postgres import scratch_schema
 from apibase.testing.roles import widget_role_policy
 
@@ -49,15 +57,17 @@ async def session_factory(postgres_url: str) -> AsyncIterator[Sessions]:
 
 
 @pytest.fixture
-def identity(session_factory: Sessions) -> IdentityService:
+def identity(session_factory: Sessions) -> IdentityOnBuses:
     ring = JwtKeyRing([generate_key(kid="k1", created_at=1.0)])
     verifier = TokenVerifier(ring, TokenPolicy(issuer="apibase", audience="apibase"))
-    return build_identity_service(
-        session_factory,
+    tokens = JwtTokenMinting(TokenIssuer(ring, issuer="apibase", audience="apibase"), verifier)
+    dependencies = IdentityDependencies(
+        identity_storage(),
         hasher=Argon2PasswordHashing(time_cost=1, memory_cost=8192, parallelism=1),
-        tokens=JwtTokenMinting(TokenIssuer(ring, issuer="apibase", audience="apibase"), verifier),
+        tokens=lambda: tokens,
         roles=ROLES,
     )
+    return identity_on_buses(sql_unit_of_work_factory(session_factory), dependencies)
 
 
 def new_user(email: str = "ada@example.com") -> User:
@@ -79,25 +89,32 @@ async def test_a_user_round_trips_with_roles_and_aware_timestamps(session_factor
     assert loaded.model_dump() == ada.model_dump()
 
 
-async def test_racing_sign_ups_for_one_tenant_make_one_admin(identity: IdentityService) -> None:
-    results = await asyncio.gather(*(identity.register(f"user{n}@example.com", PASSWORD, "acme") for n in range(4)))
+async def test_racing_sign_ups_for_one_tenant_make_one_admin(identity: IdentityOnBuses) -> None:
+    results = await asyncio.gather(
+        *(
+            identity.send(RegisterTenant(email=f"user{n}@example.com", password=PASSWORD, tenant="acme"))
+            for n in range(4)
+        )
+    )
 
     assert sum(isinstance(result, Ok) for result in results) == 1
     refused = [result.error for result in results if isinstance(result, Err)]
     assert all(isinstance(error, TenantClosedError) for error in refused)
 
 
-async def test_racing_refreshes_of_one_token_let_one_win_and_revoke_the_family(identity: IdentityService) -> None:
-    (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
+async def test_racing_refreshes_of_one_token_let_one_win_and_revoke_the_family(identity: IdentityOnBuses) -> None:
+    (await identity.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
     pair = (await identity.login("ada@example.com", PASSWORD, "acme")).unwrap()
 
-    results = await asyncio.gather(*(identity.refresh(pair.refresh_token) for _ in range(3)))
+    results = await asyncio.gather(
+        *(identity.send(RotateRefreshToken(refresh_token=pair.refresh_token)) for _ in range(3))
+    )
 
     winners = [result.value for result in results if isinstance(result, Ok)]
     assert len(winners) <= 1
     assert any(isinstance(result, Err) and isinstance(result.error, RefreshReusedError) for result in results)
     for winner in winners:  # the reuse revoked the winner's family too
-        assert isinstance(await identity.refresh(winner.refresh_token), Err)
+        assert isinstance(await identity.send(RotateRefreshToken(refresh_token=winner.refresh_token)), Err)
 
 
 async def test_mark_used_is_compare_and_set_across_transactions(session_factory: Sessions) -> None:
@@ -115,15 +132,15 @@ async def test_mark_used_is_compare_and_set_across_transactions(session_factory:
         assert not await SqlRefreshSessionRepository(second).mark_used(session)
 
 
-async def test_api_keys_on_postgres(identity: IdentityService) -> None:
-    user = (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
+async def test_api_keys_on_postgres(identity: IdentityOnBuses) -> None:
+    user = (await identity.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
     principal = build_principal(str(user.id), "acme", ["admin"], AuthMethod.ACCESS_TOKEN, policy=ROLES)
-    issued = (await identity.create_api_key(principal, "ci", timedelta(days=1))).unwrap()
+    issued = (await identity.send(CreateApiKey(actor=principal, name="ci", expires_in=timedelta(days=1)))).unwrap()
 
-    found = (await identity.authenticate_api_key(issued.secret)).unwrap()
-    keys = (await identity.list_api_keys(principal)).unwrap()
+    found = (await identity.send(AuthenticateApiKey(secret=issued.secret))).unwrap()
+    keys = (await identity.ask(ListApiKeys(actor=principal))).unwrap()
 
     assert (found.subject, found.method) == (str(user.id), AuthMethod.API_KEY)
     assert keys[0].last_used_at is not None
-    assert (await identity.revoke_api_key(principal, issued.key.id)).is_ok()
-    assert isinstance(await identity.authenticate_api_key(issued.secret), Err)
+    assert (await identity.send(RevokeApiKey(actor=principal, key_id=issued.key.id))).is_ok()
+    assert isinstance(await identity.send(AuthenticateApiKey(secret=issued.secret)), Err)

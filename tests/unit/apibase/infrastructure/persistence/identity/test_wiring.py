@@ -1,15 +1,29 @@
-"""The identity service as the composition root builds it: SQLite, real Argon2 (cheap parameters) and real JWTs."""
+"""The identity handlers on SQL as the identity module wires them: SQLite, real Argon2 (cheap parameters), real
+JWTs, buses configured like the kernel's."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from apibase.application.identity import AccountLockedError, IdentityService, RefreshReusedError, RefreshRevokedError
+from apibase.application.identity import (
+    AccountLockedError,
+    AuthenticateApiKey,
+    CreateApiKey,
+    IdentityDependencies,
+    IdentityRules,
+    ListApiKeys,
+    RefreshReusedError,
+    RefreshRevokedError,
+    RegisterTenant,
+    RotateApiKey,
+    RotateRefreshToken,
+)
 from apibase.core.errors import UnauthorizedError
 from apibase.core.result import Err, Ok
 from apibase.domain.identity import UserId
-from apibase.infrastructure.persistence.identity import SqlUserRepository, build_identity_service
+from apibase.infrastructure.persistence.identity import SqlUserRepository, identity_storage
+from apibase.infrastructure.persistence.sql_unit_of_work import sql_unit_of_work_factory
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.infrastructure.security.identity_adapters import (
     Argon2PasswordHashing,
@@ -17,6 +31,7 @@ from apibase.infrastructure.security.identity_adapters import (
     principal_from_claims,
 )
 from apibase.infrastructure.security.tokens import JwtKeyRing, TokenIssuer, TokenPolicy, TokenVerifier, generate_key
+from apibase.testing.identity import IdentityOnBuses, identity_on_buses
 from apibase.testing.roles import widget_role_policy
 
 pytestmark = pytest.mark.unit
@@ -29,16 +44,15 @@ TOKENS = JwtTokenMinting(TokenIssuer(RING, issuer="apibase", audience="apibase")
 type Sessions = async_sessionmaker[AsyncSession]
 
 
-def service(session_factory: Sessions, time_cost: int = 1) -> IdentityService:
-    return build_identity_service(
-        session_factory,
+def service(session_factory: Sessions, time_cost: int = 1) -> IdentityOnBuses:
+    dependencies = IdentityDependencies(
+        identity_storage(),
         hasher=Argon2PasswordHashing(time_cost=time_cost, memory_cost=8192, parallelism=1),
-        tokens=TOKENS,
+        tokens=lambda: TOKENS,
         roles=ROLES,
-        max_failed_logins=2,
-        lockout_seconds=60,
-        api_key_grace_seconds=0,
+        rules=IdentityRules(max_failed_logins=2, lockout_seconds=60, api_key_grace_seconds=0),
     )
+    return identity_on_buses(sql_unit_of_work_factory(session_factory), dependencies)
 
 
 async def stored_hash(session_factory: Sessions, user_id: UserId) -> str:
@@ -50,22 +64,22 @@ async def stored_hash(session_factory: Sessions, user_id: UserId) -> str:
 
 async def test_sign_up_login_rotation_and_reuse_detection(session_factory: Sessions) -> None:
     identity = service(session_factory)
-    (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
+    (await identity.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
 
     first = (await identity.login("ada@example.com", PASSWORD, "acme")).unwrap()
-    second = (await identity.refresh(first.refresh_token)).unwrap()
-    reused = await identity.refresh(first.refresh_token)
+    second = (await identity.send(RotateRefreshToken(refresh_token=first.refresh_token))).unwrap()
+    reused = await identity.send(RotateRefreshToken(refresh_token=first.refresh_token))
 
     assert isinstance(reused, Err)
     assert isinstance(reused.error, RefreshReusedError)
-    after = await identity.refresh(second.refresh_token)
+    after = await identity.send(RotateRefreshToken(refresh_token=second.refresh_token))
     assert isinstance(after, Err)
     assert isinstance(after.error, RefreshRevokedError)
 
 
 async def test_failed_logins_lock_the_account_in_the_database(session_factory: Sessions) -> None:
     identity = service(session_factory)
-    (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
+    (await identity.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
 
     for _ in range(2):
         failed = await identity.login("ada@example.com", "not the password", "acme")
@@ -79,7 +93,11 @@ async def test_failed_logins_lock_the_account_in_the_database(session_factory: S
 
 
 async def test_a_login_upgrades_a_hash_made_with_old_parameters(session_factory: Sessions) -> None:
-    user = (await service(session_factory, time_cost=1).register("ada@example.com", PASSWORD, "acme")).unwrap()
+    user = (
+        await service(session_factory, time_cost=1).send(
+            RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme")
+        )
+    ).unwrap()
     old_hash = await stored_hash(session_factory, user.id)
     upgraded = service(session_factory, time_cost=2)
 
@@ -94,19 +112,19 @@ async def test_a_login_upgrades_a_hash_made_with_old_parameters(session_factory:
 
 async def test_api_keys_authenticate_and_rotation_without_grace_ends_the_old_key(session_factory: Sessions) -> None:
     identity = service(session_factory)
-    user = (await identity.register("ada@example.com", PASSWORD, "acme")).unwrap()
-    actor = await identity.authenticate_api_key("ab_0000000000000000_x")
+    user = (await identity.send(RegisterTenant(email="ada@example.com", password=PASSWORD, tenant="acme"))).unwrap()
+    actor = await identity.send(AuthenticateApiKey(secret="ab_0000000000000000_x"))
     assert isinstance(actor, Err)
     pair = (await identity.login("ada@example.com", PASSWORD, "acme")).unwrap()
     claims = TOKENS._verifier.verify(pair.access_token).unwrap()
 
     principal = principal_from_claims(claims, ROLES).unwrap()
-    old = (await identity.create_api_key(principal, "ci")).unwrap()
-    assert (await identity.authenticate_api_key(old.secret)).unwrap().subject == str(user.id)
-    listed = (await identity.list_api_keys(principal)).unwrap()
+    old = (await identity.send(CreateApiKey(actor=principal, name="ci"))).unwrap()
+    assert (await identity.send(AuthenticateApiKey(secret=old.secret))).unwrap().subject == str(user.id)
+    listed = (await identity.ask(ListApiKeys(actor=principal))).unwrap()
     assert listed[0].last_used_at is not None
 
-    new = (await identity.rotate_api_key(principal, old.key.id)).unwrap()
+    new = (await identity.send(RotateApiKey(actor=principal, key_id=old.key.id))).unwrap()
 
-    assert isinstance(await identity.authenticate_api_key(old.secret), Err)
-    assert (await identity.authenticate_api_key(new.secret)).is_ok()
+    assert isinstance(await identity.send(AuthenticateApiKey(secret=old.secret)), Err)
+    assert (await identity.send(AuthenticateApiKey(secret=new.secret))).is_ok()
