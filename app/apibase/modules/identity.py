@@ -59,6 +59,7 @@ class IdentityModule:
             login,
             on_login=partial(observe_login, kernel.metrics),
             tenant_header=settings.tenancy.header,
+            roles=kernel.security.roles.assignable_roles,
         )
         return Features(
             routers={ALL_VERSIONS: [router]},

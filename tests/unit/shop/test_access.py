@@ -73,3 +73,11 @@ async def test_the_identity_api_takes_its_roles_from_the_policy(http: httpx.Asyn
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["code"] == "common.validation_failed"
         assert "known roles are admin, editor, viewer" in refused.text
+
+
+async def test_the_schema_lists_exactly_the_roles_a_user_may_be_given(http: httpx.AsyncClient) -> None:
+    schemas = (await http.get("/api/v2/openapi.json")).json()["components"]["schemas"]
+    for body in ("NewUser", "RoleAssignment"):
+        roles = schemas[body]["properties"]["roles"]
+        items = roles["items"] if "items" in roles else roles["anyOf"][0]["items"]
+        assert items["enum"] == ["admin", "editor", "viewer"]  # never the reserved "service"

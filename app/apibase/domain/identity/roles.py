@@ -83,10 +83,15 @@ class RolePolicy:
     def default_roles(self) -> tuple[str, ...]:
         return self._default_roles
 
+    @property
+    def assignable_roles(self) -> tuple[str, ...]:
+        """The roles a user may be given: every role but the reserved ones."""
+        return tuple(role for role in self.roles if role not in self._reserved)
+
     def assignable(self, roles: Iterable[str]) -> tuple[str, ...]:
         """``roles`` normalised, if every one may be given to a user; raises ``ValueError`` otherwise."""
         names = normalise_roles(roles)
-        known = [role for role in self.roles if role not in self._reserved]
+        known = self.assignable_roles
         if not set(names) <= set(known):
             raise ValueError(f"unknown role(s); known roles are {', '.join(known)}")
         return names

@@ -7,7 +7,7 @@ here, their contents are checked by the handlers, so a sender of the same comman
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint annotations declared inside the factory.
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Annotated
 
@@ -69,16 +69,6 @@ class Registration(_Body):
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
-class NewUser(Registration):
-    roles: list[RoleName] | None = Field(
-        default=None, max_length=MAX_ROLES, description="Left out: the role policy's default roles"
-    )
-
-
-class RoleAssignment(_Body):
-    roles: list[RoleName] = Field(max_length=MAX_ROLES)
-
-
 class RefreshRequest(_Body):
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN)
 
@@ -101,9 +91,22 @@ def identity_router(
     *,
     on_login: LoginObserver | None = None,
     tenant_header: str = DEFAULT_TENANT_HEADER,
+    roles: Sequence[str] = (),
 ) -> APIRouter:
-    """``tenant_header``: the configured tenant header, declared on the anonymous calls (sign-up, login)."""
+    """``tenant_header``: the configured tenant header, declared on the anonymous calls (sign-up, login);
+    ``roles``: the role policy's assignable roles, listed as the ``enum`` of every role in the schema so clients
+    (and fuzzers) know the valid names; the use cases still check them against the policy."""
     router = APIRouter(prefix="/auth", tags=["identity"])
+    listed = {"enum": list(roles)} if roles else None
+
+    class NewUser(Registration):
+        roles: list[Annotated[RoleName, Field(json_schema_extra=listed)]] | None = Field(
+            default=None, max_length=MAX_ROLES, description="Left out: the role policy's default roles"
+        )
+
+    class RoleAssignment(_Body):
+        roles: list[Annotated[RoleName, Field(json_schema_extra=listed)]] = Field(max_length=MAX_ROLES)
+
     Tenant = Annotated[str, Depends(requested_tenant(tenant_header))]  # noqa: N806
     Caller = Annotated[Principal, Depends(current_principal)]  # noqa: N806
     UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id")]  # noqa: N806
