@@ -8,20 +8,22 @@ scratch schema and roll everything back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, delete, insert
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, delete, insert, inspect, pool
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.branches import Migrations, in_order
 from apibase.infrastructure.persistence.migrate import KERNEL_MIGRATIONS, upgrade_database
 from apibase.infrastructure.persistence.schema import metadata
 
-__all__ = ["as_legacy_database", "revisions_on", "schema_differences", "scratch_branch"]
+__all__ = ["as_legacy_database", "on_database", "revisions_on", "schema_differences", "scratch_branch", "table_names"]
 
 
 def schema_differences(connection: Connection, branches: Sequence[Migrations]) -> list[object]:
@@ -93,3 +95,21 @@ def scratch_branch(
             encoding="utf-8",
         )
     return Migrations(name=name, versions=folder, tables=tables, after=after, legacy=dict(legacy or {}))
+
+
+def on_database[T](settings: Settings, work: Callable[[Connection], T]) -> T:
+    """``work`` on a connection of its own to the settings' database, committed."""
+
+    async def run() -> T:
+        engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def table_names(settings: Settings) -> set[str]:
+    return on_database(settings, lambda sync: set(inspect(sync).get_table_names()))

@@ -3,7 +3,6 @@ database of the old single history, and autogenerate within their own tables."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, pool
+from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
@@ -29,7 +28,7 @@ from apibase.infrastructure.persistence.migrate import (
 from apibase.infrastructure.persistence.orm import Tenancy, tenancy_of
 from apibase.infrastructure.persistence.schema import TABLE_MODELS
 from apibase.interface.cli.main import cli
-from apibase.testing.migrations import schema_differences
+from apibase.testing.migrations import on_database, schema_differences, table_names
 from shop.catalog.infrastructure.tables import ProductRow
 from shop.catalog.module import CATALOG_MIGRATIONS
 from shop.ordering.infrastructure.tables import OrderLineRow, OrderRow
@@ -54,22 +53,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
 
 
-def on_database[T](settings: Settings, work: Callable[[Connection], T]) -> T:
-    async def run() -> T:
-        engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def tables(settings: Settings) -> set[str]:
-    return on_database(settings, lambda sync: set(inspect(sync).get_table_names()))
-
-
 def test_the_shop_migrates_in_module_order_after_the_kernel() -> None:
     assert [branch.name for branch in SHOP_BRANCHES] == ["catalog", "ordering"]
     assert head_revisions(SHOP_BRANCHES) == HEADS
@@ -82,7 +65,7 @@ def test_upgrade_to_head_produces_exactly_the_models(settings: Settings) -> None
 
     assert current_revisions(settings, SHOP_BRANCHES) == HEADS
     assert on_database(settings, lambda sync: schema_differences(sync, SHOP_BRANCHES)) == []
-    assert tables(settings) == {model.__tablename__ for model in TABLE_MODELS} | SHOP_TABLES | VERSION_TABLES
+    assert table_names(settings) == {model.__tablename__ for model in TABLE_MODELS} | SHOP_TABLES | VERSION_TABLES
 
 
 def test_each_module_downgrades_to_base_on_its_own(settings: Settings) -> None:
@@ -92,7 +75,7 @@ def test_each_module_downgrades_to_base_on_its_own(settings: Settings) -> None:
     downgrade_database(settings, SHOP_BRANCHES, branch="catalog", revision="base")
 
     assert current_revisions(settings, SHOP_BRANCHES) == {**HEADS, "catalog": (), "ordering": ()}
-    assert tables(settings) & SHOP_TABLES == set()
+    assert table_names(settings) & SHOP_TABLES == set()
     assert on_database(settings, lambda sync: schema_differences(sync, [])) == []  # the kernel's are intact
 
 

@@ -3,16 +3,14 @@ here) run after it with version tables of their own, so removing a module never 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, pool, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from apibase.core.settings import Settings
@@ -28,7 +26,14 @@ from apibase.infrastructure.persistence.migrate import (
     upgrade_database_async,
 )
 from apibase.infrastructure.persistence.schema import TABLE_MODELS
-from apibase.testing.migrations import as_legacy_database, revisions_on, schema_differences, scratch_branch
+from apibase.testing.migrations import (
+    as_legacy_database,
+    on_database,
+    revisions_on,
+    schema_differences,
+    scratch_branch,
+    table_names,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -57,24 +62,6 @@ def kernel_copy(tmp_path: Path) -> Migrations:
     return replace(KERNEL_MIGRATIONS, versions=copy)
 
 
-def on_database[T](settings: Settings, work: Callable[[Connection], T]) -> T:
-    """``work`` on a connection of its own, committed."""
-
-    async def run() -> T:
-        engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def tables(settings: Settings) -> set[str]:
-    return on_database(settings, lambda sync: set(inspect(sync).get_table_names()))
-
-
 def differences(settings: Settings, branches: Sequence[Migrations] = ()) -> list[object]:
     return on_database(settings, lambda sync: schema_differences(sync, branches))
 
@@ -90,7 +77,7 @@ def test_upgrade_to_head_builds_exactly_the_kernel_models(settings: Settings) ->
 
     assert current_revisions(settings) == head_revisions() == KERNEL_HEAD
     assert differences(settings) == []
-    assert tables(settings) == KERNEL_TABLES | {"alembic_version"}
+    assert table_names(settings) == KERNEL_TABLES | {"alembic_version"}
 
 
 def test_upgrade_twice_is_a_no_op(settings: Settings, notes: Migrations) -> None:
@@ -106,7 +93,7 @@ def test_a_module_branch_runs_after_the_kernel_with_its_own_version_table(
     upgrade_database(settings, [notes])
 
     assert current_revisions(settings, [notes]) == head_revisions([notes]) == {**KERNEL_HEAD, "notes": ("notes_0001",)}
-    assert tables(settings) == KERNEL_TABLES | {"alembic_version", "notes", "alembic_version_notes"}
+    assert table_names(settings) == KERNEL_TABLES | {"alembic_version", "notes", "alembic_version_notes"}
     assert differences(settings) == []  # the kernel's comparison never looks at the module's table
 
 
@@ -157,7 +144,7 @@ def test_downgrading_a_module_to_base_drops_only_its_tables(settings: Settings, 
     downgrade_database(settings, [notes], branch="notes", revision="base")
 
     assert current_revisions(settings, [notes]) == {**KERNEL_HEAD, "notes": ()}
-    assert tables(settings) == KERNEL_TABLES | {"alembic_version", "alembic_version_notes"}
+    assert table_names(settings) == KERNEL_TABLES | {"alembic_version", "alembic_version_notes"}
 
 
 def test_downgrade_the_kernel_to_base_removes_its_tables(settings: Settings) -> None:
@@ -166,7 +153,7 @@ def test_downgrade_the_kernel_to_base_removes_its_tables(settings: Settings) -> 
     downgrade_database(settings, [], branch="apibase", revision="base")
 
     assert current_revisions(settings) == {"apibase": ()}
-    assert tables(settings) == {"alembic_version"}
+    assert table_names(settings) == {"alembic_version"}
 
 
 async def test_upgrade_from_async_code(settings: Settings, notes: Migrations) -> None:
@@ -198,7 +185,7 @@ def test_a_database_of_the_old_single_history_is_adopted(
     )
     on_database(settings, lambda sync: as_legacy_database(settings, [notes], old, sync))
     assert on_database(settings, lambda sync: revisions_on(sync, [notes])) == {"apibase": (old,), "notes": ()}
-    assert tables(settings) == kernel_tables | {"alembic_version", "notes"}
+    assert table_names(settings) == kernel_tables | {"alembic_version", "notes"}
 
     upgrade_database(settings, [notes])
 
