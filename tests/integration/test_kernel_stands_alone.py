@@ -26,8 +26,9 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 import pytest
 
@@ -105,14 +106,13 @@ def without_the_reference_service(pyproject: str) -> str:
     return "".join(kept)
 
 
-def _install_metadata(project: Mapping[str, object], site: Path) -> None:
+def _install_metadata(project: Mapping[str, Any], site: Path) -> None:
     """The ``.dist-info`` an install of the copy would write, reduced to what ``importlib.metadata`` reads."""
     name, version = str(project["name"]), str(project["version"])
     info = site / f"{name}-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    groups = {"console_scripts": project.get("scripts", {})}
-    groups.update(project.get("entry-points", {}))  # type: ignore[call-overload]
+    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
     lines = [
         f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in points.items()) + "\n"
         for group, points in groups.items()
@@ -142,21 +142,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[s
     _install_metadata(config["project"], site)
     env = _environment(copy, site)
     started: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-    handles: list[IO[bytes]] = []
-    try:
-        for name, command in STEPS.items():
-            log = logs / f"{name.replace(' ', '-')}.log"
-            handles.append(handle := log.open("wb"))
-            process = subprocess.Popen(command, cwd=copy, env=env, stdout=handle, stderr=subprocess.STDOUT)  # noqa: S603
-            started[name] = (process, log)
-        yield started
-    finally:
-        for process, _ in started.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for handle in handles:
-            handle.close()
+    with ExitStack() as logs_open:
+        try:
+            for name, command in STEPS.items():
+                log = logs / f"{name.replace(' ', '-')}.log"
+                output = logs_open.enter_context(log.open("wb"))
+                process = subprocess.Popen(command, cwd=copy, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+                started[name] = (process, log)
+            yield started
+        finally:
+            for process, _ in started.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
 
 
 def test_the_copy_names_the_reference_service_nowhere_the_tools_look() -> None:
