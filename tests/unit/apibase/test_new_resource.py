@@ -28,6 +28,7 @@ from apibase.interface.http.query_filters import field_types
 from apibase.interface.http.security.authentication import AuthenticationMiddleware
 from apibase.interface.http.versioning import ApiVersion, build_versioned_api
 from apibase.testing.callers import CallerTokens
+from apibase.testing.problems import expect_problem
 from apibase.testing.suppliers import (
     COMPANY_FIELDS,
     CarrierRow,
@@ -144,7 +145,7 @@ async def intact(http: httpx.AsyncClient, owner: dict[str, str], row: dict[str, 
     assert (await http.get("/suppliers", headers=owner)).json()["total"] == 1
 
 
-async def test_anonymous_callers_get_401_on_every_operation(http, owner, row, expect_problem) -> None:
+async def test_anonymous_callers_get_401_on_every_operation(http, owner, row) -> None:
     for method, url, body in every_operation(row["id"]):
         expect_problem(await http.request(method, url, json=body, headers={}), 401, "access.authentication_required")
         expect_problem(
@@ -157,7 +158,7 @@ async def test_anonymous_callers_get_401_on_every_operation(http, owner, row, ex
     await intact(http, owner, row)
 
 
-async def test_callers_without_the_derived_permission_get_403(http, callers, owner, row, expect_problem) -> None:
+async def test_callers_without_the_derived_permission_get_403(http, callers, owner, row) -> None:
     reader = callers.headers(tenant="acme", permissions={READ})
     outsider = callers.headers(tenant="acme", permissions={"products:read", "products:write", "orders:write"})
     for method, url, body in every_operation(row["id"]):
@@ -174,7 +175,7 @@ async def test_callers_without_the_derived_permission_get_403(http, callers, own
     await intact(http, owner, row)
 
 
-async def test_another_tenant_finds_no_row_and_an_empty_list(http, callers, owner, row, expect_problem) -> None:
+async def test_another_tenant_finds_no_row_and_an_empty_list(http, callers, owner, row) -> None:
     intruder = callers.headers(tenant="globex", permissions={READ, WRITE})
     for method, url, body in every_operation(row["id"])[2:]:
         missing = expect_problem(await http.request(method, url, json=body, headers=intruder), 404, "common.not_found")
@@ -192,7 +193,7 @@ async def test_another_tenant_finds_no_row_and_an_empty_list(http, callers, owne
     await intact(http, owner, row)
 
 
-async def test_a_token_cannot_name_another_tenant(http, callers, row, expect_problem) -> None:
+async def test_a_token_cannot_name_another_tenant(http, callers, row) -> None:
     intruder = callers.headers(tenant="globex", permissions={READ, WRITE})
     crossing = await http.get(f"/suppliers/{row['id']}", headers={**intruder, "X-Tenant-ID": "acme"})
     expect_problem(crossing, 403, "tenancy.tenant_mismatch")
@@ -222,7 +223,7 @@ async def test_a_client_cannot_choose_the_tenant_of_a_row(http, owner) -> None:
 
 
 # -- the explicit opt-outs -------------------------------------------------------------------------------------------
-async def test_public_operations_are_open_only_as_declared(serve, owner, callers, expect_problem) -> None:
+async def test_public_operations_are_open_only_as_declared(serve, owner, callers) -> None:
     http = await serve(public=frozenset({CrudOperation.LIST, CrudOperation.READ}))
     created = (await http.post("/suppliers", json=ACME, headers=owner)).json()["data"]
     anonymous_in_acme = {"X-Tenant-ID": "acme"}
@@ -248,9 +249,7 @@ async def test_public_operations_are_open_only_as_declared(serve, owner, callers
     assert {"401", "403"} <= guarded["responses"].keys()
 
 
-async def test_a_global_table_is_shared_by_every_tenant_and_still_protected(
-    http, callers, engine, expect_problem
-) -> None:
+async def test_a_global_table_is_shared_by_every_tenant_and_still_protected(http, callers, engine) -> None:
     acme = callers.headers(tenant="acme", permissions={"carriers:read", "carriers:write"})
     globex = callers.headers(tenant="globex", permissions={"carriers:read"})
     created = await http.post("/carriers", json={"name": "Fast Freight", "country": "NL"}, headers=acme)

@@ -6,9 +6,7 @@ Helpers are fixtures because test modules cannot import each other or this conft
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ from fastapi import FastAPI
 
 from apibase.core.settings import RateLimitSection
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
+from apibase.testing.problems import assert_no_leak
+from apibase.testing.problems import expect_problem as expect_problem_of_the_kit
 from apibase.testing.service import log_in, service_settings, sign_up
 from shop.main import create_app
 
@@ -26,9 +26,6 @@ PRODUCT = {"sku": "SECRET-A-001", "name": "Tenant A secret gear", "price": "9.99
 USER_PASSWORD = "another correct horse battery"
 #: Generous enough that only the brute-force tests, which set their own limits, ever see a 429.
 ROOMY_LIMITS = RateLimitSection(login_limit="1000/minute", client_limit="10000/minute", user_limit="10000/minute")
-
-#: What must never reach a client: stack traces, exception and driver names, file paths, token-looking text.
-_LEAKS = re.compile(r"Traceback|File \"|\.py\b|sqlalchemy|aiosqlite|sqlite3|Exception|Error\(|eyJ[A-Za-z0-9_-]{8,}")
 
 
 @dataclass(frozen=True)
@@ -116,34 +113,10 @@ def create_product(http: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str,
     return create
 
 
-def _check_problem(response: httpx.Response, status: int, code: str, secrets: Iterable[str] = ()) -> dict:
-    """The answer is exactly this RFC 9457 problem, and neither its body nor its headers leak anything."""
-    assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json"), (
-        response.status_code,
-        response.text,
-    )
-    body: dict = response.json()
-    assert body["code"] == code, body
-    assert body["status"] == status
-    assert body["type"].endswith(code)
-    assert {"title", "detail", "request_id"} <= body.keys()
-    assert body["request_id"] == response.headers["x-request-id"]
-    assert_no_leak(response, secrets)
-    return body
-
-
-def assert_no_leak(response: httpx.Response, secrets: Iterable[str] = ()) -> None:
-    """No stack trace, internal name or token-like text in the body or headers, nor any of ``secrets``."""
-    seen = response.text + json.dumps(list(response.headers.items()))
-    assert _LEAKS.search(seen) is None, seen
-    for secret in secrets:
-        assert secret not in seen, f"leaked {secret[:12]}..."
-
-
 @pytest.fixture
 def expect_problem() -> Callable[..., dict]:
     """``expect_problem(response, status, code, secrets=())`` -> the problem body, after every check."""
-    return _check_problem
+    return expect_problem_of_the_kit
 
 
 @pytest.fixture
