@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from typer.testing import CliRunner
@@ -151,7 +151,7 @@ def store_notes(url: str, secrets: list[str]) -> None:
                 await connection.run_sync(_NotesBase.metadata.create_all)
                 for number, secret in enumerate(secrets, start=1):
                     stored = encryptor.encrypt(secret, field="secret", record_id=str(number))
-                    await connection.execute(NoteRow.__table__.insert().values(id=number, secret=stored))
+                    await connection.execute(insert(NoteRow).values(id=number, secret=stored))
         finally:
             await engine.dispose()
 
