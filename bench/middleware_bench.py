@@ -65,7 +65,7 @@ async def main(requests: int, rounds: int) -> int:
         async with seeded_service(app, plain) as seeded:
             token = seeded.authorization.encode()
             roles = frozenset(str(role) for role in seeded.me["roles"])  # type: ignore[attr-defined]
-            granted = app.state.container.security.roles.permissions_for(roles)
+            granted = app.state.kernel.security.roles.permissions_for(roles)
             who = Principal(str(seeded.me["id"]), str(seeded.me["tenant"]), roles, granted, AuthMethod.ACCESS_TOKEN)
             calls = {
                 "bare": caller(with_principal(plain, who), seeded.product_path, [(b"host", b"bench")]),

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 
 from fastapi import FastAPI
 
+from apibase.composition.middleware import middleware_stack
 from apibase.core.settings import Settings, load_settings
 from apibase.domain.identity.permissions import PermissionRegistry
-from apibase.domain.identity.roles import SERVICE_ROLE, RolePolicy, kernel_role_policy
+from apibase.domain.identity.roles import RolePolicy, kernel_role_policy
 from apibase.infrastructure.observability.log_shipping import LogShipper, build_log_shipper, ship_to
 from apibase.infrastructure.observability.logging import configure_logging
 from apibase.infrastructure.observability.tracing import TracingHandle, configure_tracing
@@ -24,7 +25,7 @@ from apibase.infrastructure.persistence.migrate import upgrade_database_async
 from apibase.interface.http.health import HealthRegistry, build_health_router
 from apibase.interface.http.internal import internal_router
 from apibase.interface.http.metrics import metrics_router
-from apibase.interface.http.middleware.stack import SecurityComponents, install_middleware
+from apibase.interface.http.middleware.stack import install_middleware
 from apibase.interface.http.problems import install_problem_handlers
 from apibase.interface.http.security.authorization import check_declared
 from apibase.interface.http.versioning import ApiVersion, mount_versions
@@ -176,22 +177,13 @@ def _http_app(runtime: _Runtime, api: ServiceApi, tracing: TracingHandle) -> Fas
     if kernel.security.request_verifier is not None:
         app.include_router(internal_router())
     mount_versions(app, [_with_routers(version, runtime.features) for version in api.versions])
-    install_middleware(
-        app,
+    stack = middleware_stack(
         settings,
-        SecurityComponents(
-            metrics=kernel.metrics,
-            access_tokens=kernel.security.authenticate_access_token,
-            api_keys=kernel.security.authenticate_api_key,
-            rate_limit_storage=kernel.security.rate_limit_storage,
-            idempotency_store=kernel.security.idempotency_store,
-            audit_log=kernel.security.audit_log,
-            request_verifier=kernel.security.request_verifier,
-            upload_paths=tuple(path for built in runtime.features for path in built.upload_paths),
-            api_versions=tuple(version.name for version in api.versions),
-            service_permissions=kernel.security.roles.permissions_for([SERVICE_ROLE]),
-        ),
+        kernel,
+        api_versions=[version.name for version in api.versions],
+        upload_paths=[path for built in runtime.features for path in built.upload_paths],
     )
+    install_middleware(app, stack)
     check_declared(app.routes, kernel.security.roles.registry)
     return app
 

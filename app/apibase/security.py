@@ -37,6 +37,7 @@ from apibase.infrastructure.idempotency.encrypted import EncryptedIdempotencySto
 from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
 from apibase.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
 from apibase.infrastructure.persistence.identity.wiring import build_identity_service
+from apibase.infrastructure.rate_limiting import build_rate_limit_storage, close_rate_limit_storage
 from apibase.infrastructure.secrets.cached import CachedSecretsProvider
 from apibase.infrastructure.secrets.factory import build_secrets_provider
 from apibase.infrastructure.security.access_tokens import AccessTokenAuthenticator
@@ -46,11 +47,6 @@ from apibase.infrastructure.security.tokens.issuer import TokenIssuer
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
 from apibase.infrastructure.security.tokens.remote_jwks import RemoteJwks, RemoteTokenVerifier
 from apibase.infrastructure.security.tokens.verifier import TokenPolicy, TokenVerifier
-from apibase.interface.http.middleware.rate_limit import (
-    RateLimitSettings,
-    build_rate_limit_storage,
-    close_rate_limit_storage,
-)
 
 __all__ = ["REDIS_TIMEOUT_SECONDS", "SecurityContainer", "build_security"]
 
@@ -203,7 +199,7 @@ def build_security(
             time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
         ),
         redis=redis,
-        rate_limit_storage=build_rate_limit_storage(RateLimitSettings(storage_url=settings.redis_url)),
+        rate_limit_storage=build_rate_limit_storage(settings.redis_url),
         idempotency_store=idempotency,
         sql_idempotency=sql_idempotency,
         audit_log=SqlAuditLog(session_factory),

@@ -39,7 +39,7 @@ API = ServiceApi(
             "v2",
             title=TITLE,
             description=(
-                "Products with keyset pagination and orders, every amount a money object; "
+                "Products with keyset pagination, orders and sales reports, every amount a money object; "
                 "what you GET you can PUT back."
             ),
         ),

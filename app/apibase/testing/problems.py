@@ -1,4 +1,7 @@
-"""Checks of a service's answers in its tests: exactly the RFC 9457 problem expected, and nothing leaked with it."""
+"""Assertions on error answers: exactly the expected RFC 9457 problem, and nothing leaked in it.
+
+Shared by every suite that attacks a service (the kernel's own and a service's), so "no leak" means one thing.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,13 @@ from collections.abc import Iterable
 
 import httpx
 
-__all__ = ["assert_no_leak", "expect_problem"]
+__all__ = ["assert_no_leak", "assert_problem"]
 
-#: What must never reach a client: stack traces, exception and driver names, file paths, token-looking text.
 _LEAKS = re.compile(r"Traceback|File \"|\.py\b|sqlalchemy|aiosqlite|sqlite3|Exception|Error\(|eyJ[A-Za-z0-9_-]{8,}")
 
 
-def expect_problem(response: httpx.Response, status: int, code: str, secrets: Iterable[str] = ()) -> dict[str, object]:
-    """The answer is exactly this problem (status, code, type, request id) and leaks nothing; its body."""
+def assert_problem(response: httpx.Response, status: int, code: str, secrets: Iterable[str] = ()) -> dict[str, object]:
+    """The answer is exactly this RFC 9457 problem, and neither its body nor its headers leak anything."""
     assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json"), (
         response.status_code,
         response.text,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Float, ForeignKey, MetaData, String, func, select
+from sqlalchemy import Float, ForeignKey, MetaData, String, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +38,7 @@ from apibase.infrastructure.persistence.query_builder import (
     ascending,
     descending,
 )
+from apibase.infrastructure.persistence.sql_dates import utc_date
 
 __all__ = ["CountryRow", "CustomerRow", "OrderRow", "QueryBuilderContract", "query_metadata", "seed_rows"]
 
@@ -251,6 +252,13 @@ class QueryBuilderContract:
             {"id": 5, "customer": None},  # the customer is soft-deleted, so it is not joined
         ]
 
+    async def test_one_join_can_keep_its_soft_deleted_rows(self, session: AsyncSession) -> None:
+        kept = BY_ID.join(CustomerRow, outer=True, include_deleted=True)
+        rows = await kept.select(OrderRow.id, CustomerRow.name.label("customer")).all(session)
+        # Cy is soft-deleted but joined; order 6 (itself soft-deleted) stays hidden: the flag is the join's only.
+        assert [row["customer"] for row in rows] == ["Ada", "Ada", "Bob", None, "Cy"]
+        assert _ids(await BY_ID.join(CustomerRow, include_deleted=True).all(session)) == [1, 2, 3, 5]
+
     async def test_filtering_and_sorting_on_joined_tables(self, session: AsyncSession) -> None:
         joined = BY_ID.join(CustomerRow)
         assert _ids(await joined.where(field("qb_customers.name").eq("Ada")).all(session)) == [1, 2]
@@ -429,6 +437,17 @@ class QueryBuilderContract:
             await ORDERS.count().sum(OrderRow.amount).value(session)
         with pytest.raises(LookupError):
             await ORDERS.count().having(func.count() > 100).one(session)
+
+    # -- calendar days -------------------------------------------------------------------------------------
+    async def test_utc_date_is_the_utc_day_whatever_the_session_time_zone(self, session: AsyncSession) -> None:
+        if session.get_bind().dialect.name == "postgresql":  # 03:04 UTC is the evening before in New York
+            await session.execute(text("SET TIME ZONE 'America/New_York'"))
+        days = (
+            ORDERS.include_deleted()
+            .where(OrderRow.deleted_at.is_not(None))
+            .group_by(utc_date(OrderRow.deleted_at).label("day"))
+        )
+        assert [(row.group["day"], row["count"]) for row in await days.count().all(session)] == [(DELETED_AT.date(), 1)]
 
     # -- immutability --------------------------------------------------------------------------------------
     async def test_derived_queries_leave_the_base_untouched(self, session: AsyncSession) -> None:

@@ -38,7 +38,9 @@ class CatalogModule:
             publisher=kernel.publisher,
             unit_of_work=kernel.unit_of_work,
         )
-        v1: ProductServiceV1 = CreationCountingService(catalog, kernel.metrics.product_created)
+        v1: ProductServiceV1 = CreationCountingService(
+            catalog, kernel.metrics.counter("products_created", "Products created")
+        )
         v2: ProductServiceV2 = RequestMappedService(
             MappedService(v1, ProductOutV2.from_v1), create=ProductCreateV2.to_v1, update=ProductUpdateV2.to_v1
         )

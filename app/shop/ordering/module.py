@@ -20,6 +20,7 @@ from shop.ordering.domain.permissions import ORDERING_PERMISSIONS
 from shop.ordering.infrastructure.reencrypt import reencrypt_orders
 from shop.ordering.infrastructure.wiring import ordering_dependencies
 from shop.ordering.interface.http import orders_router_v1, orders_router_v2
+from shop.ordering.interface.reports import reports_router
 
 __all__ = ["OrderingModule"]
 
@@ -46,11 +47,16 @@ class OrderingModule:
         async def queries() -> QueryBus:
             return kernel.queries
 
+        placed = kernel.metrics.counter("orders_placed", "Orders placed")
+
         async def count_placed(event: DomainEvent) -> None:
-            kernel.metrics.order_placed()
+            placed()
 
         return Features(
-            routers={"v1": [orders_router_v1(commands, queries)], "v2": [orders_router_v2(commands, queries)]},
+            routers={
+                "v1": [orders_router_v1(commands, queries)],
+                "v2": [orders_router_v2(commands, queries), reports_router(queries)],
+            },
             event_handlers={OrderPlaced: [count_placed]},
         )
 

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from apibase.testing.roundtrip import assert_resources_round_trip
 from apibase.testing.service import service_settings, sign_up
 from shop.main import create_app
+from shop.testing.sales import assert_sales_report
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +34,15 @@ async def database_url(postgres_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(service_settings(database_url, auto_migrate=True))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-    ):
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         http.headers.update(await sign_up(http))
         yield http
 
@@ -99,3 +104,8 @@ async def test_text_postgres_cannot_store_is_a_422_naming_the_field(client: http
     read = await client.get("/api/v2/products/a%00b")
     assert [error["loc"] for error in read.json()["errors"]] == [["path", "entity_id"]]
     assert (await client.post("/api/v2/products", json={**product, "name": "no nul"})).status_code == 201
+
+
+async def test_the_sales_report_on_postgres(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The same history and figures as on SQLite: grouping, UTC day boundaries, statuses, currencies."""
+    await assert_sales_report(client, app.state.kernel.session_factory)

@@ -28,7 +28,7 @@ from apibase.interface.http.query_filters import field_types
 from apibase.interface.http.security.authentication import AuthenticationMiddleware
 from apibase.interface.http.versioning import ApiVersion, build_versioned_api
 from apibase.testing.callers import CallerTokens
-from apibase.testing.problems import expect_problem
+from apibase.testing.problems import assert_problem
 from apibase.testing.suppliers import (
     COMPANY_FIELDS,
     CarrierRow,
@@ -147,14 +147,14 @@ async def intact(http: httpx.AsyncClient, owner: dict[str, str], row: dict[str, 
 
 async def test_anonymous_callers_get_401_on_every_operation(http, owner, row) -> None:
     for method, url, body in every_operation(row["id"]):
-        expect_problem(await http.request(method, url, json=body, headers={}), 401, "access.authentication_required")
-        expect_problem(
+        assert_problem(await http.request(method, url, json=body, headers={}), 401, "access.authentication_required")
+        assert_problem(
             await http.request(method, url, json=body, headers={"X-Tenant-ID": "acme"}),
             401,
             "access.authentication_required",
         )
     forged = await http.get("/suppliers", headers={"Authorization": "Bearer not-a-minted-token"})
-    expect_problem(forged, 401, "auth.token_invalid")  # never a fallback to anonymous
+    assert_problem(forged, 401, "auth.token_invalid")  # never a fallback to anonymous
     await intact(http, owner, row)
 
 
@@ -162,7 +162,7 @@ async def test_callers_without_the_derived_permission_get_403(http, callers, own
     reader = callers.headers(tenant="acme", permissions={READ})
     outsider = callers.headers(tenant="acme", permissions={"products:read", "products:write", "orders:write"})
     for method, url, body in every_operation(row["id"]):
-        as_outsider = expect_problem(
+        as_outsider = assert_problem(
             await http.request(method, url, json=body, headers=outsider), 403, "access.permission_denied"
         )
         needed = READ if method == "GET" else WRITE
@@ -171,21 +171,21 @@ async def test_callers_without_the_derived_permission_get_403(http, callers, own
         if method == "GET":
             assert as_reader.status_code == 200, as_reader.text
         else:
-            assert expect_problem(as_reader, 403, "access.permission_denied")["missing"] == [WRITE]
+            assert assert_problem(as_reader, 403, "access.permission_denied")["missing"] == [WRITE]
     await intact(http, owner, row)
 
 
 async def test_another_tenant_finds_no_row_and_an_empty_list(http, callers, owner, row) -> None:
     intruder = callers.headers(tenant="globex", permissions={READ, WRITE})
     for method, url, body in every_operation(row["id"])[2:]:
-        missing = expect_problem(await http.request(method, url, json=body, headers=intruder), 404, "common.not_found")
+        missing = assert_problem(await http.request(method, url, json=body, headers=intruder), 404, "common.not_found")
         elsewhere = url.replace(str(row["id"]), UNKNOWN_ID)
         unknown = (await http.request(method, elsewhere, json=body, headers=intruder)).json()
         assert missing["detail"].replace(str(row["id"]), UNKNOWN_ID) == unknown["detail"]
         assert "Acme" not in str(missing)
     etag = (await http.get(f"/suppliers/{row['id']}", headers=owner)).headers["etag"]
     stolen_etag = await http.delete(f"/suppliers/{row['id']}", headers={**intruder, "If-Match": etag})
-    expect_problem(stolen_etag, 404, "common.not_found")
+    assert_problem(stolen_etag, 404, "common.not_found")
     listed = await http.get("/suppliers", headers=intruder)
     assert (listed.status_code, listed.json()["items"], listed.json()["total"]) == (200, [], 0)
     named = await http.get("/suppliers", params={"name": ACME["name"]}, headers=intruder)
@@ -196,7 +196,7 @@ async def test_another_tenant_finds_no_row_and_an_empty_list(http, callers, owne
 async def test_a_token_cannot_name_another_tenant(http, callers, row) -> None:
     intruder = callers.headers(tenant="globex", permissions={READ, WRITE})
     crossing = await http.get(f"/suppliers/{row['id']}", headers={**intruder, "X-Tenant-ID": "acme"})
-    expect_problem(crossing, 403, "tenancy.tenant_mismatch")
+    assert_problem(crossing, 403, "tenancy.tenant_mismatch")
 
 
 async def test_the_owner_gets_every_operation(http, owner, engine) -> None:
@@ -234,7 +234,7 @@ async def test_public_operations_are_open_only_as_declared(serve, owner, callers
     assert (await http.get(f"/suppliers/{created['id']}")).status_code == 404
     for method, url, body in every_operation(created["id"]):
         if method != "GET":
-            expect_problem(
+            assert_problem(
                 await http.request(method, url, json=body, headers=anonymous_in_acme),
                 401,
                 "access.authentication_required",
@@ -257,6 +257,6 @@ async def test_a_global_table_is_shared_by_every_tenant_and_still_protected(http
     carrier = created.json()["data"]
     assert (await http.get(f"/carriers/{carrier['id']}", headers=globex)).json()["data"] == carrier
     assert [item["id"] for item in (await http.get("/carriers", headers=globex)).json()["items"]] == [carrier["id"]]
-    expect_problem(await http.get("/carriers"), 401, "access.authentication_required")
-    expect_problem(await http.delete(f"/carriers/{carrier['id']}", headers=globex), 403, "access.permission_denied")
+    assert_problem(await http.get("/carriers"), 401, "access.authentication_required")
+    assert_problem(await http.delete(f"/carriers/{carrier['id']}", headers=globex), 403, "access.permission_denied")
     assert "tenant_id" not in CarrierRow.__table__.c

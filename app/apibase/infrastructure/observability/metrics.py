@@ -10,8 +10,9 @@ one process (tests) never collide.
 - ``http_requests_in_flight`` is the number of requests being served now.
 - ``db_pool_{size,checked_in,checked_out,overflow}{pool}`` describe each tracked engine's ``QueuePool``; pools
   that keep no queue (``StaticPool`` for in-memory SQLite, ``NullPool``) have nothing to report and are skipped.
-- ``orders_placed_total``, ``products_created_total``, ``login_failures_total{reason}`` for the reference service;
-  ``reason`` is an error code, a bounded set.
+- ``login_failures_total{reason}`` (``reason`` is an error code, a bounded set); modules add their own business
+  counters with ``counter(name, documentation)`` (the reference service: ``orders_placed_total``,
+  ``products_created_total``).
 
 Exemplars: when an OpenTelemetry span is recording, the request counter and duration histogram carry
 ``{"trace_id": "<32 hex>"}``; they appear only in the OpenMetrics format (``Accept: application/openmetrics-text``).
@@ -32,7 +33,7 @@ Public API: ``Metrics``, ``DURATION_BUCKETS``, ``UNMATCHED_ROUTE``, ``prepare_mu
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
@@ -134,8 +135,6 @@ class Metrics:
         self._in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being served", registry=registry, multiprocess_mode="livesum"
         )
-        self._orders_placed = Counter("orders_placed", "Orders placed", registry=registry)
-        self._products_created = Counter("products_created", "Products created", registry=registry)
         self._login_failures = Counter("login_failures", "Refused logins, by error code", ["reason"], registry=registry)
         self._engines: dict[str, AsyncEngine] = {}
         self._pool_gauges: list[Gauge] = []
@@ -173,11 +172,9 @@ class Metrics:
                     gauge.labels(name).set(value)
 
     # -- business ----------------------------------------------------------------------------------------
-    def order_placed(self) -> None:
-        self._orders_placed.inc()
-
-    def product_created(self) -> None:
-        self._products_created.inc()
+    def counter(self, name: str, documentation: str) -> Callable[[], None]:
+        """A module's business counter, exposed as ``<name>_total``: call the result to count one."""
+        return Counter(name, documentation, registry=self.registry).inc
 
     def login_failed(self, reason: str) -> None:
         """``reason`` is an error code (``auth.invalid_credentials``), never user input."""

@@ -32,7 +32,9 @@ Field names in specifications and ``SortField`` are ``column`` for the root mode
 joined table (the join name defaults to the table name); an aggregate query can also sort by aggregate names.
 Unknown or non-allowlisted names raise ``ValidationFailed``: they usually come from a request. Soft-deleted rows
 (a non-NULL ``deleted_at``) are hidden unless ``include_deleted()``: the root's in WHERE, a joined table's in the
-join's ON clause, so an outer join yields NULLs for them instead of dropping the row.
+join's ON clause, so an outer join yields NULLs for them instead of dropping the row. ``join(...,
+include_deleted=True)`` keeps one joined table's soft-deleted rows (a report still names a product deleted since
+it was sold) while the rest of the query still hides them.
 
 SUM, MIN and MAX keep the column's type (an ``ExactDecimal`` sums to a ``Decimal`` on SQLite too); AVG is computed
 as SUM / COUNT in ``Decimal`` arithmetic (float columns stay float), because SQLite's AVG is a lossy float: the
@@ -214,6 +216,7 @@ class _Join:
     source: _Source
     onclause: ColumnElement[bool]
     outer: bool
+    include_deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +254,7 @@ class _QueryState:
         clause = self.root.table
         for join in self.joins:
             onclause = join.onclause
-            if not include_deleted and SOFT_DELETE_COLUMN in join.source.table.c:
+            if not (include_deleted or join.include_deleted) and SOFT_DELETE_COLUMN in join.source.table.c:
                 onclause = and_(onclause, join.source.table.c[SOFT_DELETE_COLUMN].is_(None))
             clause = clause.join(join.source.table, onclause, isouter=join.outer)
         return clause
@@ -357,14 +360,16 @@ class QueryBase:
         *,
         outer: bool = False,
         name: str | None = None,
+        include_deleted: bool = False,
     ) -> Self:
-        """Join a model or table; without ``onclause`` the foreign key decides. ``name`` prefixes its field names."""
+        """Join a model or table; without ``onclause`` the foreign key decides. ``name`` prefixes its field names;
+        ``include_deleted`` keeps this table's soft-deleted rows whatever the query's own setting."""
         source = _source(target, name)
         if self._state.source(source.name) is not None:
             raise ValueError(f"{source.name!r} is already in the query; pass name= to join it again")
         left = self._state.from_clause(include_deleted=True)
         joined = left.join(source.table, onclause, isouter=outer)  # resolves the foreign key now, failing early
-        join = _Join(source, cast("ColumnElement[bool]", joined.onclause), outer)
+        join = _Join(source, cast("ColumnElement[bool]", joined.onclause), outer, include_deleted)
         return self._evolve(replace(self._state, joins=(*self._state.joins, join)))
 
     def include_deleted(self, include: bool = True) -> Self:

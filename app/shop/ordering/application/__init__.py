@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from shop.ordering.application.dto import OrderLineOut, OrderLineOutV2, OrderLineRequest, OrderOut, OrderOutV2
+from shop.ordering.application.dto import (
+    DaySales,
+    OrderLineOut,
+    OrderLineOutV2,
+    OrderLineRequest,
+    OrderOut,
+    OrderOutV2,
+    ProductSales,
+    SalesFigures,
+    SalesGrouping,
+    SalesReportOut,
+)
 from shop.ordering.application.errors import UnknownProductError
 from shop.ordering.application.lifecycle import (
     CancelOrderHandler,
@@ -20,17 +31,30 @@ from shop.ordering.application.messages import (
     PayOrder,
     PlaceOrder,
     ReturnOrder,
+    SalesReport,
     ShipOrder,
 )
 from shop.ordering.application.place_order import PlaceOrderHandler
-from shop.ordering.application.ports import OrderingDependencies, OrderRepositoryPort, ProductRepositoryPort
+from shop.ordering.application.ports import (
+    SALE_STATUSES,
+    OrderingDependencies,
+    OrderRepositoryPort,
+    ProductKey,
+    ProductRepositoryPort,
+    SalesBucket,
+    SalesReader,
+)
 from shop.ordering.application.read import DEFAULT_ORDER_SORT, GetOrderHandler, ListOrdersHandler, order_filter
 from shop.ordering.application.registration import register_ordering_handlers
+from shop.ordering.application.sales import MAX_REPORT_DAYS, SalesReportHandler
 
 __all__ = [
     "DEFAULT_ORDER_SORT",
+    "MAX_REPORT_DAYS",
+    "SALE_STATUSES",
     "CancelOrder",
     "CancelOrderHandler",
+    "DaySales",
     "GetOrder",
     "GetOrderHandler",
     "ListOrders",
@@ -48,9 +72,18 @@ __all__ = [
     "PayOrderHandler",
     "PlaceOrder",
     "PlaceOrderHandler",
+    "ProductKey",
     "ProductRepositoryPort",
+    "ProductSales",
     "ReturnOrder",
     "ReturnOrderHandler",
+    "SalesBucket",
+    "SalesFigures",
+    "SalesGrouping",
+    "SalesReader",
+    "SalesReport",
+    "SalesReportHandler",
+    "SalesReportOut",
     "ShipOrder",
     "ShipOrderHandler",
     "UnknownProductError",

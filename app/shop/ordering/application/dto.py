@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,7 +13,18 @@ from shop.catalog.domain.product import ProductId
 from shop.ordering.domain.order import Order, OrderId
 from shop.ordering.domain.status import OrderStatus
 
-__all__ = ["OrderLineOut", "OrderLineOutV2", "OrderLineRequest", "OrderOut", "OrderOutV2"]
+__all__ = [
+    "DaySales",
+    "OrderLineOut",
+    "OrderLineOutV2",
+    "OrderLineRequest",
+    "OrderOut",
+    "OrderOutV2",
+    "ProductSales",
+    "SalesFigures",
+    "SalesGrouping",
+    "SalesReportOut",
+]
 
 
 class OrderLineRequest(BaseModel):
@@ -108,3 +120,39 @@ class OrderOutV2(BaseModel):
         ]
         fields = order.model_dump(exclude={"lines", "total"})
         return cls.model_validate({**fields, "lines": lines, "total": money(order.total, order.currency)})
+
+
+class SalesGrouping(StrEnum):
+    PRODUCT = "product"
+    DAY = "day"
+
+
+class SalesFigures(BaseModel):
+    units_sold: int
+    order_count: int
+    #: One amount per currency sold in (never converted), ordered by currency code.
+    revenue: list[MoneyOut]
+
+
+class ProductSales(SalesFigures):
+    product_id: ProductId
+    #: The catalog's current sku and name (a product deleted since is still named); None only if its row is gone.
+    sku: str | None
+    name: str | None
+
+
+class DaySales(SalesFigures):
+    #: The UTC day the orders were paid.
+    day: date
+
+
+class SalesReportOut(BaseModel):
+    """The sales report; v2 only, so its amounts are money objects from the start."""
+
+    first_day: date
+    last_day: date
+    group_by: SalesGrouping
+    #: The order statuses that count as sales, so a reader of the report need not guess.
+    statuses: list[OrderStatus]
+    #: Products by units sold (most first), or days in calendar order; groups without sales are left out.
+    rows: list[ProductSales] | list[DaySales]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.pagination import CountStrategy, Page
 from shop.catalog.domain.product import CurrencyCode
-from shop.ordering.application.dto import OrderLineRequest, OrderOut
+from shop.ordering.application.dto import OrderLineRequest, OrderOut, SalesGrouping, SalesReportOut
 from shop.ordering.domain.order import MAX_REASON_LENGTH, MAX_SHIPPING_ADDRESS_LENGTH, OrderId
 from shop.ordering.domain.status import OrderStatus
 
@@ -19,6 +21,7 @@ __all__ = [
     "PayOrder",
     "PlaceOrder",
     "ReturnOrder",
+    "SalesReport",
     "ShipOrder",
 ]
 
@@ -75,3 +78,15 @@ class ListOrders(BaseQuery[Page[OrderOut]]):
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
     count: CountStrategy = CountStrategy.EXACT
+
+
+class SalesReport(BaseQuery[SalesReportOut]):
+    """Sales paid from ``first_day`` to ``last_day`` (both included, UTC days), one row per ``group_by`` value.
+
+    The result depends on the tenant bound to the request, which the query does not carry: never give it a cache
+    TTL as it stands.
+    """
+
+    first_day: date
+    last_day: date
+    group_by: SalesGrouping = SalesGrouping.PRODUCT

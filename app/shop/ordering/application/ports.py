@@ -6,20 +6,60 @@ their methods, so the order repository's create and update types are ``Never`` (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Never
+from datetime import date
+from decimal import Decimal
+from typing import Never, Protocol
 
 from apibase.application.ports.repository import Repository
 from apibase.application.ports.unit_of_work import UnitOfWork
 from shop.catalog.application.dto import ProductCreate, ProductUpdate
 from shop.catalog.domain.product import Product, ProductId
+from shop.ordering.application.messages import SalesReport
 from shop.ordering.domain.order import Order, OrderId
+from shop.ordering.domain.status import OrderStatus
 
-__all__ = ["OrderRepositoryPort", "OrderingDependencies", "ProductRepositoryPort"]
+__all__ = [
+    "SALE_STATUSES",
+    "OrderRepositoryPort",
+    "OrderingDependencies",
+    "ProductKey",
+    "ProductRepositoryPort",
+    "SalesBucket",
+    "SalesReader",
+]
 
 type OrderRepositoryPort = Repository[Order, Never, Never, OrderId]
 type ProductRepositoryPort = Repository[Product, ProductCreate, ProductUpdate, ProductId]
+
+#: The orders that are sales: money taken and kept. ``placed`` is not a sale yet; ``cancelled`` and ``returned``
+#: orders gave their money back, so they never count, whenever they were paid.
+SALE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductKey:
+    product_id: ProductId
+    sku: str | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SalesBucket:
+    """What storage sums for one group (a product or a UTC day) in one currency."""
+
+    key: ProductKey | date
+    currency: str
+    units: int
+    orders: int
+    revenue: Decimal
+
+
+class SalesReader(Protocol):
+    async def sales(self, report: SalesReport) -> Sequence[SalesBucket]:
+        """The bound tenant's orders in ``SALE_STATUSES`` paid within the report's days, per group and currency."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +72,4 @@ class OrderingDependencies:
 
     orders: Callable[[UnitOfWork], OrderRepositoryPort]
     products: Callable[[UnitOfWork], ProductRepositoryPort]
+    sales: Callable[[UnitOfWork], SalesReader]

@@ -12,6 +12,7 @@ from shop.ordering.application.lifecycle import (
 from shop.ordering.application.place_order import PlaceOrderHandler
 from shop.ordering.application.ports import OrderingDependencies
 from shop.ordering.application.read import GetOrderHandler, ListOrdersHandler
+from shop.ordering.application.sales import SalesReportHandler
 
 __all__ = ["register_ordering_handlers"]
 
@@ -28,3 +29,4 @@ def register_ordering_handlers(
     command_bus.register(ReturnOrderHandler(dependencies))
     query_bus.register(GetOrderHandler(dependencies))
     query_bus.register(ListOrdersHandler(dependencies))
+    query_bus.register(SalesReportHandler(dependencies))

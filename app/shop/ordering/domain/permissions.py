@@ -8,12 +8,14 @@ from typing import Final
 
 from apibase.domain.identity.permissions import Permission, read_write
 
-__all__ = ["ORDERING_PERMISSIONS", "ORDERS_READ", "ORDERS_WRITE"]
+__all__ = ["ORDERING_PERMISSIONS", "ORDERS_READ", "ORDERS_WRITE", "REPORTS_READ"]
 
 ORDERS_READ, ORDERS_WRITE = read_write("orders")
+REPORTS_READ: Final = Permission.of("reports", "read")
 ORDERING_PERMISSIONS: Final[Mapping[Permission, str]] = MappingProxyType(
     {
         ORDERS_READ: "List and read orders",
         ORDERS_WRITE: "Place orders and pay, ship, cancel or return them",
+        REPORTS_READ: "Read the sales report (revenue by product or day)",
     }
 )

@@ -20,8 +20,9 @@ from shop.catalog.infrastructure.wiring import product_repository_factory
 from shop.ordering.application.ports import OrderingDependencies
 from shop.ordering.application.registration import register_ordering_handlers
 from shop.ordering.infrastructure.repository import OrderRepository
+from shop.ordering.infrastructure.sales import SqlSalesReader
 
-__all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies"]
+__all__ = ["build_ordering", "order_repository_factory", "ordering_dependencies", "sales_reader"]
 
 
 def order_repository_factory(
@@ -35,12 +36,17 @@ def order_repository_factory(
     return repository
 
 
+def sales_reader(unit_of_work: UnitOfWork) -> SqlSalesReader:
+    return SqlSalesReader(require_sql_unit_of_work(unit_of_work))
+
+
 def ordering_dependencies(
     *, cursor_codec: CursorCodec, encryptor: FieldEncryptor | None = None
 ) -> OrderingDependencies:
     return OrderingDependencies(
         orders=order_repository_factory(cursor_codec, encryptor=encryptor),
         products=product_repository_factory(cursor_codec),
+        sales=sales_reader,
     )
 
 

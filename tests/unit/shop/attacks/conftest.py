@@ -17,8 +17,7 @@ from fastapi import FastAPI
 
 from apibase.core.settings import RateLimitSection
 from apibase.infrastructure.security.tokens.keys import JwtKeyRing
-from apibase.testing.problems import assert_no_leak
-from apibase.testing.problems import expect_problem as expect_problem_of_the_kit
+from apibase.testing.problems import assert_no_leak, assert_problem
 from apibase.testing.service import log_in, service_settings, sign_up
 from shop.main import create_app
 
@@ -26,6 +25,8 @@ PRODUCT = {"sku": "SECRET-A-001", "name": "Tenant A secret gear", "price": "9.99
 USER_PASSWORD = "another correct horse battery"
 #: Generous enough that only the brute-force tests, which set their own limits, ever see a 429.
 ROOMY_LIMITS = RateLimitSection(login_limit="1000/minute", client_limit="10000/minute", user_limit="10000/minute")
+
+#: What must never reach a client: stack traces, exception and driver names, file paths, token-looking text.
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def create_product(http: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str,
 @pytest.fixture
 def expect_problem() -> Callable[..., dict]:
     """``expect_problem(response, status, code, secrets=())`` -> the problem body, after every check."""
-    return expect_problem_of_the_kit
+    return assert_problem
 
 
 @pytest.fixture

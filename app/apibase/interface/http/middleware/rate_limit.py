@@ -1,10 +1,11 @@
 """Rate limiting per client, per user and per route, with the ``limits`` library, answered as 429 problems.
 
 Counting happens before the application runs, so a flood costs one storage round-trip per request and no
-handler work. Counters live in process memory for a single worker, or in Redis (``redis://`` URL) so every
-worker and replica shares them. Every limited response carries the IETF ``RateLimit-Limit``,
-``RateLimit-Remaining`` and ``RateLimit-Reset`` headers for the tightest limit that applied, so well-behaved
-clients can slow down before they are refused; a refusal adds ``Retry-After``.
+handler work. Counters live in the ``limits`` storage it is given (``apibase.infrastructure.rate_limiting``
+builds one in Redis, shared by every worker and replica), else in process memory. Every limited response
+carries the IETF ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` headers for the tightest
+limit that applied, so well-behaved clients can slow down before they are refused; a refusal adds
+``Retry-After``.
 
 Which limits apply to a request (each counted separately, all must allow it):
 
@@ -20,7 +21,7 @@ Paths under ``exempt_path_prefixes`` (the health probes by default) are never li
 
 Public API: ``RateLimitMiddleware(app, *, settings=RateLimitSettings(), storage=None, user_id=no_user)``
 (pure ASGI), ``RateLimitSettings``, ``RateLimitStrategy``, ``UserIdExtractor``, ``no_user``,
-``user_id_from_state``, ``build_rate_limit_storage(settings) -> Storage``, ``close_rate_limit_storage(storage)``.
+``user_id_from_state``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.errors import StorageError
 from limits.util import WindowStats
@@ -51,8 +52,6 @@ __all__ = [
     "RateLimitSettings",
     "RateLimitStrategy",
     "UserIdExtractor",
-    "build_rate_limit_storage",
-    "close_rate_limit_storage",
     "no_user",
     "user_id_from_state",
 ]
@@ -63,7 +62,6 @@ type RateLimitStrategy = Literal["moving-window", "fixed-window"]
 #: Finds the authenticated user's id in the ASGI scope, or ``None`` for an anonymous request.
 type UserIdExtractor = Callable[[Scope], str | None]
 
-_REDIS_SCHEMES: Final = ("redis://", "rediss://", "redis+unix://")
 _UNKNOWN_CLIENT: Final = "unknown"
 
 
@@ -81,19 +79,16 @@ def user_id_from_state(scope: Scope) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class RateLimitSettings:
-    """The limits (``limits`` notation: ``"100/minute"``, ``"10 per second; 1000/day"``) and where to count them.
+    """The limits (``limits`` notation: ``"100/minute"``, ``"10 per second; 1000/day"``) and how to apply them.
 
-    ``None`` for ``client_limit`` or ``user_limit`` switches that limit off. ``storage_url=None`` counts in
-    memory, per process. ``fail_open`` lets requests through (and logs) when the storage cannot be reached:
-    an outage of the counter should not become an outage of the API.
+    ``None`` for ``client_limit`` or ``user_limit`` switches that limit off. ``fail_open`` lets requests through
+    (and logs) when the storage cannot be reached: an outage of the counter should not become an outage of the API.
     """
 
     client_limit: str | None = "100/minute"
     user_limit: str | None = None
     route_limits: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     strategy: RateLimitStrategy = "moving-window"
-    storage_url: str | None = None
-    key_prefix: str = "apibase:ratelimit"
     trusted_proxy_hops: int = 0
     exempt_path_prefixes: tuple[str, ...] = ("/health/",)
     fail_open: bool = True
@@ -109,28 +104,7 @@ class RateLimitSettings:
             raise ValueError(f"unknown rate-limit strategy {self.strategy!r}")
         if self.trusted_proxy_hops < 0:
             raise ValueError("trusted_proxy_hops must not be negative")
-        if self.storage_url is not None and not self.storage_url.removeprefix("async+").startswith(_REDIS_SCHEMES):
-            raise ValueError("storage_url must be a redis:// or rediss:// URL (or None for in-memory counting)")
         object.__setattr__(self, "route_limits", MappingProxyType(dict(self.route_limits)))
-
-
-def build_rate_limit_storage(settings: RateLimitSettings) -> Storage:
-    """In-memory storage without a URL, else a Redis storage (redis-py client) under ``settings.key_prefix``."""
-    if settings.storage_url is None:
-        return MemoryStorage()
-    url = settings.storage_url.removeprefix("async+")
-    return RedisStorage(f"async+{url}", implementation="redispy", key_prefix=settings.key_prefix, wrap_exceptions=True)
-
-
-async def close_rate_limit_storage(storage: Storage) -> None:
-    """Release the storage's connections (Redis) or its expiry task (memory); call it at shutdown."""
-    if isinstance(storage, RedisStorage):
-        client = getattr(storage.bridge, "storage", None)
-        aclose = getattr(client, "aclose", None)
-        if callable(aclose):
-            await aclose()
-    elif isinstance(storage, MemoryStorage) and storage.timer is not None:
-        storage.timer.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +148,7 @@ class RateLimitMiddleware:
     ) -> None:
         self.app = app
         self.settings = settings or RateLimitSettings()
-        self.storage = storage if storage is not None else build_rate_limit_storage(self.settings)
+        self.storage = storage if storage is not None else MemoryStorage()
         self.user_id = user_id
         self.limiter: RateLimiter = (
             MovingWindowRateLimiter(self.storage)

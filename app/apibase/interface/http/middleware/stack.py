@@ -1,54 +1,41 @@
-"""The one place that assembles the middleware stack, in a deliberate order (outermost first):
+"""The one place that orders the middleware stack: ``LAYERS``, outermost first, each with the reason for its place.
 
-1. ``request_id``        — every later layer, log line and problem body can name the request.
-2. ``correlation_id``    — the flow's id (``X-Correlation-ID``, else the request id), bound before anything logs.
-3. ``request_logging``   — times and logs the whole request, rejections by later layers included.
-4. ``metrics``           — RED metrics per route template, refusals by later layers (401/413/429) counted.
-5. ``span_route``        — names the request's trace span after its route template, as logs and metrics do.
-6. ``security_headers``  — hardening headers on every answer, 401/413/429 problems too.
-7. ``cors``              — preflights are answered before authentication (browsers send no credentials there).
-8. ``compression``       — compresses whatever the layers below produce.
-9. ``client_rate_limit`` — per client IP and per route, before any credential is checked: floods of forged
-                           tokens or login guesses are counted too.
-10. ``audit``            — sees the final status of every mutating request, including 401/403 refusals.
-11. ``authentication``   — credentials into a principal and tenant (context variables for the repositories).
-12. ``user_rate_limit``  — per authenticated user, wherever they connect from.
-13. ``timeout``          — bounds the work below, slow request bodies included (504).
-14. ``body_limit``       — bounds the streamed body (413) before anything buffers it.
-15. ``request_signing``  — service-to-service HMAC on ``/internal/`` paths.
-16. ``idempotency``      — replays a keyed POST/PATCH instead of running it twice.
-17. ``json_only``        — API writes must send JSON (415), uploads excepted.
-18. ``storable_text``    — text no supported database can store (U+0000) is a 422 naming where it was sent
-                           (path parameters are named after routing, by the versioned API's request check).
-
-Health probes are exempt from rate limits, timeouts and logging noise, never from security headers.
+``install_middleware(app, stack)`` takes everything the layers need as one ``MiddlewareStack``, built by the
+composition root (``apibase.composition.middleware``) from the settings and the kernel's stores; this module
+reads no settings. A layer whose option is ``None`` is left out. Health probes are exempt from rate limits,
+timeouts and logging noise, never from security headers.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from limits.aio.storage import Storage
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from apibase.application.ports.audit import AuditLog
 from apibase.application.ports.idempotency import IdempotencyStore
-from apibase.core.settings import Settings
 from apibase.infrastructure.crypto.request_signing import RequestVerifier
 from apibase.infrastructure.observability.metrics import Metrics
 from apibase.interface.http.compression import CompressionMiddleware
-from apibase.interface.http.cors import cors_middleware_options
+from apibase.interface.http.cors import CorsOptions
 from apibase.interface.http.middleware.audit import AuditMiddleware
 from apibase.interface.http.middleware.body_limit import BodyLimitMiddleware
 from apibase.interface.http.middleware.correlation import CorrelationIdMiddleware
 from apibase.interface.http.middleware.idempotency import IdempotencyMiddleware
 from apibase.interface.http.middleware.json_only import JsonOnlyMiddleware
 from apibase.interface.http.middleware.metrics import MetricsMiddleware
-from apibase.interface.http.middleware.rate_limit import RateLimitMiddleware, RateLimitSettings, user_id_from_state
+from apibase.interface.http.middleware.rate_limit import (
+    RateLimitMiddleware,
+    RateLimitSettings,
+    RateLimitStrategy,
+    user_id_from_state,
+)
 from apibase.interface.http.middleware.request_id import RequestIdMiddleware
 from apibase.interface.http.middleware.request_logging import RequestLoggingMiddleware
 from apibase.interface.http.middleware.request_signing import RequestSigningMiddleware
@@ -58,203 +45,230 @@ from apibase.interface.http.middleware.storable_text import StorableTextMiddlewa
 from apibase.interface.http.middleware.timeout import TimeoutMiddleware
 from apibase.interface.http.security.authentication import AuthenticationMiddleware, Authenticator
 
-__all__ = ["MIDDLEWARE_ORDER", "SecurityComponents", "install_middleware"]
+__all__ = [
+    "LAYERS",
+    "MIDDLEWARE_ORDER",
+    "Authentication",
+    "Idempotency",
+    "Layer",
+    "MetricsExport",
+    "MiddlewareStack",
+    "RateLimits",
+    "RequestSigning",
+    "Tenancy",
+    "active_layers",
+    "install_middleware",
+]
 
-MIDDLEWARE_ORDER: Final = (
-    "request_id",
-    "correlation_id",
-    "request_logging",
-    "metrics",
-    "span_route",
-    "security_headers",
-    "cors",
-    "compression",
-    "client_rate_limit",
-    "audit",
-    "authentication",
-    "user_rate_limit",
-    "timeout",
-    "body_limit",
-    "request_signing",
-    "idempotency",
-    "json_only",
-    "storable_text",
-)
 HEALTH_PREFIXES: Final = ("/health/",)
 #: Credential-guessing targets: limited per client far below the general budget.
 AUTH_ROUTES: Final = ("login", "register", "refresh")
 
 
-@dataclass(frozen=True)
-class SecurityComponents:
-    """The stateful collaborators of the stack, built by the container (stores, verifiers, logs)."""
+@dataclass(frozen=True, kw_only=True)
+class Tenancy:
+    """Where a caller names its tenant, and the tenant of a request that names none."""
+
+    header: str
+    default_tenant: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Authentication:
+    """Turn a bearer token or an API key into a principal."""
 
     access_tokens: Authenticator
     api_keys: Authenticator
-    rate_limit_storage: Storage
-    idempotency_store: IdempotencyStore
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsExport:
+    """RED metrics into ``metrics``; the scrape endpoint at ``path`` is not measured itself."""
+
+    metrics: Metrics
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimits:
+    """Both rate-limit layers count in ``storage``; ``user_limit=None`` leaves out the per-user layer."""
+
+    storage: Storage
+    client_limit: str | None
+    user_limit: str | None
+    #: Per client on every version's login, register and refresh routes.
+    login_limit: str
+    route_limits: Mapping[str, str]
+    strategy: RateLimitStrategy
+    trusted_proxy_hops: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestSigning:
+    """Service-to-service HMAC on ``path_prefixes``; ``permissions``: what a validly signed caller may do."""
+
+    verifier: RequestVerifier
+    path_prefixes: Sequence[str]
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Idempotency:
+    store: IdempotencyStore
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MiddlewareStack:
+    """Everything the layers need; ``None`` leaves the optional layer out."""
+
+    tenancy: Tenancy
+    authentication: Authentication
     audit_log: AuditLog
-    request_verifier: RequestVerifier | None
-    #: Path patterns whose body is a file (exempt from the JSON-only check), contributed by modules.
-    upload_paths: Sequence[str] = ()
+    security_headers: SecurityHeadersSettings
+    compression_minimum_bytes: int
+    timeout_seconds: float
+    max_body_bytes: int
     #: The service's API versions: each one's ``/auth/`` routes are exempt from idempotency replays.
-    api_versions: Sequence[str] = ("v1",)
-    metrics: Metrics | None = None
-    #: What a service calling ``/internal/`` with a valid signature may do: the role policy's ``service`` grants.
-    service_permissions: frozenset[str] = frozenset()
+    api_versions: Sequence[str]
+    #: Path patterns whose body is a file (exempt from the JSON-only check), contributed by modules.
+    upload_paths: Sequence[str]
+    metrics: MetricsExport | None
+    trace_routes: bool
+    cors: CorsOptions | None
+    rate_limits: RateLimits | None
+    request_signing: RequestSigning | None
+    idempotency: Idempotency | None
 
 
-def install_middleware(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    """Add the layers named in ``MIDDLEWARE_ORDER``; Starlette wraps, so they are added innermost first."""
-    for name in reversed(MIDDLEWARE_ORDER):
-        _ADD[name](app, settings, components)
+#: Builds one layer from the stack's configuration, or ``None`` when the configuration leaves it out.
+type Layer = Callable[[MiddlewareStack], Middleware | None]
 
 
-def _request_id(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(RequestIdMiddleware)
-
-
-def _correlation_id(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(CorrelationIdMiddleware)
-
-
-def _request_logging(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(RequestLoggingMiddleware, exclude_path_prefixes=HEALTH_PREFIXES)
-
-
-def _metrics(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if components.metrics is not None and settings.observability.metrics_enabled:
-        app.add_middleware(
-            MetricsMiddleware, metrics=components.metrics, exclude_paths=(settings.observability.metrics_path,)
-        )
-
-
-def _span_route(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if settings.observability.tracing_enabled:
-        app.add_middleware(SpanRouteMiddleware)
-
-
-def _security_headers(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    headers = settings.headers
-    policy = SecurityHeadersSettings(hsts_max_age=headers.hsts_max_age, hsts_force=headers.hsts_force)
-    if headers.content_security_policy is not None:
-        policy = replace(policy, content_security_policy=headers.content_security_policy)
-    app.add_middleware(SecurityHeadersMiddleware, settings=policy)
-
-
-def _cors(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if settings.cors.allowed_origins:
-        options = cors_middleware_options(
-            settings.environment, settings.cors.allowed_origins, settings.cors.allow_credentials
-        )
-        app.add_middleware(CORSMiddleware, **options)
-
-
-def _compression(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(CompressionMiddleware, minimum_size=settings.compression_minimum_bytes)
-
-
-def _limits(settings: Settings, *, client: bool) -> RateLimitSettings:
-    section = settings.rate_limit
+def _rate_limit(stack: MiddlewareStack, *, client: bool) -> Middleware | None:
+    limits = stack.rate_limits
+    if limits is None or (not client and limits.user_limit is None):
+        return None
     # One template per route across versions: a separate budget per version would double the guesses allowed.
-    auth_routes = {f"/api/{{version}}/auth/{route}": section.login_limit for route in AUTH_ROUTES}
-    return RateLimitSettings(
-        client_limit=section.client_limit if client else None,
-        user_limit=None if client else section.user_limit,
-        route_limits={**auth_routes, **section.route_limits} if client else {},
-        strategy=section.strategy,
-        trusted_proxy_hops=section.trusted_proxy_hops,
+    auth_routes = {f"/api/{{version}}/auth/{route}": limits.login_limit for route in AUTH_ROUTES}
+    settings = RateLimitSettings(
+        client_limit=limits.client_limit if client else None,
+        user_limit=None if client else limits.user_limit,
+        route_limits={**auth_routes, **limits.route_limits} if client else {},
+        strategy=limits.strategy,
+        trusted_proxy_hops=limits.trusted_proxy_hops,
         exempt_path_prefixes=HEALTH_PREFIXES,
     )
+    if client:
+        return Middleware(RateLimitMiddleware, settings=settings, storage=limits.storage)
+    return Middleware(RateLimitMiddleware, settings=settings, storage=limits.storage, user_id=user_id_from_state)
 
 
-def _client_rate_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if settings.rate_limit.enabled:
-        limits = _limits(settings, client=True)
-        app.add_middleware(RateLimitMiddleware, settings=limits, storage=components.rate_limit_storage)
-
-
-def _audit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(AuditMiddleware, log=components.audit_log, default_tenant=settings.tenancy.default_tenant)
-
-
-def _authentication(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(
-        AuthenticationMiddleware,
-        access_token=components.access_tokens,
-        api_key=components.api_keys,
-        tenant_header=settings.tenancy.header,
-        default_tenant=settings.tenancy.default_tenant,
+def _request_signing(stack: MiddlewareStack) -> Middleware | None:
+    signing = stack.request_signing
+    if signing is None:
+        return None
+    return Middleware(
+        RequestSigningMiddleware,
+        verifier=signing.verifier,
+        path_prefixes=signing.path_prefixes,
+        permissions=signing.permissions,
+        default_tenant=stack.tenancy.default_tenant,
+        tenant_header=stack.tenancy.header,
     )
 
 
-def _user_rate_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if settings.rate_limit.enabled and settings.rate_limit.user_limit is not None:
-        limits = _limits(settings, client=False)
-        app.add_middleware(
-            RateLimitMiddleware, settings=limits, storage=components.rate_limit_storage, user_id=user_id_from_state
-        )
-
-
-def _timeout(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(
-        TimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds, exempt_path_prefixes=HEALTH_PREFIXES
+def _idempotency(stack: MiddlewareStack) -> Middleware | None:
+    if stack.idempotency is None:
+        return None
+    return Middleware(
+        IdempotencyMiddleware,
+        store=stack.idempotency.store,
+        ttl_seconds=stack.idempotency.ttl_seconds,
+        # Tokens and API key secrets are issued once and kept nowhere in clear; a refresh must hit the reuse
+        # detection every time. So credential routes are never stored or replayed.
+        exempt_path_prefixes=tuple(f"/api/{version}/auth/" for version in stack.api_versions),
     )
 
 
-def _body_limit(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+LAYERS: Final[tuple[tuple[str, Layer], ...]] = (
+    # Every later layer, log line and problem body can name the request.
+    ("request_id", lambda stack: Middleware(RequestIdMiddleware)),
+    # The flow's id (X-Correlation-ID, else the request id), bound before anything logs.
+    ("correlation_id", lambda stack: Middleware(CorrelationIdMiddleware)),
+    # Times and logs the whole request, rejections by later layers included.
+    ("request_logging", lambda stack: Middleware(RequestLoggingMiddleware, exclude_path_prefixes=HEALTH_PREFIXES)),
+    # RED metrics per route template, refusals by later layers (401/413/429) counted.
+    (
+        "metrics",
+        lambda stack: (
+            None
+            if stack.metrics is None
+            else Middleware(MetricsMiddleware, metrics=stack.metrics.metrics, exclude_paths=(stack.metrics.path,))
+        ),
+    ),
+    # Names the request's trace span after its route template, as logs and metrics do.
+    ("span_route", lambda stack: Middleware(SpanRouteMiddleware) if stack.trace_routes else None),
+    # Hardening headers on every answer, 401/413/429 problems too.
+    ("security_headers", lambda stack: Middleware(SecurityHeadersMiddleware, settings=stack.security_headers)),
+    # Preflights are answered before authentication (browsers send no credentials there).
+    ("cors", lambda stack: None if stack.cors is None else Middleware(CORSMiddleware, **stack.cors)),
+    # Compresses whatever the layers below produce.
+    ("compression", lambda stack: Middleware(CompressionMiddleware, minimum_size=stack.compression_minimum_bytes)),
+    # Per client IP and per route, before any credential is checked: floods of forged tokens or login guesses
+    # are counted too.
+    ("client_rate_limit", lambda stack: _rate_limit(stack, client=True)),
+    # Sees the final status of every mutating request, including 401/403 refusals.
+    (
+        "audit",
+        lambda stack: Middleware(AuditMiddleware, log=stack.audit_log, default_tenant=stack.tenancy.default_tenant),
+    ),
+    # Credentials into a principal and tenant (context variables for the repositories).
+    (
+        "authentication",
+        lambda stack: Middleware(
+            AuthenticationMiddleware,
+            access_token=stack.authentication.access_tokens,
+            api_key=stack.authentication.api_keys,
+            tenant_header=stack.tenancy.header,
+            default_tenant=stack.tenancy.default_tenant,
+        ),
+    ),
+    # Per authenticated user, wherever they connect from.
+    ("user_rate_limit", lambda stack: _rate_limit(stack, client=False)),
+    # Bounds the work below, slow request bodies included (504).
+    (
+        "timeout",
+        lambda stack: Middleware(
+            TimeoutMiddleware, timeout_seconds=stack.timeout_seconds, exempt_path_prefixes=HEALTH_PREFIXES
+        ),
+    ),
+    # Bounds the streamed body (413) before anything buffers it.
+    ("body_limit", lambda stack: Middleware(BodyLimitMiddleware, max_body_bytes=stack.max_body_bytes)),
+    # Service-to-service HMAC on /internal/ paths.
+    ("request_signing", _request_signing),
+    # Replays a keyed POST/PATCH instead of running it twice.
+    ("idempotency", _idempotency),
+    # API writes must send JSON (415), uploads excepted.
+    (
+        "json_only",
+        lambda stack: Middleware(JsonOnlyMiddleware, exempt_paths=tuple(re.compile(p) for p in stack.upload_paths)),
+    ),
+    # Text no supported database can store (U+0000) is a 422 naming where it was sent (path parameters are
+    # named after routing, by the versioned API's request check).
+    ("storable_text", lambda stack: Middleware(StorableTextMiddleware)),
+)
+MIDDLEWARE_ORDER: Final = tuple(name for name, _ in LAYERS)
 
 
-def _request_signing(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if components.request_verifier is not None:
-        app.add_middleware(
-            RequestSigningMiddleware,
-            verifier=components.request_verifier,
-            path_prefixes=settings.signing.path_prefixes,
-            permissions=components.service_permissions,
-            default_tenant=settings.tenancy.default_tenant,
-            tenant_header=settings.tenancy.header,
-        )
+def active_layers(stack: MiddlewareStack) -> list[tuple[str, Middleware]]:
+    """The layers ``stack`` switches on, by name, outermost first."""
+    built = ((name, layer(stack)) for name, layer in LAYERS)
+    return [(name, middleware) for name, middleware in built if middleware is not None]
 
 
-def _idempotency(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    if settings.idempotency.enabled:
-        app.add_middleware(
-            IdempotencyMiddleware,
-            store=components.idempotency_store,
-            ttl_seconds=settings.idempotency.ttl_seconds,
-            # Tokens and API key secrets are issued once and kept nowhere in clear; a refresh must hit the reuse
-            # detection every time. So credential routes are never stored or replayed.
-            exempt_path_prefixes=tuple(f"/api/{version}/auth/" for version in components.api_versions),
-        )
-
-
-def _json_only(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(JsonOnlyMiddleware, exempt_paths=tuple(re.compile(path) for path in components.upload_paths))
-
-
-def _storable_text(app: Starlette, settings: Settings, components: SecurityComponents) -> None:
-    app.add_middleware(StorableTextMiddleware)
-
-
-_ADD = {
-    "request_id": _request_id,
-    "correlation_id": _correlation_id,
-    "request_logging": _request_logging,
-    "metrics": _metrics,
-    "span_route": _span_route,
-    "security_headers": _security_headers,
-    "cors": _cors,
-    "compression": _compression,
-    "client_rate_limit": _client_rate_limit,
-    "audit": _audit,
-    "authentication": _authentication,
-    "user_rate_limit": _user_rate_limit,
-    "timeout": _timeout,
-    "body_limit": _body_limit,
-    "request_signing": _request_signing,
-    "idempotency": _idempotency,
-    "json_only": _json_only,
-    "storable_text": _storable_text,
-}
+def install_middleware(app: Starlette, stack: MiddlewareStack) -> None:
+    """Add the active layers; Starlette wraps, so they are added innermost first."""
+    for _, middleware in reversed(active_layers(stack)):
+        cls, args, kwargs = middleware
+        app.add_middleware(cls, *args, **kwargs)

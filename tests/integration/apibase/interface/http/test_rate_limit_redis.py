@@ -11,12 +11,8 @@ import pytest
 from fastapi import FastAPI
 from limits.aio.storage import Storage
 
-from apibase.interface.http.middleware.rate_limit import (
-    RateLimitMiddleware,
-    RateLimitSettings,
-    build_rate_limit_storage,
-    close_rate_limit_storage,
-)
+from apibase.infrastructure.rate_limiting import build_rate_limit_storage, close_rate_limit_storage
+from apibase.interface.http.middleware.rate_limit import RateLimitMiddleware, RateLimitSettings
 from apibase.interface.http.problems import install_problem_handlers
 
 pytestmark = pytest.mark.integration
@@ -30,15 +26,18 @@ def settings(request: pytest.FixtureRequest) -> RateLimitSettings:
         client_limit="3/minute",
         route_limits={"/api/v1/auth/*": "1/minute"},
         strategy=request.param,
-        storage_url=REDIS_URL,
-        key_prefix=f"apibase-test-{uuid.uuid4().hex}",  # unique per test: parallel runs never share counters
     )
 
 
 @pytest.fixture
-async def storages(settings: RateLimitSettings) -> AsyncIterator[list[Storage]]:
+def key_prefix() -> str:
+    return f"apibase-test-{uuid.uuid4().hex}"  # unique per test: parallel runs never share counters
+
+
+@pytest.fixture
+async def storages(key_prefix: str) -> AsyncIterator[list[Storage]]:
     """One storage (one Redis connection pool) per worker, as separate processes would have."""
-    workers = [build_rate_limit_storage(settings) for _ in range(2)]
+    workers = [build_rate_limit_storage(REDIS_URL, key_prefix=key_prefix) for _ in range(2)]
     yield workers
     await workers[0].reset()  # deletes every key under the test's prefix
     for storage in workers:
@@ -86,14 +85,16 @@ async def test_two_workers_share_a_route_limit(settings: RateLimitSettings, stor
         assert (await second.post("/api/v1/auth/token")).status_code == 429
 
 
-async def test_the_counters_live_under_the_key_prefix(settings: RateLimitSettings, storages: list[Storage]) -> None:
+async def test_the_counters_live_under_the_key_prefix(
+    settings: RateLimitSettings, storages: list[Storage], key_prefix: str
+) -> None:
     import redis.asyncio as redis
 
     async with client(worker(settings, storages[0])) as http:
         assert (await http.get("/api/v1/items")).status_code == 200
     connection = redis.Redis.from_url(REDIS_URL)
     try:
-        keys = await connection.keys(f"{settings.key_prefix}*")
+        keys = await connection.keys(f"{key_prefix}*")
     finally:
         await connection.aclose()
     assert keys  # and the fixture's reset() removes them

@@ -94,7 +94,9 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     units = sql_unit_of_work_factory(session_factory)
     racing_commands, racing_queries = CommandBus([TransactionBehaviour(units)]), QueryBus([TransactionBehaviour(units)])
     register_ordering_handlers(
-        racing_commands, racing_queries, OrderingDependencies(orders=pausing, products=base.products)
+        racing_commands,
+        racing_queries,
+        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products, sales=base.sales),
     )
 
     paid, cancelled = await asyncio.gather(

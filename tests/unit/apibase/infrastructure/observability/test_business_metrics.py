@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,15 +81,16 @@ class FakeProducts:
         return Ok(None)
 
 
-def counting(inner: FakeProducts, metrics: Metrics) -> Service[str, str, str, str, int]:
-    service: Service[str, str, str, str, int] = CreationCountingService(inner, metrics.product_created)
+def counting(inner: FakeProducts, count: Callable[[], None]) -> Service[str, str, str, str, int]:
+    service: Service[str, str, str, str, int] = CreationCountingService(inner, count)
     return service
 
 
 async def test_products_created_counts_only_successful_creates() -> None:
     metrics = Metrics()
-    succeeding = counting(FakeProducts(Ok("p-1")), metrics)
-    failing = counting(FakeProducts(Err(ConflictError("sku taken"))), metrics)
+    created = metrics.counter("products_created", "Products created")
+    succeeding = counting(FakeProducts(Ok("p-1")), created)
+    failing = counting(FakeProducts(Err(ConflictError("sku taken"))), created)
 
     assert await succeeding.create("p", actor="alice") == Ok("p-1")
     assert isinstance(await failing.create("p"), Err)
@@ -96,7 +99,7 @@ async def test_products_created_counts_only_successful_creates() -> None:
 
 async def test_every_other_use_case_is_delegated_unchanged() -> None:
     inner, metrics = FakeProducts(Ok("p-1")), Metrics()
-    service = counting(inner, metrics)
+    service = counting(inner, metrics.counter("products_created", "Products created"))
     where: Specification[str] = field("name").eq("x")
     sort = (SortField("name", descending=True),)
 

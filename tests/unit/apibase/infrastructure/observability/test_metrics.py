@@ -56,13 +56,14 @@ def test_the_duration_histogram_uses_the_latency_buckets() -> None:
 
 def test_business_counters() -> None:
     metrics = Metrics()
-    metrics.order_placed()
-    metrics.order_placed()
-    metrics.product_created()
+    placed, created = metrics.counter("orders_placed", "Orders placed"), metrics.counter("things", "Things")
+    placed()
+    placed()
+    created()
     metrics.login_failed("auth.invalid_credentials")
 
     assert samples(metrics, "orders_placed_total") == {(): 2}
-    assert samples(metrics, "products_created_total") == {(): 1}
+    assert samples(metrics, "things_total") == {(): 1}
     assert samples(metrics, "login_failures_total") == {(("reason", "auth.invalid_credentials"),): 1}
 
 
@@ -180,7 +181,7 @@ async def test_multiprocess_mode_renders_from_the_files(multiprocess_dir: Path, 
     with metrics.in_flight():
         metrics.request_finished("GET", "/a", 200, 0.01)
         assert samples(metrics, "http_requests_in_flight") == {(): 1}
-    metrics.order_placed()
+    metrics.counter("orders_placed", "Orders placed")()
 
     assert metrics.multiprocess_dir == str(multiprocess_dir)
     assert samples(metrics, "http_requests_total") == {(("method", "GET"), ("route", "/a"), ("status", "200")): 1}

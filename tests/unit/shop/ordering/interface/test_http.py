@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from apibase.bootstrap import build_container
 from apibase.core.settings import Environment
 from apibase.testing.service import service_settings, sign_up
 from shop.main import create_app
@@ -130,7 +129,7 @@ def test_production_without_encryption_keys_refuses_to_start(tmp_path: Path) -> 
     )
 
     with pytest.raises(ValueError, match="APIBASE_ENCRYPTION__KEYS"):
-        build_container(settings)
+        create_app(settings)
 
 
 async def test_a_command_carries_the_caller_and_the_flows_correlation_id(

@@ -10,11 +10,10 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage
 from starlette.types import Message, Receive, Scope, Send
 
+from apibase.infrastructure.rate_limiting import build_rate_limit_storage, close_rate_limit_storage
 from apibase.interface.http.middleware.rate_limit import (
     RateLimitMiddleware,
     RateLimitSettings,
-    build_rate_limit_storage,
-    close_rate_limit_storage,
     no_user,
     user_id_from_state,
 )
@@ -189,24 +188,32 @@ async def test_health_probes_are_exempt(storage: MemoryStorage) -> None:
 
 
 async def test_an_unreachable_storage_fails_open_by_default() -> None:
-    settings = RateLimitSettings(client_limit="1/minute", storage_url="redis://127.0.0.1:1/0")
+    storage = build_rate_limit_storage("redis://127.0.0.1:1/0")
     app = FastAPI()
     install_problem_handlers(app)
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(RateLimitMiddleware, settings=RateLimitSettings(client_limit="1/minute"), storage=storage)
 
     @app.get("/api/v1/items")
     async def items() -> list[int]:
         return [1]
 
-    async with client(app) as http:
-        responses = [await http.get("/api/v1/items") for _ in range(2)]
+    try:
+        async with client(app) as http:
+            responses = [await http.get("/api/v1/items") for _ in range(2)]
+    finally:
+        await close_rate_limit_storage(storage)
     assert [r.status_code for r in responses] == [200, 200]
     assert "ratelimit-limit" not in responses[0].headers
 
 
+async def test_without_a_storage_it_counts_in_memory() -> None:
+    middleware = RateLimitMiddleware(FastAPI(), settings=RateLimitSettings(client_limit="1/minute"))
+    assert isinstance(middleware.storage, MemoryStorage)
+
+
 async def test_an_unreachable_storage_fails_closed_when_asked() -> None:
-    settings = RateLimitSettings(client_limit="1/minute", storage_url="redis://127.0.0.1:1/0", fail_open=False)
-    storage = build_rate_limit_storage(settings)
+    settings = RateLimitSettings(client_limit="1/minute", fail_open=False)
+    storage = build_rate_limit_storage("redis://127.0.0.1:1/0")
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise AssertionError("not reached")
@@ -268,7 +275,6 @@ def test_user_id_from_state() -> None:
         ({"route_limits": {"api/v1": "1/minute"}}, "starting with '/'"),
         ({"strategy": "token-bucket"}, "strategy"),
         ({"trusted_proxy_hops": -1}, "trusted_proxy_hops"),
-        ({"storage_url": "memcached://localhost"}, "redis://"),
     ],
 )
 def test_settings_refuse_nonsense(kwargs: dict[str, object], message: str) -> None:
@@ -283,23 +289,6 @@ def test_settings_copy_and_freeze_the_route_limits() -> None:
     assert dict(settings.route_limits) == {"/a/*": "1/second"}
     with pytest.raises(TypeError):
         settings.route_limits["/c/*"] = "1/second"  # type: ignore[index]
-
-
-async def test_storage_from_settings() -> None:
-    memory = build_rate_limit_storage(RateLimitSettings())
-    assert isinstance(memory, MemoryStorage)
-    await close_rate_limit_storage(memory)  # no expiry task yet: nothing to cancel
-    redis = build_rate_limit_storage(RateLimitSettings(storage_url="async+redis://127.0.0.1:1/0"))
-    assert type(redis).__name__ == "RedisStorage"
-    await close_rate_limit_storage(redis)
-
-
-async def test_closing_a_redis_storage_whose_client_cannot_be_closed_is_a_no_op(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    redis = build_rate_limit_storage(RateLimitSettings(storage_url="redis://127.0.0.1:1/0"))
-    monkeypatch.setattr(redis.bridge, "storage", object())  # type: ignore[attr-defined]
-    await close_rate_limit_storage(redis)
 
 
 async def test_the_tightest_limit_is_reported_whichever_order_they_are_counted_in(storage: MemoryStorage) -> None:
