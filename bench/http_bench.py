@@ -46,7 +46,9 @@ sys.path.insert(0, str(ROOT))  # run as a script: make ``app`` and ``bench`` imp
 
 from apibase.core.settings import load_settings  # noqa: E402
 from apibase.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
+from apibase.module import migration_branches  # noqa: E402
 from bench.load import Kind, LoadResult, LoadSpec, post_body, run_load, wrk_available  # noqa: E402
+from shop.main import SERVICE  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET = 0.8
@@ -313,7 +315,7 @@ def main() -> int:
     service = App("service", "shop.main:create_app", "/api/v1/products")
     bare = App("bare", "bench.bare_app:create_app", "/products")
     with fresh_database(args.database) as url, tempfile.TemporaryDirectory(prefix="apibase-bench-logs-") as logs:
-        upgrade_database(load_settings(database_url=url))
+        upgrade_database(load_settings(database_url=url), migration_branches(SERVICE.modules()))
         try:
             for app in (service, bare):
                 start(app, url, Path(logs))

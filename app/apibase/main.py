@@ -30,7 +30,7 @@ from apibase.interface.http.problems import install_problem_handlers
 from apibase.interface.http.security.authorization import check_declared
 from apibase.interface.http.versioning import ApiVersion, mount_versions
 from apibase.kernel import Kernel, build_kernel
-from apibase.module import ALL_VERSIONS, Features, Module, permission_registry
+from apibase.module import ALL_VERSIONS, Features, Module, migration_branches, permission_registry
 from apibase.modules import kernel_modules
 
 __all__ = ["RolePolicyFactory", "ServiceApi", "create_app"]
@@ -59,11 +59,12 @@ class _Runtime:
     started: bool = field(default=False)
 
     async def start(self) -> None:
-        """Migrate when asked to (by default only the embedded SQLite database), then accept traffic."""
+        """Migrate when asked to (by default only the embedded SQLite database): the kernel's branch and each
+        module's, then accept traffic."""
         settings = self.kernel.settings
         migrate = settings.auto_migrate
         if migrate or (migrate is None and is_sqlite(settings.database_url)):
-            await upgrade_database_async(settings)
+            await upgrade_database_async(settings, migration_branches(self.modules))
         await self.kernel.start()
         for features in self.features:
             if features.on_start is not None:

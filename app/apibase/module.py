@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from fastapi import APIRouter
 
 from apibase.domain.events import DomainEvent
 from apibase.domain.identity.permissions import Permission, PermissionRegistry
+from apibase.infrastructure.persistence.branches import Migrations
 
 if TYPE_CHECKING:
     from apibase.kernel import Kernel
@@ -29,6 +29,7 @@ __all__ = [
     "HealthCheck",
     "Migrations",
     "Module",
+    "migration_branches",
     "permission_registry",
 ]
 
@@ -36,27 +37,6 @@ __all__ = [
 ALL_VERSIONS: Final = "*"
 
 type EventHandler = Callable[[DomainEvent], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Migrations:
-    """A module's own Alembic branch: its revisions, its tables, and its own version table.
-
-    Its own version table (``alembic_version_<name>``) is what lets a module be removed without stranding the
-    database: the other branches never meet a revision they cannot locate, and the removed module's tables and
-    history stay untouched until it comes back.
-    """
-
-    name: str
-    versions: Path
-    #: The tables this branch owns: autogenerate compares only these, so a module never proposes to drop another's.
-    tables: frozenset[str]
-    #: Branches that must be at head before this one runs (e.g. ordering's lines refer to catalog's products).
-    after: tuple[str, ...] = ()
-
-    @property
-    def version_table(self) -> str:
-        return "alembic_version" if self.name == "apibase" else f"alembic_version_{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +102,8 @@ def permission_registry(modules: Iterable[Module]) -> PermissionRegistry:
     for module in modules:
         registry.declare_all(module.permissions)
     return registry
+
+
+def migration_branches(modules: Iterable[Module]) -> list[Migrations]:
+    """The modules' own migration branches, in module order (the kernel's branch is always added by ``migrate``)."""
+    return [module.migrations for module in modules if module.migrations is not None]

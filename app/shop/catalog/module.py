@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from apibase.application.mapped_service import MappedService
 from apibase.application.ports.files import FileStore
@@ -15,17 +16,34 @@ from apibase.module import Features, Migrations
 from shop.catalog.application.dto import ProductCreateV2, ProductOutV2, ProductUpdateV2
 from shop.catalog.application.service import ProductServiceV1, ProductServiceV2
 from shop.catalog.domain.permissions import CATALOG_PERMISSIONS
+from shop.catalog.infrastructure.tables import ProductRow
 from shop.catalog.infrastructure.wiring import build_product_service
 from shop.catalog.interface.http import products_router_v1, products_router_v2
 from shop.catalog.interface.images import PRODUCT_IMAGE_PATH, UploadPolicy, product_image_router
 
-__all__ = ["CatalogModule"]
+__all__ = ["CATALOG_MIGRATIONS", "CatalogModule"]
+
+#: ``legacy``: the revisions of the old single history (before each module had its branch) with the same products.
+CATALOG_MIGRATIONS = Migrations(
+    name="catalog",
+    versions=Path(__file__).resolve().parent / "infrastructure" / "migrations",
+    tables=frozenset({ProductRow.__tablename__}),
+    legacy={
+        "0001": "catalog_0001",
+        "0002": "catalog_0001",
+        "0003": "catalog_0002",
+        "0004": "catalog_0002",
+        "0005": "catalog_0003",
+        "0006": "catalog_0003",
+        "0007": "catalog_0004",
+    },
+)
 
 
 @dataclass(frozen=True)
 class CatalogModule:
     name: str = "catalog"
-    migrations: Migrations | None = None
+    migrations: Migrations | None = CATALOG_MIGRATIONS
 
     @property
     def permissions(self) -> Mapping[Permission, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,17 +19,35 @@ from shop.ordering.application.registration import register_ordering_handlers
 from shop.ordering.domain.events import OrderPlaced
 from shop.ordering.domain.permissions import ORDERING_PERMISSIONS
 from shop.ordering.infrastructure.reencrypt import reencrypt_orders
+from shop.ordering.infrastructure.tables import OrderLineRow, OrderRow
 from shop.ordering.infrastructure.wiring import ordering_dependencies
 from shop.ordering.interface.http import orders_router_v1, orders_router_v2
 from shop.ordering.interface.reports import reports_router
 
-__all__ = ["OrderingModule"]
+__all__ = ["ORDERING_MIGRATIONS", "OrderingModule"]
+
+#: No ``after``: order lines keep no foreign key to the catalog's products (they are a snapshot of the sale).
+#: ``legacy``: the revisions of the old single history (before each module had its branch) with the same orders.
+ORDERING_MIGRATIONS = Migrations(
+    name="ordering",
+    versions=Path(__file__).resolve().parent / "infrastructure" / "migrations",
+    tables=frozenset({OrderRow.__tablename__, OrderLineRow.__tablename__}),
+    legacy={
+        "0001": "ordering_0001",
+        "0002": "ordering_0001",
+        "0003": "ordering_0002",
+        "0004": "ordering_0003",
+        "0005": "ordering_0003",
+        "0006": "ordering_0004",
+        "0007": "ordering_0004",
+    },
+)
 
 
 @dataclass(frozen=True)
 class OrderingModule:
     name: str = "ordering"
-    migrations: Migrations | None = None
+    migrations: Migrations | None = ORDERING_MIGRATIONS
 
     @property
     def permissions(self) -> Mapping[Permission, str]:

@@ -1,7 +1,8 @@
-"""The service's complete schema: importing this module registers every table on ``Base.metadata``.
+"""The kernel's tables: importing this module registers them on ``Base.metadata`` (the kernel's migration branch).
 
-Migrations (autogenerate and the schema tests) compare against :data:`metadata`, so a table module missing here
-would look like a table to drop.
+A module's tables register themselves the same way when its table module is imported (a module declaring its
+``Migrations`` imports them), so ``metadata`` holds the kernel's tables and those of every module loaded. Each
+migration branch compares only its own tables with the database (``Migrations.tables``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from apibase.infrastructure.persistence.identity.tables import (
     UserRow,
 )
 from apibase.infrastructure.persistence.orm import Base
-from shop.catalog.infrastructure.tables import ProductRow
-from shop.ordering.infrastructure.tables import OrderLineRow, OrderRow
 
 __all__ = ["TABLE_MODELS", "metadata"]
 
+#: The kernel branch's tables (``KERNEL_MIGRATIONS.tables``).
 TABLE_MODELS: tuple[type[Base], ...] = (
-    ProductRow,
-    OrderRow,
-    OrderLineRow,
     UserRow,
     TenantRegistrationRow,
     ApiKeyRow,

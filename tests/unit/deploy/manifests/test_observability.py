@@ -12,7 +12,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from apibase.infrastructure.observability.metrics import Metrics
+from apibase.testing.service import service_settings
+from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 
@@ -21,12 +22,13 @@ PROMQL_FUNCTIONS = {
     "sum", "rate", "max", "by", "histogram_quantile", "increase", "and", "le", "job", "route", "status", "pool",
     "reason", "humanizePercentage", "humanizeDuration",
 }  # fmt: skip
-#: Exported by other parts of the service (the log shipper), not by ``Metrics``.
+#: Exported by other parts of the service (the log shipper), not by the app's ``Metrics``.
 OTHER_EXPORTERS = {"log_shipper_dropped_total"}
 
 
-def exported_names() -> set[str]:
-    metrics = Metrics()
+def exported_names(tmp_path: Path) -> set[str]:
+    """What the reference service exports: the kernel's instruments and its modules' counters."""
+    metrics = create_app(service_settings(tmp_path / "service.db")).state.kernel.metrics
     metrics.request_finished("GET", "/x", 200, 0.01)
     metrics.login_failed("auth.invalid_credentials")  # labelled families only show once they have a child
     text = metrics.render("text/plain")[0].decode()
@@ -53,8 +55,8 @@ def alert_expressions() -> list[str]:
 
 
 @pytest.mark.parametrize("expression", dashboard_expressions() + alert_expressions())
-def test_every_query_uses_exported_metrics(expression: str) -> None:
-    unknown = metric_names(expression) - exported_names() - OTHER_EXPORTERS
+def test_every_query_uses_exported_metrics(expression: str, tmp_path: Path) -> None:
+    unknown = metric_names(expression) - exported_names(tmp_path) - OTHER_EXPORTERS
     assert not unknown, f"{expression!r} queries metrics nobody exports: {sorted(unknown)}"
 
 

@@ -1,6 +1,6 @@
 """The ``audit_log`` table: append-only, read per tenant newest first (hence the (tenant, time) index).
 
-It is on the service's ``Base.metadata``, so it belongs in ``schema.py`` and the migrations like every table.
+It is on the service's ``Base.metadata``, so it belongs in ``schema.py`` and the kernel's migration branch.
 A ``GlobalTable`` scoped by its own code: the recorder writes the tenant of each entry itself (refused and
 anonymous requests are audited too, with the tenant they named) and reads one tenant's entries only.
 """

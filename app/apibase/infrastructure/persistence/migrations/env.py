@@ -1,7 +1,8 @@
-"""Alembic's environment: run by Alembic for every command, never imported as a module.
+"""Alembic's environment: run by Alembic for every command of every branch, never imported as a module.
 
-Online, it either uses the connection the caller put in ``config.attributes["connection"]`` (see
-``apibase.infrastructure.persistence.migrate``) or opens its own async engine and runs the migrations through
+``apibase.infrastructure.persistence.migrate`` puts the branch in ``config.attributes["branch"]``: its version
+table, and the tables autogenerate may compare (only its own). Online, it either uses the connection the caller
+put in ``config.attributes["connection"]`` or opens its own async engine and runs the migrations through
 ``connection.run_sync``. SQLite gets batch mode, since it can alter almost nothing in place.
 """
 
@@ -15,18 +16,20 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.schema import SchemaItem
 
 from apibase.infrastructure.persistence import column_types
+from apibase.infrastructure.persistence.branches import Migrations
 from apibase.infrastructure.persistence.database import is_sqlite
 from apibase.infrastructure.persistence.schema import metadata
 
 __all__: list[str] = []
 
 
-def include_object(item: SchemaItem, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave alone tables the models do not know (another tool's, a test's): autogenerate never drops them."""
-    return not (type_ == "table" and reflected and compare_to is None)
+def branch() -> Migrations:
+    found = context.config.attributes.get("branch")
+    if not isinstance(found, Migrations):
+        raise TypeError("run migrations through apibase.infrastructure.persistence.migrate, which names the branch")
+    return found
 
 
 def render_item(type_: str, item: object, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -37,7 +40,7 @@ def render_item(type_: str, item: object, autogen_context: AutogenContext) -> st
     return False
 
 
-def run_offline(url: str) -> None:
+def run_offline(url: str, branch: Migrations) -> None:
     """``--sql`` mode: print the DDL instead of running it, e.g. for a DBA to review."""
     context.configure(
         url=url,
@@ -45,29 +48,31 @@ def run_offline(url: str) -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=is_sqlite(url),
-        include_object=include_object,
+        version_table=branch.version_table,
+        include_object=branch.include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
-def run_on(connection: Connection) -> None:
+def run_on(connection: Connection, branch: Migrations) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        include_object=include_object,
+        version_table=branch.version_table,
+        include_object=branch.include_object,
         render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
-async def run_online(url: str) -> None:
+async def run_online(url: str, branch: Migrations) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(run_on)
+            await connection.run_sync(run_on, branch)
     finally:
         await engine.dispose()
 
@@ -77,11 +82,11 @@ def main() -> None:
     url = config.get_main_option("sqlalchemy.url") or ""
     connection = config.attributes.get("connection")
     if context.is_offline_mode():
-        run_offline(url)
+        run_offline(url, branch())
     elif isinstance(connection, Connection):
-        run_on(connection)
+        run_on(connection, branch())
     else:
-        asyncio.run(run_online(url))
+        asyncio.run(run_online(url, branch()))
 
 
 main()

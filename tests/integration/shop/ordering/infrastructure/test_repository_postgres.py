@@ -96,7 +96,7 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     register_ordering_handlers(
         racing_commands,
         racing_queries,
-        OrderingDependencies(unit_of_work=base.unit_of_work, orders=pausing, products=base.products, sales=base.sales),
+        OrderingDependencies(orders=pausing, products=base.products, sales=base.sales),
     )
 
     paid, cancelled = await asyncio.gather(
@@ -114,4 +114,5 @@ async def test_concurrent_updates_of_one_order_conflict(session_factory: async_s
     assert stored is not None
     assert stored.version == 2
     assert stored.status in (OrderStatus.PAID, OrderStatus.CANCELLED)
+    assert stored.status is winners[0].value.status
     assert stored.status is winners[0].value.status

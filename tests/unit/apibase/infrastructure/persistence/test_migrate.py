@@ -1,24 +1,24 @@
-"""Migrations on SQLite: head is exactly the models' metadata, downgrade works, revisions are numbered."""
+"""Migrations on SQLite, kernel only: the kernel's branch builds exactly its models, and module branches (made up
+here) run after it with version tables of their own, so removing a module never strands the database."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from apibase.core.settings import Settings
-from apibase.infrastructure.persistence import migrate
+from apibase.infrastructure.persistence.branches import Migrations
 from apibase.infrastructure.persistence.migrate import (
-    MIGRATIONS_DIR,
+    KERNEL_MIGRATIONS,
     alembic_config,
     create_revision,
     current_revisions,
@@ -27,13 +27,15 @@ from apibase.infrastructure.persistence.migrate import (
     upgrade_database,
     upgrade_database_async,
 )
-from apibase.infrastructure.persistence.schema import TABLE_MODELS, metadata
-from shop.testing.migrations import (
-    assert_order_returns_upgrade_keeps_rows,
-    assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus,
-)
+from apibase.infrastructure.persistence.schema import TABLE_MODELS
+from apibase.testing.migrations import as_legacy_database, revisions_on, schema_differences, scratch_branch
 
 pytestmark = pytest.mark.unit
+
+KERNEL_HEAD = {"apibase": ("apibase_0002",)}
+KERNEL_TABLES = {model.__tablename__ for model in TABLE_MODELS}
+NOTES_TABLE = ("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)", "DROP TABLE notes")
+NOTES_COLUMN = ("ALTER TABLE notes ADD COLUMN author TEXT", "ALTER TABLE notes DROP COLUMN author")
 
 
 @pytest.fixture
@@ -42,82 +44,180 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def scripts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the migrations folder, so that new revisions never land in the source tree."""
-    copy = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
-    return copy
+def notes(tmp_path: Path) -> Migrations:
+    """A module's branch with one revision that creates its ``notes`` table."""
+    return scratch_branch(tmp_path / "notes", "notes", frozenset({"notes"}), [NOTES_TABLE])
 
 
-async def schema_state(settings: Settings) -> tuple[list[object], set[str]]:
-    """Differences between the database and the models, and the table names present."""
+@pytest.fixture
+def kernel_copy(tmp_path: Path) -> Migrations:
+    """The kernel's branch on a private copy of its revisions, so that new ones never land in the source tree."""
+    copy = tmp_path / "kernel"
+    shutil.copytree(KERNEL_MIGRATIONS.versions, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return replace(KERNEL_MIGRATIONS, versions=copy)
+
+
+def on_database[T](settings: Settings, work: Callable[[Connection], T]) -> T:
+    """``work`` on a connection of its own, committed."""
+
+    async def run() -> T:
+        engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def tables(settings: Settings) -> set[str]:
+    return on_database(settings, lambda sync: set(inspect(sync).get_table_names()))
+
+
+def differences(settings: Settings, branches: Sequence[Migrations] = ()) -> list[object]:
+    return on_database(settings, lambda sync: schema_differences(sync, branches))
+
+
+def notes_rows(settings: Settings) -> list[tuple[object, ...]]:
+    return on_database(settings, lambda sync: [tuple(row) for row in sync.execute(text("SELECT * FROM notes"))])
+
+
+def test_upgrade_to_head_builds_exactly_the_kernel_models(settings: Settings) -> None:
+    assert current_revisions(settings) == {"apibase": ()}
+
+    upgrade_database(settings)
+
+    assert current_revisions(settings) == head_revisions() == KERNEL_HEAD
+    assert differences(settings) == []
+    assert tables(settings) == KERNEL_TABLES | {"alembic_version"}
+
+
+def test_upgrade_twice_is_a_no_op(settings: Settings, notes: Migrations) -> None:
+    upgrade_database(settings, [notes])
+    upgrade_database(settings, [notes])
+
+    assert current_revisions(settings, [notes]) == {**KERNEL_HEAD, "notes": ("notes_0001",)}
+
+
+def test_a_module_branch_runs_after_the_kernel_with_its_own_version_table(
+    settings: Settings, notes: Migrations
+) -> None:
+    upgrade_database(settings, [notes])
+
+    assert current_revisions(settings, [notes]) == head_revisions([notes]) == {**KERNEL_HEAD, "notes": ("notes_0001",)}
+    assert tables(settings) == KERNEL_TABLES | {"alembic_version", "notes", "alembic_version_notes"}
+    assert differences(settings) == []  # the kernel's comparison never looks at the module's table
+
+
+def test_removing_a_module_leaves_its_table_and_history_until_it_comes_back(
+    settings: Settings, notes: Migrations, tmp_path: Path
+) -> None:
+    upgrade_database(settings, [notes])
+    on_database(settings, lambda sync: sync.execute(text("INSERT INTO notes (body) VALUES ('kept')")))
+
+    upgrade_database(settings)  # the module is gone from the service
+
+    assert current_revisions(settings, [notes]) == {**KERNEL_HEAD, "notes": ("notes_0001",)}
+    assert notes_rows(settings) == [(1, "kept")]
+
+    back = scratch_branch(tmp_path / "notes", "notes", frozenset({"notes"}), [NOTES_TABLE, NOTES_COLUMN])
+    upgrade_database(settings, [back])
+
+    assert current_revisions(settings, [back])["notes"] == ("notes_0002",)
+    assert notes_rows(settings) == [(1, "kept", None)]
+
+
+def test_a_branch_waits_for_the_branches_named_in_after(settings: Settings, notes: Migrations, tmp_path: Path) -> None:
+    """``digest`` is listed first, but its revision writes into ``notes``, which must exist by then."""
+    fill = ("INSERT INTO notes (body) VALUES ('from digest')", "DELETE FROM notes")
+    digest = scratch_branch(tmp_path / "digest", "digest", frozenset(), [fill], after=("notes",))
+
+    upgrade_database(settings, [digest, notes])
+
+    assert list(current_revisions(settings, [digest, notes])) == ["apibase", "notes", "digest"]
+    assert notes_rows(settings) == [(1, "from digest")]
+
+
+def test_one_branch_to_a_revision(settings: Settings, notes: Migrations, tmp_path: Path) -> None:
+    two = scratch_branch(tmp_path / "notes", "notes", frozenset({"notes"}), [NOTES_TABLE, NOTES_COLUMN])
+
+    upgrade_database(settings, [two], branch="notes", revision="notes_0001")
+
+    assert current_revisions(settings, [two]) == {"apibase": (), "notes": ("notes_0001",)}
+    with pytest.raises(ValueError, match="names its branch"):
+        upgrade_database(settings, [two], revision="notes_0001")
+    with pytest.raises(LookupError, match="no migration branch 'nope'"):
+        upgrade_database(settings, [two], branch="nope")
+
+
+def test_downgrading_a_module_to_base_drops_only_its_tables(settings: Settings, notes: Migrations) -> None:
+    upgrade_database(settings, [notes])
+
+    downgrade_database(settings, [notes], branch="notes", revision="base")
+
+    assert current_revisions(settings, [notes]) == {**KERNEL_HEAD, "notes": ()}
+    assert tables(settings) == KERNEL_TABLES | {"alembic_version", "alembic_version_notes"}
+
+
+def test_downgrade_the_kernel_to_base_removes_its_tables(settings: Settings) -> None:
+    upgrade_database(settings)
+
+    downgrade_database(settings, [], branch="apibase", revision="base")
+
+    assert current_revisions(settings) == {"apibase": ()}
+    assert tables(settings) == {"alembic_version"}
+
+
+async def test_upgrade_from_async_code(settings: Settings, notes: Migrations) -> None:
+    await upgrade_database_async(settings, [notes])
+
     engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
-            diffs = await connection.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
-            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            assert await connection.run_sync(lambda sync: revisions_on(sync, [notes])) == {
+                **KERNEL_HEAD,
+                "notes": ("notes_0001",),
+            }
     finally:
         await engine.dispose()
-    return diffs, tables
 
 
-def test_upgrade_to_head_produces_exactly_the_metadata(settings: Settings) -> None:
-    assert current_revisions(settings) == ()
-
-    upgrade_database(settings)
-
-    assert current_revisions(settings) == head_revisions() == ("0007",)
-    diffs, tables = asyncio.run(schema_state(settings))
-    assert diffs == []
-    assert tables == {model.__tablename__ for model in TABLE_MODELS} | {"alembic_version"}
-
-
-def test_upgrade_twice_is_a_no_op(settings: Settings) -> None:
-    upgrade_database(settings)
-    upgrade_database(settings)
-
-    assert current_revisions(settings) == ("0007",)
-
-
-def test_downgrade_to_base_removes_every_table(settings: Settings) -> None:
-    upgrade_database(settings)
-
-    downgrade_database(settings, "base")
-
-    assert current_revisions(settings) == ()
-    assert asyncio.run(schema_state(settings))[1] == {"alembic_version"}
-
-
-async def test_upgrade_from_async_code(settings: Settings) -> None:
-    await upgrade_database_async(settings)
-
-    diffs, tables = await schema_state(settings)
-    assert diffs == []
-    assert "orders" in tables
+IDENTITY_TABLES = {"users", "tenant_registrations", "api_keys", "refresh_sessions"}
 
 
 @pytest.mark.parametrize(
-    "check", [assert_sku_index_upgrade_keeps_rows_and_frees_deleted_skus, assert_order_returns_upgrade_keeps_rows]
+    ("old", "kernel_tables"), [("0001", set()), ("0002", IDENTITY_TABLES), ("0007", KERNEL_TABLES)]
 )
-async def test_upgrading_a_database_with_data_keeps_every_row(
-    settings: Settings, check: Callable[[Settings, Connection], None]
+def test_a_database_of_the_old_single_history_is_adopted(
+    settings: Settings, tmp_path: Path, old: str, kernel_tables: set[str]
 ) -> None:
-    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(lambda sync: check(settings, sync))
-    finally:
-        await engine.dispose()
+    """``alembic_version`` held the one history's revision: each branch gets its equivalent, then goes to head."""
+    notes = scratch_branch(
+        tmp_path / "notes", "notes", frozenset({"notes"}), [NOTES_TABLE, NOTES_COLUMN], legacy={old: "notes_0001"}
+    )
+    on_database(settings, lambda sync: as_legacy_database(settings, [notes], old, sync))
+    assert on_database(settings, lambda sync: revisions_on(sync, [notes])) == {"apibase": (old,), "notes": ()}
+    assert tables(settings) == kernel_tables | {"alembic_version", "notes"}
+
+    upgrade_database(settings, [notes])
+
+    assert current_revisions(settings, [notes]) == {**KERNEL_HEAD, "notes": ("notes_0002",)}
+    assert differences(settings) == []
 
 
-def test_offline_mode_prints_the_ddl(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_mode_prints_the_ddl_of_one_branch(
+    settings: Settings, notes: Migrations, capsys: pytest.CaptureFixture[str]
+) -> None:
     command.upgrade(alembic_config(settings), "head", sql=True)
+    command.upgrade(alembic_config(settings, notes), "head", sql=True)
 
-    ddl = capsys.readouterr().out
-    assert "CREATE TABLE products" in ddl
-    assert "CREATE UNIQUE INDEX ix_products_tenant_id_sku ON products (tenant_id, sku) WHERE deleted_at IS NULL" in ddl
-    assert "REFERENCES orders (id) ON DELETE CASCADE" in ddl
+    kernel, _, module = capsys.readouterr().out.partition("CREATE TABLE alembic_version_notes")
+    assert "CREATE TABLE alembic_version " in kernel
+    assert "CREATE TABLE users" in kernel
+    assert "REFERENCES users (id) ON DELETE CASCADE" in kernel
+    assert "CREATE TABLE notes" in module
+    assert "users" not in module
 
 
 def test_a_percent_sign_in_the_url_survives() -> None:
@@ -126,66 +226,57 @@ def test_a_percent_sign_in_the_url_survives() -> None:
     assert alembic_config(Settings(database_url=url)).get_main_option("sqlalchemy.url") == url
 
 
-def test_a_manual_revision_is_numbered_after_head(settings: Settings, scripts: Path) -> None:
-    path = create_revision(settings, "add a column", autogenerate=False)
+def test_a_manual_revision_is_numbered_within_its_branch(settings: Settings, notes: Migrations) -> None:
+    path = create_revision(settings, notes, "add a column", autogenerate=False)
 
-    assert path == scripts / "versions" / "0008_add_a_column.py"
+    assert path == notes.versions / "notes_0002_add_a_column.py"
     source = path.read_text()
-    assert "revision: str = '0008'" in source
-    assert "down_revision: str | Sequence[str] | None = '0007'" in source
-    assert migrate.head_revisions() == ("0008",)
+    assert "revision: str = 'notes_0002'" in source
+    assert "down_revision: str | Sequence[str] | None = 'notes_0001'" in source
+    assert head_revisions([notes])["notes"] == ("notes_0002",)
 
 
-def test_autogenerate_on_an_up_to_date_database_finds_nothing_and_ignores_foreign_tables(
-    settings: Settings, scripts: Path
+def test_a_new_module_s_first_revision(settings: Settings, tmp_path: Path) -> None:
+    fresh = Migrations(name="fresh", versions=tmp_path / "fresh" / "migrations", tables=frozenset())
+
+    path = create_revision(settings, fresh, "start", autogenerate=False)
+
+    assert path == fresh.versions / "fresh_0001_start.py"
+    assert "down_revision: str | Sequence[str] | None = None" in path.read_text()
+
+
+def test_autogenerate_compares_only_the_branch_s_own_tables(
+    settings: Settings, kernel_copy: Migrations, notes: Migrations
 ) -> None:
-    upgrade_database(settings)
+    """An up-to-date kernel: nothing to do, whatever else the database holds (a module's table, another tool's)."""
+    upgrade_database(settings, [kernel_copy, notes])
+    on_database(settings, lambda sync: sync.execute(text("CREATE TABLE legacy_report (id INTEGER PRIMARY KEY)")))
 
-    async def add_foreign_table() -> None:
-        engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-        async with engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE legacy_report (id INTEGER PRIMARY KEY)"))
-        await engine.dispose()
-
-    asyncio.run(add_foreign_table())
-
-    source = create_revision(settings, "nothing to do").read_text()
+    source = create_revision(settings, kernel_copy, "nothing to do").read_text()
 
     assert "op." not in source  # neither upgrade nor downgrade does anything
     assert "legacy_report" not in source
+    assert "notes" not in source
 
 
-def test_autogenerate_from_scratch_reproduces_the_schema(settings: Settings, scripts: Path, tmp_path: Path) -> None:
-    """Without the hand-checked revision, autogenerate must yield a migration that builds the same schema."""
-    for revision in (scripts / "versions").glob("0*.py"):
+def test_autogenerate_from_scratch_reproduces_the_kernel_schema(settings: Settings, kernel_copy: Migrations) -> None:
+    """Without the hand-checked revisions, autogenerate must yield a migration that builds the same schema."""
+    for revision in kernel_copy.versions.glob("*.py"):
         revision.unlink()
 
-    path = create_revision(settings, "initial")
+    path = create_revision(settings, kernel_copy, "initial")
     source = path.read_text()
-    upgrade_database(settings)
+    upgrade_database(settings, [kernel_copy])
 
-    assert path.name == "0001_initial.py"
-    assert "from apibase.infrastructure.persistence.column_types import ExactDecimal" in source
-    assert "ExactDecimal(precision=18, scale=2)" in source
-    assert asyncio.run(schema_state(settings))[0] == []
+    assert path.name == "apibase_0001_initial.py"
+    assert "from apibase.infrastructure.persistence.column_types import UTCDateTime" in source
+    assert differences(settings) == []
 
 
 def test_create_revision_insists_on_exactly_one_new_file(
-    settings: Settings, scripts: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, notes: Migrations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(command, "revision", lambda *args, **kwargs: None)
 
     with pytest.raises(RuntimeError, match="exactly one revision"):
-        create_revision(settings, "nothing")
-
-
-async def test_the_orders_rebuild_refuses_a_sqlite_connection_with_foreign_keys_on(settings: Settings) -> None:
-    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            await connection.commit()
-            with pytest.raises(RuntimeError, match="foreign_keys=OFF"):
-                await connection.run_sync(lambda sync: upgrade_database(settings, connection=sync))
-    finally:
-        await engine.dispose()
+        create_revision(settings, notes, "nothing")

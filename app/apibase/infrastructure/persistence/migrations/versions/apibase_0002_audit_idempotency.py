@@ -1,12 +1,11 @@
-"""Tenancy for products and orders, the audit log and the idempotency keys.
+"""The audit log and the idempotency keys.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: apibase_0002
+Revises: apibase_0001
 Create Date: 2026-11-26
 
-Rows that existed before tenancy belong to the default tenant (the column's server default, kept so a row
-written by an older replica during a rolling deploy still lands somewhere valid). A sku is unique per tenant
-now, not globally.
+The kernel's part of revision 0003 of the old single history (whose tenancy of products and orders went to the
+catalog and ordering branches).
 """
 
 from __future__ import annotations
@@ -20,21 +19,13 @@ from apibase.infrastructure.persistence.column_types import UTCDateTime
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "apibase_0002"
+down_revision: str | Sequence[str] | None = "apibase_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_TENANT_TABLES = ("products", "orders")
-
 
 def upgrade() -> None:
-    for table in _TENANT_TABLES:
-        op.add_column(table, sa.Column("tenant_id", sa.String(length=63), nullable=False, server_default="default"))
-        op.create_index(op.f(f"ix_{table}_tenant_id"), table, ["tenant_id"], unique=False)
-    op.drop_index(op.f("ix_products_sku"), table_name="products")
-    op.create_index("ix_products_tenant_id_sku", "products", ["tenant_id", "sku"], unique=True)
-
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -71,9 +62,3 @@ def downgrade() -> None:
     op.drop_table("idempotency_keys")
     op.drop_index("ix_audit_log_tenant_id_occurred_at", table_name="audit_log")
     op.drop_table("audit_log")
-    op.drop_index("ix_products_tenant_id_sku", table_name="products")
-    op.create_index(op.f("ix_products_sku"), "products", ["sku"], unique=True)
-    for table in reversed(_TENANT_TABLES):
-        op.drop_index(op.f(f"ix_{table}_tenant_id"), table_name=table)
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("tenant_id")

@@ -1,8 +1,10 @@
 """A sku is unique among live products only: a soft-deleted product's sku can be used again.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: catalog_0003
+Revises: catalog_0002
 Create Date: 2026-12-07
+
+Revision 0005 of the old single history.
 
 The unique (tenant, sku) index becomes partial (``WHERE deleted_at IS NULL``, on PostgreSQL and SQLite alike).
 Upgrading keeps every row: the old index already held all rows unique, so the narrower one holds them too.
@@ -19,8 +21,8 @@ from alembic import op
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "catalog_0003"
+down_revision: str | Sequence[str] | None = "catalog_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,10 @@
 """The order's shipping address, stored encrypted.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: ordering_0003
+Revises: ordering_0002
 Create Date: 2026-12-03
+
+Revision 0004 of the old single history.
 
 A nullable text column: existing orders have no address, and the column holds only the ciphertext token the
 application writes (``v1.<kid>.<nonce>.<ciphertext>``), never plaintext, so it gets no index and no length
@@ -18,8 +20,8 @@ from alembic import op
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "ordering_0003"
+down_revision: str | Sequence[str] | None = "ordering_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,15 +1,18 @@
 """Order returns: the ``returned`` status, when the order came back and why.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: ordering_0004
+Revises: ordering_0003
 Create Date: 2026-12-07
+
+Revision 0006 of the old single history.
 
 Two nullable columns (existing orders were never returned) and the status check widened by one value; no row
 changes on the way up. Downgrading turns returned orders back into shipped ones (the old schema has no other
 place for them) and drops the return's date and reason.
 
 SQLite cannot alter a CHECK constraint, so there the table is rebuilt (batch "move and copy"); it is built from
-the table as revision 0005 left it (``copy_from``), which also lets ``--sql`` print the DDL without a database.
+the table as revision ordering_0003 left it (``copy_from``), which also lets ``--sql`` print the DDL without a
+database.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from apibase.infrastructure.persistence.column_types import ExactDecimal, UTCDat
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "ordering_0004"
+down_revision: str | Sequence[str] | None = "ordering_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,7 +37,7 @@ _AFTER = "status IN ('placed', 'paid', 'shipped', 'cancelled', 'returned')"
 
 
 def _orders_before() -> sa.Table:
-    """The orders table at revision 0005, with its constraints and indexes (the rebuild keeps all of them)."""
+    """The orders table at ordering_0003, with its constraints and indexes (the rebuild keeps all of them)."""
     return sa.Table(
         "orders",
         sa.MetaData(),

@@ -1,8 +1,10 @@
 """Who created each product and who changed it last.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: catalog_0004
+Revises: catalog_0003
 Create Date: 2026-12-07
+
+Revision 0007 of the old single history.
 
 Two nullable columns holding the caller's subject: products created before this revision have no known author,
 and a change made without an identified caller (a job, the shell) records none. No index: nothing filters by them.
@@ -17,8 +19,8 @@ from alembic import op
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "catalog_0004"
+down_revision: str | Sequence[str] | None = "catalog_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
