@@ -27,9 +27,14 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# The total, then the kernel and the reference service each on its own: one cannot carry the other.
 pytest: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 \
 		--cov-config=pyproject.toml $(PYTEST_ARGS)
+	@printf 'kernel (app/apibase): ' && $(BIN)/coverage report --rcfile=pyproject.toml \
+		--include='*/app/apibase/*' --format=total --fail-under=90
+	@printf 'reference service (app/shop): ' && $(BIN)/coverage report --rcfile=pyproject.toml \
+		--include='*/app/shop/*' --format=total --fail-under=90
 
 test: lint typecheck contracts pytest
 

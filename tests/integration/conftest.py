@@ -16,11 +16,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-import httpx
 import pytest
 
 ROOT = Path(__file__).parents[2]
@@ -31,13 +31,6 @@ _START_TIMEOUT = 30.0
 
 class Server(NamedTuple):
     address: str
-    token: str
-
-
-class ReferenceServer(NamedTuple):
-    """A running reference service: its base URL and an access token of its default tenant's admin."""
-
-    base: str
     token: str
 
 
@@ -200,45 +193,33 @@ def opensearch() -> Iterator[Server]:
             _stop(process)
 
 
-@pytest.fixture(scope="module")
-def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceServer]:
-    """The reference service as ``uvicorn`` runs it, on SQLite in a temp dir and a free loopback port, with the
-    default tenant's admin signed up and logged in through the API. Started per module, stopped by its PID."""
-    workdir = tmp_path_factory.mktemp("service")
-    env = {
-        **os.environ,
-        "APIBASE_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'service.db'}",
-        "APIBASE_UPLOADS_DIR": str(workdir / "uploads"),
-        "APIBASE_AUTH__PASSWORD_TIME_COST": "1",
-        "APIBASE_AUTH__PASSWORD_MEMORY_KIB": "1024",
-        # A fuzzer is one client sending thousands of requests: budgets sized for it, not for production.
-        "APIBASE_RATE_LIMIT__CLIENT_LIMIT": "100000/minute",
-        "APIBASE_RATE_LIMIT__LOGIN_LIMIT": "100000/minute",
-        "APIBASE_RATE_LIMIT__USER_LIMIT": "100000/minute",
-    }
-    log_path = workdir / "server.log"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "shop.main:create_app", "--port", str(port)]
-    with log_path.open("wb") as log:
-        # cwd=ROOT: ``python -m`` puts it first on sys.path, so this checkout's ``app`` is the one served.
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not _answers(f"{base}/health/ready"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the service did not become ready:\n{log_path.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.1)
-        yield ReferenceServer(base, _admin_token(base))
-    finally:
-        _stop(process)
+type Served = Callable[[str, Mapping[str, str], Path], AbstractContextManager[str]]
 
 
-def _admin_token(base: str) -> str:
-    """Sign up the default tenant's admin and log in, as a client would."""
-    credentials = {"email": "admin@example.com", "password": "admin-password-123"}
-    httpx.post(f"{base}/api/v2/auth/register", json=credentials, timeout=10).raise_for_status()
-    login = httpx.post(f"{base}/api/v2/auth/login", json=credentials, timeout=10)
-    login.raise_for_status()
-    token: str = login.json()["data"]["access_token"]
-    return token
+@pytest.fixture(scope="session")
+def uvicorn_factory() -> Served:
+    """``served(factory, env, workdir)``: ``uvicorn --factory`` on a free loopback port until ``/health/ready``
+    answers; the context gives its base URL and stops it by its PID. ``env`` adds to this process's environment."""
+
+    @contextmanager
+    def served(factory: str, env: Mapping[str, str], workdir: Path) -> Iterator[str]:
+        log_path = workdir / "server.log"
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
+        with log_path.open("wb") as log:
+            # cwd=ROOT: ``python -m`` puts it first on sys.path, so this checkout's ``app`` is the one served.
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+                command, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not _answers(f"{base}/health/ready"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the service did not become ready:\n{log_path.read_text(errors='replace')[-4000:]}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            _stop(process)
+
+    return served

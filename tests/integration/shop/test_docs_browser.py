@@ -38,7 +38,7 @@ expect.set_options(timeout=TIMEOUT_MS)  # ReDoc renders a large document: second
 
 
 class ReferenceServer(Protocol):
-    """The ``reference_server`` fixture's value (tests/integration/conftest.py)."""
+    """The ``reference_server`` fixture's value (tests/integration/shop/conftest.py)."""
 
     base: str
     token: str

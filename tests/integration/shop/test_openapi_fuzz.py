@@ -21,7 +21,7 @@ SEED = "20261126"
 
 
 class ReferenceServer(Protocol):
-    """The ``reference_server`` fixture's value (tests/integration/conftest.py)."""
+    """The ``reference_server`` fixture's value (tests/integration/shop/conftest.py)."""
 
     base: str
     token: str

@@ -37,7 +37,7 @@ class Server(Protocol):
 
 
 class ReferenceServer(Protocol):
-    """The ``reference_server`` fixture's value (tests/integration/conftest.py)."""
+    """The ``reference_server`` fixture's value (tests/integration/shop/conftest.py)."""
 
     @property
     def base(self) -> str: ...

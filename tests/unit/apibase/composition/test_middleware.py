@@ -14,10 +14,10 @@ from apibase.domain.identity.roles import SERVICE_ROLE, RolePolicy
 from apibase.interface.http.middleware.body_limit import BodyLimitMiddleware
 from apibase.interface.http.middleware.stack import MiddlewareStack
 from apibase.kernel import Kernel, build_kernel
+from apibase.main import create_app
 from apibase.module import permission_registry
 from apibase.modules import kernel_modules
 from apibase.testing.service import service_settings
-from shop.main import create_app
 
 pytestmark = pytest.mark.unit
 

@@ -1,10 +1,11 @@
 """Stop signals to a real ``apibase serve``: readiness off at once, nothing in flight fails, always exit 0 in time.
 
-The load test's generator behaves like a load balancer that honours readiness: 20 clients create and list
-products until the health poller has seen ``/health/ready`` answer 503 and a propagation lag has passed (well
-inside the server's drain delay). One slow upload is still sending its body when the server closes its listening
-socket, so it proves that in-flight requests are drained, not cut off. Requests after the close are refused, as
-they should be, and do not count as failures.
+The server runs a small service of the kernel's own (``supplier_service.py``: the sample ``suppliers`` resource
+and a raw-body upload). The load test's generator behaves like a load balancer that honours readiness: 20 clients
+create and list suppliers until the health poller has seen ``/health/ready`` answer 503 and a propagation lag has
+passed (well inside the server's drain delay). One slow upload is still sending its body when the server closes its
+listening socket, so it proves that in-flight requests are drained, not cut off. Requests after the close are
+refused, as they should be, and do not count as failures.
 
 The other tests send signals in bursts (as fast as ``os.kill`` goes; the kernel may merge some) during start-up,
 idle, under load and to the ``--workers`` supervisor, in a storm until the process is gone, and one at a time
@@ -28,10 +29,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
+
+from apibase.testing.suppliers import sample_metadata
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).parents[4]
+HERE = Path(__file__).parent
 CLIENTS = 20
 DRAIN_DELAY = 2.0  # the server keeps serving this long after SIGTERM, with readiness 503
 PROPAGATION = 0.5  # the "load balancer" stops routing this long after it saw readiness 503
@@ -42,7 +46,6 @@ START_UP_BOUND = 120.0
 EXIT_BOUND = GRACE + 5.0
 BURST = 20
 UPLOAD_SECONDS = 3.5  # the slow upload is still sending when the listener closes (after DRAIN_DELAY)
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +73,15 @@ def _free_port() -> int:
 def _launched(tmp_path: Path, *options: str, drain_delay: float = DRAIN_DELAY, grace: int = GRACE) -> Iterator[Server]:
     """``apibase serve`` (one worker unless told) on SQLite in a temp dir; the test stops it, this only cleans up."""
     port = _free_port()
+    database = tmp_path / "shutdown.db"
+    tables = sqlalchemy.create_engine(f"sqlite:///{database}")
+    sample_metadata.create_all(tables)
+    tables.dispose()
     env = {
         **os.environ,
-        "APIBASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shutdown.db'}",
+        "APIBASE_SERVICE": "supplier_service:SERVICE",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        "APIBASE_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "APIBASE_UPLOADS_DIR": str(tmp_path / "uploads"),
         "APIBASE_WORKERS": "1",
         "APIBASE_SHUTDOWN_GRACE_SECONDS": str(grace),
@@ -89,7 +98,7 @@ def _launched(tmp_path: Path, *options: str, drain_delay: float = DRAIN_DELAY, g
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - a fixed command
-            command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             yield Server(process, f"http://127.0.0.1:{port}", log_path)
@@ -123,14 +132,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def _sign_in(base: str) -> dict[str, str]:
     credentials = {"email": "drain@example.com", "password": "draining-password-123"}
     headers = {"X-Tenant-ID": "default"}
-    httpx.post(f"{base}/api/v2/auth/register", json=credentials, headers=headers, timeout=10).raise_for_status()
-    login = httpx.post(f"{base}/api/v2/auth/login", json=credentials, headers=headers, timeout=10)
+    httpx.post(f"{base}/api/v1/auth/register", json=credentials, headers=headers, timeout=10).raise_for_status()
+    login = httpx.post(f"{base}/api/v1/auth/login", json=credentials, headers=headers, timeout=10)
     login.raise_for_status()
     return {**headers, "Authorization": f"Bearer {login.json()['data']['access_token']}"}
 
 
-def _product(sku: str) -> dict[str, object]:
-    return {"sku": sku, "name": "Gear", "price": {"amount": "9.99", "currency": "EUR"}, "stock": 25, "active": True}
+def _supplier(name: str) -> dict[str, object]:
+    return {"name": name, "country": "DE"}
 
 
 async def _call(http: httpx.AsyncClient, method: str, url: str, **options: object) -> Outcome:
@@ -149,29 +158,24 @@ async def _client(base: str, headers: dict[str, str], number: int, stop: asyncio
         while not stop.is_set():
             request += 1
             if request % 2:
-                outcome = await _call(http, "POST", "/api/v2/products", json=_product(f"LOAD-{number}-{request}"))
+                outcome = await _call(http, "POST", "/api/v1/suppliers", json=_supplier(f"Load {number}-{request}"))
             else:
-                outcome = await _call(http, "GET", "/api/v2/products", params={"limit": 5})
+                outcome = await _call(http, "GET", "/api/v1/suppliers", params={"limit": 5})
             outcomes.append(outcome)
             if outcome.result == "ConnectError":
                 break  # refused: the server is gone, as a real client would find out
     return outcomes
 
 
-async def _slow_upload(base: str, headers: dict[str, str], product_id: str, seconds: float = UPLOAD_SECONDS) -> Outcome:
+async def _slow_upload(base: str, headers: dict[str, str], seconds: float = UPLOAD_SECONDS) -> Outcome:
     async def body() -> AsyncIterator[bytes]:
-        yield PNG
         for _ in range(30):
             await asyncio.sleep(seconds / 30)
             yield bytes(64)
 
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=seconds + 15) as http:
         return await _call(
-            http,
-            "PUT",
-            f"/api/v2/products/{product_id}/image",
-            content=body(),
-            headers={"Content-Type": "image/png"},
+            http, "PUT", "/api/v1/uploads", content=body(), headers={"Content-Type": "application/octet-stream"}
         )
 
 
@@ -194,12 +198,9 @@ async def _readiness(base: str, saw_503: asyncio.Event) -> list[Outcome]:
 
 async def test_sigterm_under_load_fails_no_request(server: Server) -> None:
     headers = _sign_in(server.base)
-    async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=10) as http:
-        created = await http.post("/api/v2/products", json=_product("SLOW-1"))
-    assert created.status_code == 201, created.text
     stop_routing = asyncio.Event()
     clients = [asyncio.create_task(_client(server.base, headers, n, stop_routing)) for n in range(CLIENTS)]
-    upload = asyncio.create_task(_slow_upload(server.base, headers, created.json()["data"]["id"]))
+    upload = asyncio.create_task(_slow_upload(server.base, headers))
     await asyncio.sleep(1.0)
 
     os.kill(server.process.pid, signal.SIGTERM)
@@ -296,7 +297,7 @@ async def test_a_burst_of_mixed_signals_stops_a_loaded_server_in_time(server: Se
     clients = [asyncio.create_task(_client(server.base, headers, n, never)) for n in range(CLIENTS)]
     async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=10) as http:
         for _ in range(CLIENTS):  # the clients' requests are in flight meanwhile
-            assert (await http.get("/api/v2/products", params={"limit": 5})).status_code == 200
+            assert (await http.get("/api/v1/suppliers", params={"limit": 5})).status_code == 200
     sent = _burst(server, signal.SIGTERM, signal.SIGINT)
     _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
     load = [outcome for outcomes in await asyncio.gather(*clients) for outcome in outcomes]
@@ -321,10 +322,7 @@ async def test_each_signal_moves_the_shutdown_one_stage_on(tmp_path: Path) -> No
     with _launched(tmp_path, drain_delay=long, grace=long) as server:
         _wait_until_ready(server)
         headers = _sign_in(server.base)
-        async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=10) as http:
-            created = await http.post("/api/v2/products", json=_product("SLOW-2"))
-        assert created.status_code == 201, created.text
-        upload = asyncio.create_task(_slow_upload(server.base, headers, created.json()["data"]["id"], seconds=long))
+        upload = asyncio.create_task(_slow_upload(server.base, headers, seconds=long))
 
         os.kill(server.process.pid, signal.SIGTERM)
         await _until(server.base, "/health/ready", 503, within=1.0)  # 1: readiness off, still serving

@@ -9,9 +9,12 @@ from apibase.application.in_memory.events import InMemoryEventPublisher
 from apibase.domain.events import DomainEvent
 from apibase.infrastructure.messaging.fan_out import FanOutPublisher
 from apibase.infrastructure.messaging.publisher import CloudEventPublisher, InMemoryMessageSink
-from shop.ordering.domain.events import OrderShipped
 
 pytestmark = pytest.mark.unit
+
+
+class InvoiceSent(DomainEvent):
+    pass
 
 
 class Failing:
@@ -22,22 +25,22 @@ class Failing:
         raise self.error
 
 
-def shipped() -> list[DomainEvent]:
-    return [OrderShipped(aggregate_id="order-1"), OrderShipped(aggregate_id="order-2")]
+def sent() -> list[DomainEvent]:
+    return [InvoiceSent(aggregate_id="invoice-1"), InvoiceSent(aggregate_id="invoice-2")]
 
 
 async def test_every_publisher_gets_the_batch() -> None:
     kept, sink = InMemoryEventPublisher(), InMemoryMessageSink()
-    events = shipped()
+    events = sent()
     await FanOutPublisher(kept, CloudEventPublisher(sink, source="/svc")).publish(events)
     assert kept.published == events
-    assert [message.get_subject() for message in sink.sent] == ["order-1", "order-2"]
+    assert [message.get_subject() for message in sink.sent] == ["invoice-1", "invoice-2"]
 
 
 async def test_one_failure_does_not_starve_the_others_and_is_raised_unchanged() -> None:
     before, after = InMemoryEventPublisher(), InMemoryEventPublisher()
     error = ConnectionError("broker down")
-    events = shipped()
+    events = sent()
     with pytest.raises(ConnectionError) as raised:
         await FanOutPublisher(before, Failing(error), after).publish(events)
     assert raised.value is error
@@ -49,7 +52,7 @@ async def test_several_failures_are_raised_together() -> None:
     kept = InMemoryEventPublisher()
     first, second = ConnectionError("broker down"), TimeoutError("outbox slow")
     with pytest.raises(ExceptionGroup) as raised:
-        await FanOutPublisher(Failing(first), kept, Failing(second)).publish(shipped())
+        await FanOutPublisher(Failing(first), kept, Failing(second)).publish(sent())
     assert raised.value.exceptions == (first, second)
     assert len(kept.published) == 2
 
@@ -57,5 +60,5 @@ async def test_several_failures_are_raised_together() -> None:
 async def test_cancellation_stops_the_fan_out_at_once() -> None:
     after = InMemoryEventPublisher()
     with pytest.raises(asyncio.CancelledError):
-        await FanOutPublisher(Failing(asyncio.CancelledError()), after).publish(shipped())
+        await FanOutPublisher(Failing(asyncio.CancelledError()), after).publish(sent())
     assert after.published == []

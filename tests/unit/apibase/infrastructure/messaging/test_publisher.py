@@ -9,10 +9,22 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from apibase.application.ports.events import EventPublisher
 from apibase.core.context import correlation_id
+from apibase.domain.events import DomainEvent
 from apibase.infrastructure.messaging.publisher import CloudEventPublisher, InMemoryMessageSink
-from shop.ordering.domain.events import OrderPaid, OrderPlaced
 
 pytestmark = pytest.mark.unit
+
+
+class InvoiceIssued(DomainEvent):
+    customer_email: str
+    currency: str
+    total: Decimal
+    line_count: int
+
+
+class InvoicePaid(DomainEvent):
+    currency: str
+    total: Decimal
 
 
 class CountingSink(InMemoryMessageSink):
@@ -25,30 +37,30 @@ class CountingSink(InMemoryMessageSink):
         await super().send(messages)
 
 
-def order_events() -> list[OrderPlaced | OrderPaid]:
+def invoice_events() -> list[InvoiceIssued | InvoicePaid]:
     return [
-        OrderPlaced(
-            aggregate_id="order-1", customer_email="ada@example.com", currency="EUR", total=Decimal(5), line_count=1
+        InvoiceIssued(
+            aggregate_id="invoice-1", customer_email="ada@example.com", currency="EUR", total=Decimal(5), line_count=1
         ),
-        OrderPaid(aggregate_id="order-1", currency="EUR", total=Decimal(5)),
+        InvoicePaid(aggregate_id="invoice-1", currency="EUR", total=Decimal(5)),
     ]
 
 
 async def test_each_event_of_a_batch_becomes_one_cloud_event_in_one_send() -> None:
     sink = CountingSink()
-    publisher: EventPublisher = CloudEventPublisher(sink, source="/orders-service")
-    events = order_events()
+    publisher: EventPublisher = CloudEventPublisher(sink, source="/billing-service")
+    events = invoice_events()
     await publisher.publish(events)
     assert sink.batches == [2]
-    assert [message.get_type() for message in sink.sent] == ["apibase.OrderPlaced", "apibase.OrderPaid"]
+    assert [message.get_type() for message in sink.sent] == ["apibase.InvoiceIssued", "apibase.InvoicePaid"]
     assert [message.get_id() for message in sink.sent] == [str(event.event_id) for event in events]
-    assert {message.get_source() for message in sink.sent} == {"/orders-service"}
+    assert {message.get_source() for message in sink.sent} == {"/billing-service"}
 
 
 async def test_the_sink_keeps_every_batch_in_order() -> None:
     sink = InMemoryMessageSink()
-    publisher = CloudEventPublisher(sink, source="/orders-service")
-    first, second = order_events()
+    publisher = CloudEventPublisher(sink, source="/billing-service")
+    first, second = invoice_events()
     await publisher.publish([first])
     await publisher.publish([second])
     assert [message.get_id() for message in sink.sent] == [str(first.event_id), str(second.event_id)]
@@ -56,7 +68,7 @@ async def test_the_sink_keeps_every_batch_in_order() -> None:
 
 async def test_an_empty_batch_sends_nothing() -> None:
     sink = CountingSink()
-    await CloudEventPublisher(sink, source="/orders-service").publish([])
+    await CloudEventPublisher(sink, source="/billing-service").publish([])
     assert sink.batches == []
 
 
@@ -67,12 +79,12 @@ def test_a_source_is_required_when_wiring() -> None:
 
 async def test_envelopes_carry_the_span_and_correlation_id_active_when_publishing() -> None:
     sink = InMemoryMessageSink()
-    publisher = CloudEventPublisher(sink, source="/orders-service")
+    publisher = CloudEventPublisher(sink, source="/billing-service")
     provider = TracerProvider()
     token = correlation_id.set("corr-9")
     try:
         with provider.get_tracer("t").start_as_current_span("command") as span:
-            await publisher.publish(order_events())
+            await publisher.publish(invoice_events())
     finally:
         correlation_id.reset(token)
         provider.shutdown()

@@ -2,13 +2,14 @@
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import baggage, context, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -19,8 +20,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from apibase.application.cqrs.messages import BaseCommand, BaseQuery
+from apibase.application.cqrs.unit_of_work import current_unit_of_work
 from apibase.core.context import correlation_id
+from apibase.core.errors import AnyAppError, NotFoundError
+from apibase.core.result import Ok, Result
 from apibase.core.settings import Environment, Settings
+from apibase.domain.identity.permissions import Permission
 from apibase.infrastructure.observability.tracing import (
     CORRELATION_HEADER,
     TracingHandle,
@@ -28,12 +34,21 @@ from apibase.infrastructure.observability.tracing import (
     extract_trace_context,
     inject_trace_context,
 )
+from apibase.infrastructure.persistence.database import create_engine
+from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work
+from apibase.interface.http.responses import unwrap
+from apibase.interface.http.security.authorization import require
+from apibase.kernel import Kernel
+from apibase.main import create_app
+from apibase.module import ALL_VERSIONS, Features, Migrations
 from apibase.testing.service import service_settings, sign_up
-from shop.main import create_app
+from apibase.testing.sql import WidgetSqlRepository, widget_metadata
+from apibase.testing.widgets import Widget, WidgetCreate, new_widget
 
 pytestmark = pytest.mark.unit
 
-PRODUCT = {"sku": "GEAR-001", "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 5}
+WIDGET = {"name": "Gear", "price": "9.99", "quantity": 5}
+READ, WRITE = Permission("widgets:read"), Permission("widgets:write")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
 
@@ -76,6 +91,55 @@ def statements(spans: Sequence[ReadableSpan]) -> list[str]:
     return [str((span.attributes or {})["db.statement"]) for span in sql_spans(spans)]
 
 
+class AddWidget(BaseCommand[Widget]):
+    data: WidgetCreate
+
+
+class GetWidget(BaseQuery[Widget]):
+    widget_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Widgets:
+    """A module as a service has them: a command and a query on the kernel's buses, over the sample widget table."""
+
+    name: str = "widgets"
+    migrations: Migrations | None = None
+
+    @property
+    def permissions(self) -> Mapping[Permission, str]:
+        return {READ: "Read widgets", WRITE: "Add widgets"}
+
+    def build(self, kernel: Kernel) -> Features:
+        def widgets() -> WidgetSqlRepository:
+            return WidgetSqlRepository(
+                require_sql_unit_of_work(current_unit_of_work()), cursor_codec=kernel.cursor_codec
+            )
+
+        @kernel.commands.handler
+        async def add(command: AddWidget) -> Result[Widget, AnyAppError]:
+            return Ok(await widgets().add(new_widget(command.data)))
+
+        @kernel.queries.handler
+        async def get(query: GetWidget) -> Result[Widget, AnyAppError]:
+            found = await widgets().get_by_id(query.widget_id)
+            if found is None:
+                raise NotFoundError(f"widget {query.widget_id} does not exist")
+            return Ok(found)
+
+        router = APIRouter()
+
+        @router.post("/widgets", status_code=201, dependencies=[require(WRITE)])
+        async def create(body: WidgetCreate) -> dict[str, object]:
+            return {"data": unwrap(await kernel.commands.dispatch(AddWidget(data=body))).model_dump(mode="json")}
+
+        @router.get("/widgets/{widget_id}", dependencies=[require(READ)])
+        async def read(widget_id: uuid.UUID) -> dict[str, object]:
+            return {"data": unwrap(await kernel.queries.ask(GetWidget(widget_id=widget_id))).model_dump(mode="json")}
+
+        return Features(routers={ALL_VERSIONS: [router]})
+
+
 @pytest.fixture
 def exporter() -> InMemorySpanExporter:
     return InMemorySpanExporter()
@@ -95,18 +159,23 @@ def handle(settings: Settings, exporter: InMemorySpanExporter) -> Iterator[Traci
 
 @pytest.fixture
 async def service(settings: Settings, handle: TracingHandle) -> AsyncIterator[httpx.AsyncClient]:
-    """The reference service as ``create_app`` wires it, spans going to the test's exporter, with a signed-in admin."""
-    app = create_app(settings, tracing=handle)
+    """A service with the widgets module as ``create_app`` wires it, spans going to the test's exporter, with a
+    signed-in admin."""
+    engine = create_engine(settings)  # the sample table, next to the ones the service migrates at start
+    async with engine.begin() as connection:
+        await connection.run_sync(widget_metadata.create_all)
+    await engine.dispose()
+    app = create_app(settings, modules=[Widgets()], tracing=handle)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
     ):
-        http.headers.update(await sign_up(http))
+        http.headers.update(await sign_up(http, version="v1"))
         yield http
 
 
-async def create_product(client: httpx.AsyncClient) -> str:
-    created = await client.post("/api/v1/products", json=PRODUCT)
+async def create_widget(client: httpx.AsyncClient) -> str:
+    created = await client.post("/api/v1/widgets", json=WIDGET)
     assert created.status_code == 201, created.text
     return str(created.json()["data"]["id"])
 
@@ -223,62 +292,59 @@ async def test_disabled_tracing_records_nothing_but_still_sends_the_correlation_
     assert "traceparent" not in seen.headers[0]
 
 
-# --- span trees of real requests on the reference service ---
+# --- span trees of real requests on a service with a module ---
 
 
-async def test_a_product_read_is_one_trace_from_the_server_span_down_to_sql(
+async def test_a_read_is_one_trace_from_the_server_span_down_to_sql(
     service: httpx.AsyncClient, exporter: InMemorySpanExporter
 ) -> None:
-    product_id = await create_product(service)
+    widget_id = await create_widget(service)
     exporter.clear()
 
-    response = await service.get(f"/api/v2/products/{product_id}")
+    response = await service.get(f"/api/v1/widgets/{widget_id}")
 
     assert response.status_code == 200, response.text
     spans = exporter.get_finished_spans()
     server = only_server_span(spans)
-    assert server.name.startswith("GET /api/v2")
+    assert server.name.startswith("GET /api/v1")
     assert (server.attributes or {})["http.status_code"] == 200
     below = descendants(spans, server)
     assert len(below) == len(spans) - 1
-    assert any("FROM products" in statement for statement in statements(below))
+    assert any("FROM contract_widgets" in statement for statement in statements(below))
 
 
-async def test_placing_an_order_nests_sql_inside_the_command_span_inside_the_request(
+async def test_a_command_nests_sql_inside_the_command_span_inside_the_request(
     service: httpx.AsyncClient, exporter: InMemorySpanExporter, bus_logs: TraceIdsOfLogs
 ) -> None:
-    product_id = await create_product(service)
     exporter.clear()
     bus_logs.trace_ids.clear()
 
-    body = {"customer_email": "ada@example.com", "lines": [{"product_id": product_id, "quantity": 1}]}
-    response = await service.post("/api/v2/orders", json=body)
+    response = await service.post("/api/v1/widgets", json=WIDGET)
 
     assert response.status_code == 201, response.text
     spans = exporter.get_finished_spans()
     server = only_server_span(spans)
-    [command] = [span for span in spans if span.name == "command PlaceOrder"]
+    [command] = [span for span in spans if span.name == "command AddWidget"]
     assert command in descendants(spans, server)
     assert command.status.status_code is StatusCode.UNSET
     assert (command.attributes or {})["apibase.outcome"] == "ok"
     inside = statements(descendants(spans, command))
-    assert any(statement.startswith("INSERT INTO orders") for statement in inside)
-    assert any(statement.startswith("INSERT INTO order_lines") for statement in inside)
+    assert any(statement.startswith("INSERT INTO contract_widgets") for statement in inside)
     assert bus_logs.trace_ids
     assert set(bus_logs.trace_ids) == {server.context.trace_id}
 
 
-async def test_a_missing_order_is_an_error_span_without_an_exception(
+async def test_a_missing_entity_is_an_error_span_without_an_exception(
     service: httpx.AsyncClient, exporter: InMemorySpanExporter
 ) -> None:
     exporter.clear()
 
-    response = await service.get(f"/api/v2/orders/{uuid.uuid4()}")
+    response = await service.get(f"/api/v1/widgets/{uuid.uuid4()}")
 
     assert response.status_code == 404, response.text
     spans = exporter.get_finished_spans()
     server = only_server_span(spans)
-    [query] = [span for span in spans if span.name == "query GetOrder"]
+    [query] = [span for span in spans if span.name == "query GetWidget"]
     assert query in descendants(spans, server)
     assert query.status.status_code is StatusCode.ERROR
     assert (query.attributes or {})["apibase.error.code"] == response.json()["code"]
@@ -289,10 +355,10 @@ async def test_a_missing_order_is_an_error_span_without_an_exception(
 async def test_an_incoming_traceparent_makes_the_request_a_child_of_the_caller(
     service: httpx.AsyncClient, exporter: InMemorySpanExporter
 ) -> None:
-    product_id = await create_product(service)
+    widget_id = await create_widget(service)
     exporter.clear()
 
-    await service.get(f"/api/v2/products/{product_id}", headers=sampled_parent())
+    await service.get(f"/api/v1/widgets/{widget_id}", headers=sampled_parent())
 
     spans = exporter.get_finished_spans()
     [server] = [span for span in spans if span.kind is SpanKind.SERVER]
