@@ -33,7 +33,7 @@ from apibase.kernel import Kernel, build_kernel
 from apibase.module import ALL_VERSIONS, Features, Module, migration_branches, permission_registry
 from apibase.modules import kernel_modules
 
-__all__ = ["RolePolicyFactory", "ServiceApi", "create_app"]
+__all__ = ["RolePolicyFactory", "ServiceApi", "create_app", "with_kernel_modules"]
 
 type RolePolicyFactory = Callable[[PermissionRegistry], RolePolicy]
 
@@ -97,8 +97,7 @@ def create_app(
     shipper = _configure_logging(settings)
     tracing = tracing or configure_tracing(settings)
     # 2. who may do what: every module's permissions, and the service's role grants over them
-    every = [*kernel_modules(audit_versions=api.audit_versions), *modules]
-    _refuse_duplicate_names(every)
+    every = with_kernel_modules(modules, api)
     policy = roles(permission_registry(every))
     # 3. infrastructure
     kernel = build_kernel(settings, roles=policy, tracer_provider=tracing.tracer_provider, log_shipper=shipper)
@@ -128,11 +127,13 @@ def _configure_logging(settings: Settings) -> LogShipper | None:
     return shipper
 
 
-def _refuse_duplicate_names(modules: Sequence[Module]) -> None:
-    names = [module.name for module in modules]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
+def with_kernel_modules(modules: Sequence[Module], api: ServiceApi) -> list[Module]:
+    """The kernel's modules, then the service's, in start-up order; two modules may not share a name."""
+    every = [*kernel_modules(audit_versions=api.audit_versions), *modules]
+    names = [module.name for module in every]
+    if duplicates := sorted({name for name in names if names.count(name) > 1}):
         raise ValueError(f"two modules share the name(s) {', '.join(duplicates)}")
+    return every
 
 
 def _health(kernel: Kernel, features: Sequence[Features]) -> HealthRegistry:

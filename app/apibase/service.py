@@ -18,9 +18,8 @@ from fastapi import FastAPI
 from apibase.core.settings import Settings, load_settings
 from apibase.domain.identity.roles import RolePolicy, kernel_role_policy
 from apibase.infrastructure.observability.tracing import TracingHandle
-from apibase.main import RolePolicyFactory, ServiceApi, create_app
+from apibase.main import RolePolicyFactory, ServiceApi, create_app, with_kernel_modules
 from apibase.module import Module, permission_registry
-from apibase.modules import kernel_modules
 
 __all__ = ["SERVICES_GROUP", "ServiceDefinition", "ServiceNotFound", "create_service_app", "load_service"]
 
@@ -45,8 +44,7 @@ class ServiceDefinition:
 
     def policy(self) -> RolePolicy:
         """The role policy over every permission the service's modules, the kernel's included, declare."""
-        modules = [*kernel_modules(audit_versions=self.api.audit_versions), *self.modules()]
-        return self.roles(permission_registry(modules))
+        return self.roles(permission_registry(with_kernel_modules(self.modules(), self.api)))
 
     def create_app(self, settings: Settings | None = None, *, tracing: TracingHandle | None = None) -> FastAPI:
         return create_app(settings, modules=self.modules(), api=self.api, roles=self.roles, tracing=tracing)
