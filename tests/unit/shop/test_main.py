@@ -88,6 +88,21 @@ async def test_a_product_records_who_created_and_who_changed_it(client: httpx.As
     assert "updated_by" not in v1
 
 
+async def test_an_order_changes_the_products_stock_as_its_caller(client: httpx.AsyncClient) -> None:
+    body = {"sku": "GEAR-001", "name": "Gear", "price": {"amount": "9.99", "currency": "EUR"}, "stock": 5}
+    created = (await client.post("/api/v2/products", json=body)).json()["data"]
+    email, password = "grace@example.com", "correct horse battery"
+    added = await client.post("/api/v2/auth/users", json={"email": email, "password": password, "roles": ["editor"]})
+    editor = await log_in(client, tenant="default", email=email, password=password)
+    order = {"customer_email": "c@example.com", "lines": [{"product_id": created["id"], "quantity": 2}]}
+
+    placed = await client.post("/api/v2/orders", json=order, headers=editor)
+
+    assert placed.status_code == 201, placed.text
+    stored = (await client.get(f"/api/v2/products/{created['id']}")).json()["data"]
+    assert (stored["stock"], stored["updated_by"]) == (3, added.json()["data"]["id"])
+
+
 async def test_duplicate_sku_is_a_409_with_a_catalog_code(client: httpx.AsyncClient) -> None:
     await product(client)
     duplicate = await client.post("/api/v1/products", json=PRODUCT)

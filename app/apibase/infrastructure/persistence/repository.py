@@ -29,6 +29,7 @@ from apibase.application.cursor import CursorCodec
 from apibase.application.keyset_cursor import KeysetCursors, keyset_of
 from apibase.application.pagination import CountStrategy, CursorPage, Page, SortField
 from apibase.application.query_guards import check_allowed, check_window
+from apibase.core.context import current_principal
 from apibase.core.errors import ConcurrencyConflict, ConflictError, EntityNotFound, ValidationFailed
 from apibase.core.types import Branded
 from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
@@ -331,9 +332,13 @@ class SQLAlchemyRepository[
         return current
 
     async def save(self, entity: TEntity) -> TEntity:
+        """Write back an aggregate a use case changed; a bound caller is its editor (an order placed by a user
+        changes the stock of products as that user). Without one (a job), the last editor stays as it was."""
         version: int | None = getattr(entity, "version", None)
         if version is not None:
             setattr(entity, "version", version + 1)  # noqa: B010 - versioned entities only
+        if isinstance(entity, AuditableEntity) and (caller := current_principal()) is not None:
+            entity.record_editor(caller.subject)
         entity.touch()
         try:
             await self._write(entity, version)
