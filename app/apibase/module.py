@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from fastapi import APIRouter
 
+from apibase.application.subscriptions import Subscription
 from apibase.domain.events import DomainEvent
 from apibase.domain.identity.permissions import Permission, PermissionRegistry
 from apibase.infrastructure.persistence.branches import Migrations
@@ -67,8 +68,13 @@ class Features:
     root_routers: Sequence[APIRouter] = ()
     health_checks: Sequence[HealthCheck] = ()
     background_tasks: Sequence[BackgroundTask] = ()
-    #: In-process subscribers, called after the unit of work that raised the event has committed.
+    #: In-process subscribers, called after the unit of work that raised the event has committed (best effort:
+    #: counters and caches; what must not be lost subscribes through ``subscriptions``).
     event_handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] = field(default_factory=dict)
+    #: The domain events this module raises: they leave through the outbox and are listed in the AsyncAPI document.
+    published_events: Sequence[type[DomainEvent]] = ()
+    #: Handlers for events delivered by the broker (at least once, deduplicated by the inbox).
+    subscriptions: Sequence[Subscription] = ()
     #: Path patterns whose request body is a file, not JSON (exempt from the JSON-only and text checks).
     upload_paths: Sequence[str] = ()
     #: Called at start-up (after migrations) and at shutdown, in module order and in reverse.

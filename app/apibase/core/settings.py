@@ -16,9 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "AuthSettings",
     "CorsSettings",
+    "DaprSettings",
     "DatabaseSettings",
     "EncryptionSettings",
     "Environment",
+    "EventsSettings",
     "HeadersSettings",
     "IdempotencySettings",
     "ObservabilitySettings",
@@ -187,6 +189,51 @@ class SecretsSettings(_Section):
     aws_prefix: str = "apibase/"
 
 
+class EventsSettings(_Section):
+    """Domain events leave through the transactional outbox; a relay hands them to the chosen publisher."""
+
+    publisher: Literal["in-process", "dapr", "kafka", "rabbitmq"] = Field(
+        default="in-process",
+        description="in-process: no broker, the service's own subscriptions still run (`make run`); dapr: the "
+        "sidecar's pubsub component (the Kubernetes default); kafka; rabbitmq",
+    )
+    topic: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Where this service's events are published; default `<service_name>.events`",
+    )
+    relay_enabled: bool = Field(default=True, description="Run the outbox relay in this process")
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0, le=300, description="Idle poll; commits wake it at once")
+    max_attempts: int = Field(default=10, ge=1, le=1000, description="Tries before an event is dead-lettered")
+    backoff_base_seconds: float = Field(default=0.5, gt=0, le=3600)
+    backoff_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_transactional: bool = Field(default=True, description="Publish each relay batch in one Kafka transaction")
+    kafka_consumer_group: str | None = Field(default=None, description="Default: the service name")
+    rabbitmq_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    rabbitmq_exchange: str | None = Field(default=None, description="Topic exchange; default: the events topic")
+    rabbitmq_queue: str | None = Field(default=None, description="This service's queue; default: `<service_name>`")
+
+
+class DaprSettings(_Section):
+    """The sidecar and the component names the operator created (it sets these from the ApiBase's components)."""
+
+    pubsub: str = Field(default="pubsub", min_length=1, description="The pubsub component events go through")
+    state_store: str = Field(default="statestore", min_length=1)
+    secret_store: str = Field(default="secretstore", min_length=1)
+    grpc_endpoint: str | None = Field(
+        default=None, description="daprd's gRPC API; default: the SDK's (DAPR_GRPC_ENDPOINT or 127.0.0.1:50001)"
+    )
+    http_endpoint: str | None = Field(
+        default=None, description="daprd's HTTP API; default: the SDK's (DAPR_HTTP_ENDPOINT or 127.0.0.1:3500)"
+    )
+    app_api_token: SecretStr | None = Field(
+        default=None, description="The `dapr-api-token` daprd sends to the app (APP_API_TOKEN); checked when set"
+    )
+    api_token: SecretStr | None = Field(default=None, description="The token the app sends to daprd (DAPR_API_TOKEN)")
+
+
 class EncryptionSettings(_Section):
     """Field-level encryption keys (base64 AES-256) by key id; new writes use ``primary``."""
 
@@ -269,6 +316,13 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = SecretsSettings()
     encryption: EncryptionSettings = EncryptionSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    events: EventsSettings = EventsSettings()
+    dapr: DaprSettings = DaprSettings()
+
+    @property
+    def events_topic(self) -> str:
+        """The topic this service publishes its events to."""
+        return self.events.topic or f"{self.service_name}.events"
 
     @property
     def is_production(self) -> bool:

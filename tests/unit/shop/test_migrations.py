@@ -43,7 +43,7 @@ from shop.testing.migrations import (
 
 pytestmark = pytest.mark.unit
 
-HEADS = {"apibase": ("apibase_0002",), "catalog": ("catalog_0004",), "ordering": ("ordering_0004",)}
+HEADS = {"apibase": ("apibase_0003",), "catalog": ("catalog_0004",), "ordering": ("ordering_0004",)}
 SHOP_TABLES = {"products", "orders", "order_lines"}
 VERSION_TABLES = {"alembic_version", "alembic_version_catalog", "alembic_version_ordering"}
 
@@ -183,5 +183,5 @@ def test_apibase_db_upgrade_reports_each_branch_of_the_shop(settings: Settings) 
 
     assert (result.exit_code, result.stdout) == (
         0,
-        "apibase at apibase_0002 (head)\ncatalog at catalog_0004 (head)\nordering at ordering_0004 (head)\n",
+        "apibase at apibase_0003 (head)\ncatalog at catalog_0004 (head)\nordering at ordering_0004 (head)\n",
     )

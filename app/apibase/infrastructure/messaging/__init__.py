@@ -9,9 +9,11 @@ from __future__ import annotations
 from apibase.infrastructure.messaging.cloud_events import (
     CORRELATION_ATTRIBUTE,
     EVENT_TYPE_PREFIX,
+    TENANT_ATTRIBUTE,
     cloud_event_type,
     continue_trace,
     correlation_id_of,
+    tenant_of,
     to_cloud_event,
     trace_context_of,
 )
@@ -21,6 +23,7 @@ from apibase.infrastructure.messaging.publisher import CloudEventPublisher, InMe
 __all__ = [
     "CORRELATION_ATTRIBUTE",
     "EVENT_TYPE_PREFIX",
+    "TENANT_ATTRIBUTE",
     "CloudEventPublisher",
     "FanOutPublisher",
     "InMemoryMessageSink",
@@ -28,6 +31,7 @@ __all__ = [
     "cloud_event_type",
     "continue_trace",
     "correlation_id_of",
+    "tenant_of",
     "to_cloud_event",
     "trace_context_of",
 ]

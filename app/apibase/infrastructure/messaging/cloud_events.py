@@ -13,7 +13,8 @@ HTTP/Kafka/AMQP bindings give every broker adapter the same wire form). Attribut
 - ``schemaversion``: the event class's ``schema_version``, so a consumer can tell payload shapes apart;
 - ``traceparent``/``tracestate`` (the CloudEvents Distributed Tracing extension) and ``baggage``, written by the
   same propagator as outgoing HTTP calls; absent when there is nothing to propagate;
-- ``correlationid``: the business flow's id from ``apibase.core.context``, when one is bound.
+- ``correlationid``: the business flow's id from ``apibase.core.context``, when one is bound;
+- ``tenantid``: the tenant the change was made for, when one is bound: subscribers handle the event for it.
 
 Consumers call ``continue_trace(cloud_event)`` around their handler (or use ``trace_context_of`` and
 ``correlation_id_of`` directly) so their spans continue the producer's trace under the same correlation id.
@@ -30,22 +31,25 @@ from cloudevents.core.v1.event import CloudEvent
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
-from apibase.core.context import correlation_id
+from apibase.core.context import correlation_id, current_tenant
 from apibase.domain.events import DomainEvent
 from apibase.infrastructure.observability.tracing import CORRELATION_HEADER, extract_trace_context, inject_trace_context
 
 __all__ = [
     "CORRELATION_ATTRIBUTE",
     "EVENT_TYPE_PREFIX",
+    "TENANT_ATTRIBUTE",
     "cloud_event_type",
     "continue_trace",
     "correlation_id_of",
+    "tenant_of",
     "to_cloud_event",
     "trace_context_of",
 ]
 
 EVENT_TYPE_PREFIX = "apibase."
 CORRELATION_ATTRIBUTE = "correlationid"
+TENANT_ATTRIBUTE = "tenantid"
 _SCHEMA_VERSION_ATTRIBUTE = "schemaversion"
 # Carrier keys the W3C propagators write; they are valid extension names as they are (lowercase alphanumerics).
 _TRACE_ATTRIBUTES = ("traceparent", "tracestate", "baggage")
@@ -75,6 +79,8 @@ def to_cloud_event(event: DomainEvent, *, source: str) -> CloudEvent:
     attributes.update({name: carrier[name] for name in _TRACE_ATTRIBUTES if carrier.get(name)})
     if correlation := carrier.get(CORRELATION_HEADER):
         attributes[CORRELATION_ATTRIBUTE] = correlation
+    if tenant := current_tenant():
+        attributes[TENANT_ATTRIBUTE] = tenant
     return CloudEvent(attributes, event.model_dump(mode="json"))
 
 
@@ -86,6 +92,11 @@ def trace_context_of(cloud_event: BaseCloudEvent) -> Context:
 
 def correlation_id_of(cloud_event: BaseCloudEvent) -> str | None:
     value = cloud_event.get_extension(CORRELATION_ATTRIBUTE)
+    return value if isinstance(value, str) and value else None
+
+
+def tenant_of(cloud_event: BaseCloudEvent) -> str | None:
+    value = cloud_event.get_extension(TENANT_ATTRIBUTE)
     return value if isinstance(value, str) and value else None
 
 

@@ -11,27 +11,23 @@ Public API: ``CloudEventPublisher(sink, *, source)``, ``MessageSink``, ``InMemor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
-from cloudevents.core.v1.event import CloudEvent
+from cloudevents.core.base import BaseCloudEvent
 
+from apibase.application.ports.messaging import MessageSink
 from apibase.domain.events import DomainEvent
 from apibase.infrastructure.messaging.cloud_events import to_cloud_event
 
 __all__ = ["CloudEventPublisher", "InMemoryMessageSink", "MessageSink"]
 
 
-class MessageSink(Protocol):
-    async def send(self, messages: Sequence[CloudEvent]) -> None: ...
-
-
 class InMemoryMessageSink:
     """Keeps every message it is sent, in order: the reference service's broker stand-in, and for tests."""
 
     def __init__(self) -> None:
-        self.sent: list[CloudEvent] = []
+        self.sent: list[BaseCloudEvent] = []
 
-    async def send(self, messages: Sequence[CloudEvent]) -> None:
+    async def send(self, messages: Sequence[BaseCloudEvent]) -> None:
         self.sent.extend(messages)
 
 

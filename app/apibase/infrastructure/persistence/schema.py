@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from apibase.infrastructure.persistence.audit.tables import AuditLogRow
+from apibase.infrastructure.persistence.events.tables import DeadLetterRow, InboxRow, OutboxEventRow
 from apibase.infrastructure.persistence.idempotency.tables import IdempotencyKeyRow
 from apibase.infrastructure.persistence.identity.tables import (
     ApiKeyRow,
@@ -29,5 +30,8 @@ TABLE_MODELS: tuple[type[Base], ...] = (
     RefreshSessionRow,
     AuditLogRow,
     IdempotencyKeyRow,
+    OutboxEventRow,
+    DeadLetterRow,
+    InboxRow,
 )
 metadata: MetaData = Base.metadata

@@ -79,7 +79,7 @@ async def test_a_removed_module_keeps_its_table_until_it_comes_back(
         heads = await connection.run_sync(lambda sync: revisions_on(sync, [back]))
 
     assert [tuple(row) for row in rows] == [(1, "kept", None)]
-    assert heads == {"apibase": ("apibase_0002",), "notes": ("notes_0002",)}
+    assert heads == {"apibase": ("apibase_0003",), "notes": ("notes_0002",)}
 
 
 async def test_a_database_of_the_old_single_history_is_adopted(

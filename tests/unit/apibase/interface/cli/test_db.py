@@ -81,7 +81,7 @@ def test_upgrade_then_current_one_line_per_branch(runner: CliRunner, env: dict[s
     after = runner.invoke(cli, ["db", "current"], env=env)
 
     assert (before.exit_code, before.stdout) == (0, f"apibase at {BASE}\nnotes at {BASE}\n")
-    at_head = "apibase at apibase_0002 (head)\nnotes at notes_0002 (head)\n"
+    at_head = "apibase at apibase_0003 (head)\nnotes at notes_0002 (head)\n"
     assert (upgraded.exit_code, upgraded.stdout) == (0, at_head)
     assert (after.exit_code, after.stdout) == (0, at_head)
 
@@ -97,7 +97,7 @@ def test_downgrade_a_module_to_base_drops_its_tables(runner: CliRunner, env: dic
 
     result = runner.invoke(cli, ["db", "downgrade", "--module", "notes", "--revision", "base"], env=env)
 
-    assert (result.exit_code, result.stdout) == (0, f"apibase at apibase_0002 (head)\nnotes at {BASE}\n")
+    assert (result.exit_code, result.stdout) == (0, f"apibase at apibase_0003 (head)\nnotes at {BASE}\n")
     assert "notes" not in tables(tmp_path)
     assert "users" in tables(tmp_path)
 

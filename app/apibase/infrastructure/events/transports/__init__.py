@@ -1,0 +1,34 @@
+"""The publisher chosen in settings (``APIBASE_EVENTS__PUBLISHER``), with what consumes that broker's deliveries.
+
+Each broker's SDK is an optional extra, imported only when that publisher is chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from apibase.application.ports.messaging import EventDispatcher, MessageSink
+from apibase.core.settings import Settings
+
+__all__ = ["Transport", "build_transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """A broker seen from the service: where the relay sends, and how deliveries reach the dispatcher."""
+
+    sink: MessageSink
+    #: Runs for the app's lifetime, consuming the broker's deliveries into the dispatcher (Kafka, RabbitMQ);
+    #: ``None`` where the broker pushes to the app's routes (Dapr, Knative) or delivery is in-process.
+    consume: Callable[[], Awaitable[None]] | None = None
+    start: Callable[[], Awaitable[None]] | None = None
+    stop: Callable[[], Awaitable[None]] | None = None
+    #: Readiness: raises when the broker cannot be reached.
+    check: Callable[[], Awaitable[None]] | None = None
+
+
+def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
+    match settings.events.publisher:
+        case _:
+            raise NotImplementedError(settings.events.publisher)
