@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from apibase.application.cqrs.bus import QueryBus
 from apibase.application.mapped_service import MappedService
 from apibase.application.ports.files import FileStore
 from apibase.application.request_mapped_service import RequestMappedService
@@ -14,12 +15,16 @@ from apibase.infrastructure.observability.business_metrics import CreationCounti
 from apibase.kernel import Kernel
 from apibase.module import Features, Migrations
 from shop.catalog.application.dto import ProductCreateV2, ProductOutV2, ProductUpdateV2
+from shop.catalog.application.product_sales import GetProductSalesHandler
+from shop.catalog.application.sales_counters import SalesCounterHandlers
 from shop.catalog.application.service import ProductServiceV1, ProductServiceV2
 from shop.catalog.domain.permissions import CATALOG_PERMISSIONS
+from shop.catalog.infrastructure.sales_tables import CountedOrderRow, ProductSalesRow
 from shop.catalog.infrastructure.tables import ProductRow
-from shop.catalog.infrastructure.wiring import build_product_service
+from shop.catalog.infrastructure.wiring import build_product_service, sales_counters
 from shop.catalog.interface.http import products_router_v1, products_router_v2
 from shop.catalog.interface.images import PRODUCT_IMAGE_PATH, UploadPolicy, product_image_router
+from shop.catalog.interface.sales import product_sales_router
 
 __all__ = ["CATALOG_MIGRATIONS", "CatalogModule"]
 
@@ -27,7 +32,7 @@ __all__ = ["CATALOG_MIGRATIONS", "CatalogModule"]
 CATALOG_MIGRATIONS = Migrations(
     name="catalog",
     versions=Path(__file__).resolve().parent / "infrastructure" / "migrations",
-    tables=frozenset({ProductRow.__tablename__}),
+    tables=frozenset({ProductRow.__tablename__, ProductSalesRow.__tablename__, CountedOrderRow.__tablename__}),
     legacy={
         "0001": "catalog_0001",
         "0002": "catalog_0001",
@@ -73,8 +78,18 @@ class CatalogModule:
         async def files() -> FileStore:
             return kernel.files
 
+        async def queries() -> QueryBus:
+            return kernel.queries
+
+        # The sales counters: kept from the ordering module's events (delivered through the inbox), read on the bus.
+        kernel.queries.register(GetProductSalesHandler(sales_counters))
+        sales = SalesCounterHandlers(sales_counters)
         images = product_image_router(products, files, UploadPolicy(max_bytes=kernel.settings.max_upload_bytes))
         return Features(
-            routers={"v1": [products_router_v1(products), images], "v2": [products_router_v2(products_v2), images]},
+            routers={
+                "v1": [products_router_v1(products), images],
+                "v2": [products_router_v2(products_v2), images, product_sales_router(queries)],
+            },
+            subscriptions=sales.subscriptions(),
             upload_paths=[PRODUCT_IMAGE_PATH],
         )

@@ -16,7 +16,7 @@ from apibase.infrastructure.crypto.reencryption import ReencryptionReport
 from apibase.kernel import Kernel
 from apibase.module import Features, Migrations
 from shop.ordering.application.registration import register_ordering_handlers
-from shop.ordering.domain.events import OrderPlaced
+from shop.ordering.domain.events import OrderCancelled, OrderPaid, OrderPlaced, OrderReturned, OrderShipped
 from shop.ordering.domain.permissions import ORDERING_PERMISSIONS
 from shop.ordering.infrastructure.reencrypt import reencrypt_orders
 from shop.ordering.infrastructure.tables import OrderLineRow, OrderRow
@@ -24,7 +24,10 @@ from shop.ordering.infrastructure.wiring import ordering_dependencies
 from shop.ordering.interface.http import orders_router_v1, orders_router_v2
 from shop.ordering.interface.reports import reports_router
 
-__all__ = ["ORDERING_MIGRATIONS", "OrderingModule"]
+__all__ = ["ORDERING_EVENTS", "ORDERING_MIGRATIONS", "OrderingModule"]
+
+#: Every fact an order records, in the order of its life: they leave the service through the outbox.
+ORDERING_EVENTS: tuple[type[DomainEvent], ...] = (OrderPlaced, OrderPaid, OrderShipped, OrderCancelled, OrderReturned)
 
 #: No ``after``: order lines keep no foreign key to the catalog's products (they are a snapshot of the sale).
 #: ``legacy``: the revisions of the old single history (before each module had its branch) with the same orders.
@@ -77,6 +80,7 @@ class OrderingModule:
                 "v2": [orders_router_v2(commands, queries), reports_router(queries)],
             },
             event_handlers={OrderPlaced: [count_placed]},
+            published_events=ORDERING_EVENTS,
         )
 
     async def reencrypt(

@@ -28,7 +28,7 @@ from shop.testing.migrations import (
 
 pytestmark = pytest.mark.integration
 
-SHOP_TABLES = {"products", "orders", "order_lines"}
+SHOP_TABLES = {"products", "product_sales", "product_sales_orders", "orders", "order_lines"}
 VERSION_TABLES = {"alembic_version", "alembic_version_catalog", "alembic_version_ordering"}
 
 

@@ -29,6 +29,7 @@ from apibase.infrastructure.persistence.orm import Tenancy, tenancy_of
 from apibase.infrastructure.persistence.schema import TABLE_MODELS
 from apibase.interface.cli.main import cli
 from apibase.testing.migrations import on_database, schema_differences, table_names
+from shop.catalog.infrastructure.sales_tables import CountedOrderRow, ProductSalesRow
 from shop.catalog.infrastructure.tables import ProductRow
 from shop.catalog.module import CATALOG_MIGRATIONS
 from shop.ordering.infrastructure.tables import OrderLineRow, OrderRow
@@ -43,8 +44,8 @@ from shop.testing.migrations import (
 
 pytestmark = pytest.mark.unit
 
-HEADS = {"apibase": ("apibase_0003",), "catalog": ("catalog_0004",), "ordering": ("ordering_0004",)}
-SHOP_TABLES = {"products", "orders", "order_lines"}
+HEADS = {"apibase": ("apibase_0003",), "catalog": ("catalog_0005",), "ordering": ("ordering_0004",)}
+SHOP_TABLES = {"products", "product_sales", "product_sales_orders", "orders", "order_lines"}
 VERSION_TABLES = {"alembic_version", "alembic_version_catalog", "alembic_version_ordering"}
 
 
@@ -56,7 +57,11 @@ def settings(tmp_path: Path) -> Settings:
 def test_the_shop_migrates_in_module_order_after_the_kernel() -> None:
     assert [branch.name for branch in SHOP_BRANCHES] == ["catalog", "ordering"]
     assert head_revisions(SHOP_BRANCHES) == HEADS
-    assert CATALOG_MIGRATIONS.tables == {ProductRow.__tablename__}
+    assert CATALOG_MIGRATIONS.tables == {
+        ProductRow.__tablename__,
+        ProductSalesRow.__tablename__,
+        CountedOrderRow.__tablename__,
+    }
     assert ORDERING_MIGRATIONS.tables == {OrderRow.__tablename__, OrderLineRow.__tablename__}
 
 
@@ -134,7 +139,7 @@ def test_autogenerate_on_an_up_to_date_database_finds_nothing(settings: Settings
 
     path = create_revision(settings, catalog, "nothing to do")
 
-    assert path.name == "catalog_0005_nothing_to_do.py"
+    assert path.name == "catalog_0006_nothing_to_do.py"
     assert "op." not in path.read_text()
 
 
@@ -167,8 +172,11 @@ async def test_the_orders_rebuild_refuses_a_sqlite_connection_with_foreign_keys_
 
 
 def test_the_shop_s_tables_declare_their_tenancy() -> None:
-    assert {row.__tablename__: tenancy_of(row) for row in (ProductRow, OrderRow, OrderLineRow)} == {
+    rows = (ProductRow, ProductSalesRow, CountedOrderRow, OrderRow, OrderLineRow)
+    assert {row.__tablename__: tenancy_of(row) for row in rows} == {
         "products": Tenancy.TENANT,
+        "product_sales": Tenancy.TENANT,
+        "product_sales_orders": Tenancy.TENANT,
         "orders": Tenancy.TENANT,
         "order_lines": Tenancy.GLOBAL,  # reached only through its order
     }
@@ -183,5 +191,5 @@ def test_apibase_db_upgrade_reports_each_branch_of_the_shop(settings: Settings) 
 
     assert (result.exit_code, result.stdout) == (
         0,
-        "apibase at apibase_0003 (head)\ncatalog at catalog_0004 (head)\nordering at ordering_0004 (head)\n",
+        "apibase at apibase_0003 (head)\ncatalog at catalog_0005 (head)\nordering at ordering_0004 (head)\n",
     )

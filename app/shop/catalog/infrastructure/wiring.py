@@ -12,11 +12,13 @@ from apibase.application.ports.store import Store
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 from shop.catalog.application.dto import ProductOut
+from shop.catalog.application.sales_counters import SalesCounters
 from shop.catalog.application.service import ProductService
 from shop.catalog.infrastructure.mapper import ProductMapper
 from shop.catalog.infrastructure.repository import ProductRepository
+from shop.catalog.infrastructure.sales_counters import SqlSalesCounters
 
-__all__ = ["build_product_service", "product_repository_factory"]
+__all__ = ["build_product_service", "product_repository_factory", "sales_counters"]
 
 
 def product_repository_factory(cursor_codec: CursorCodec) -> Callable[[UnitOfWork], ProductRepository]:
@@ -26,6 +28,11 @@ def product_repository_factory(cursor_codec: CursorCodec) -> Callable[[UnitOfWor
         return ProductRepository(require_sql_unit_of_work(unit_of_work), cursor_codec=cursor_codec)
 
     return repository
+
+
+def sales_counters(unit_of_work: UnitOfWork) -> SalesCounters:
+    """Binds the SQL sales counters to each unit of work (the dispatcher's per event, the query bus's per query)."""
+    return SqlSalesCounters(require_sql_unit_of_work(unit_of_work))
 
 
 def build_product_service(

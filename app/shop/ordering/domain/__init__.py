@@ -15,7 +15,14 @@ from shop.ordering.domain.errors import (
     OrderNotShippable,
     TooManyOrderLines,
 )
-from shop.ordering.domain.events import OrderCancelled, OrderPaid, OrderPlaced, OrderReturned, OrderShipped
+from shop.ordering.domain.events import (
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderReturned,
+    OrderShipped,
+    SoldLine,
+)
 from shop.ordering.domain.line import MAX_LINE_QUANTITY, OrderLine
 from shop.ordering.domain.order import (
     EMAIL_PATTERN,
@@ -54,6 +61,7 @@ __all__ = [
     "OrderReturned",
     "OrderShipped",
     "OrderStatus",
+    "SoldLine",
     "TooManyOrderLines",
     "check_line_count",
     "normalise_email",

@@ -31,7 +31,14 @@ from shop.ordering.domain.errors import (
     OrderNotShippable,
     TooManyOrderLines,
 )
-from shop.ordering.domain.events import OrderCancelled, OrderPaid, OrderPlaced, OrderReturned, OrderShipped
+from shop.ordering.domain.events import (
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    OrderReturned,
+    OrderShipped,
+    sold_lines,
+)
 from shop.ordering.domain.line import OrderLine
 from shop.ordering.domain.status import OrderStatus
 
@@ -147,6 +154,7 @@ class Order(AggregateRoot[OrderId]):
                 currency=currency,
                 total=order.total,
                 line_count=len(lines),
+                lines=sold_lines(order.lines),
             )
         )
         return order
@@ -172,7 +180,11 @@ class Order(AggregateRoot[OrderId]):
         if self.status is not OrderStatus.PAID:
             raise self._refused("ship")
         self.status, self.shipped_at = OrderStatus.SHIPPED, utc_now()
-        self.record_event(OrderShipped(aggregate_id=str(self.id)))
+        self.record_event(
+            OrderShipped(
+                aggregate_id=str(self.id), currency=self.currency, total=self.total, lines=sold_lines(self.lines)
+            )
+        )
 
     def cancel(self, reason: str) -> None:
         """Cancel before shipping (paid orders too: the caller refunds); the caller puts the stock back."""
@@ -187,7 +199,16 @@ class Order(AggregateRoot[OrderId]):
         previous = self.status
         self.cancellation_reason = reason
         self.status, self.cancelled_at = OrderStatus.CANCELLED, utc_now()
-        self.record_event(OrderCancelled(aggregate_id=str(self.id), reason=reason, previous_status=previous))
+        self.record_event(
+            OrderCancelled(
+                aggregate_id=str(self.id),
+                reason=reason,
+                previous_status=previous,
+                currency=self.currency,
+                total=self.total,
+                lines=sold_lines(self.lines),
+            )
+        )
 
     def accept_return(self, reason: str) -> None:
         """Take a shipped order back (the caller refunds and puts the stock back); records ``OrderReturned``."""
@@ -201,7 +222,13 @@ class Order(AggregateRoot[OrderId]):
         self.return_reason = reason
         self.status, self.returned_at = OrderStatus.RETURNED, utc_now()
         self.record_event(
-            OrderReturned(aggregate_id=str(self.id), reason=reason, currency=self.currency, total=self.total)
+            OrderReturned(
+                aggregate_id=str(self.id),
+                reason=reason,
+                currency=self.currency,
+                total=self.total,
+                lines=sold_lines(self.lines),
+            )
         )
 
     def _refused(self, action: str) -> InvalidOrderTransition:
