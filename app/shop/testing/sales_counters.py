@@ -244,28 +244,23 @@ class SalesCountersContract:
                         error = (await handler.handle(GetProductSales(product_id=product_id))).unwrap_err()
                         assert error.status == 404
 
-    @pytest.mark.parametrize(
-        ("data", "version"),
-        [
-            pytest.param({"aggregate_id": "not-a-uuid", "currency": "EUR", "lines": []}, 2, id="garbage"),
-            pytest.param({"aggregate_id": str(ProductId.new()), "currency": "EUR", "lines": []}, 2, id="no-lines"),
-            pytest.param(
-                {
-                    "aggregate_id": str(ProductId.new()),
-                    "currency": "EUR",
-                    "lines": [{"product_id": str(ProductId.new()), "quantity": 0, "subtotal": "1.00"}],
-                },
-                2,
-                id="zero-quantity",
-            ),
-            pytest.param(None, 2, id="no-data"),
-            pytest.param(b"{not json", "2", id="not-json"),
-            pytest.param({"aggregate_id": str(ProductId.new()), "currency": "EUR", "total": "1.00"}, 1, id="v1"),
-        ],
-    )
-    async def test_an_event_that_can_never_be_counted_is_dropped(
-        self, session_factory: Sessions, data: object, version: object
-    ) -> None:
+    async def test_an_event_that_can_never_be_counted_is_dropped(self, session_factory: Sessions) -> None:
         for event_type in SUBSCRIPTIONS:
-            with pytest.raises(DropEvent):
-                await _deliver(session_factory, _malformed(data, version=version, event_type=event_type))
+            for name, (data, version) in _POISON.items():
+                with pytest.raises(DropEvent):
+                    await _deliver(session_factory, _malformed(data, version=version, event_type=event_type))
+                    pytest.fail(f"{name} {event_type} was not dropped")
+
+
+_LINE = {"product_id": str(ProductId.new()), "quantity": 1, "subtotal": "1.00"}
+_ORDER = {"aggregate_id": str(ProductId.new()), "currency": "EUR"}
+#: Payloads no retry could ever count, each with the ``schemaversion`` it arrives with.
+_POISON: dict[str, tuple[object, object]] = {
+    "garbage": ({"aggregate_id": "not-a-uuid", "currency": "EUR", "lines": [_LINE]}, 2),
+    "no lines": ({**_ORDER, "lines": []}, 2),
+    "zero quantity": ({**_ORDER, "lines": [{**_LINE, "quantity": 0}]}, 2),
+    "no currency": ({"aggregate_id": _ORDER["aggregate_id"], "lines": [_LINE]}, 2),
+    "no data": (None, 2),
+    "not JSON (binary mode)": (b"{not json", "2"),
+    "schema version 1 (no lines yet)": ({**_ORDER, "total": "1.00", "lines": [_LINE]}, 1),
+}

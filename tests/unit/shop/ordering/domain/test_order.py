@@ -30,6 +30,7 @@ from shop.ordering.domain import (
     OrderReturned,
     OrderShipped,
     OrderStatus,
+    SoldLine,
     TooManyOrderLines,
     check_line_count,
     normalise_email,
@@ -103,6 +104,39 @@ def test_place_records_order_placed_with_the_total() -> None:
         "EUR",
         2,
     )
+
+
+def test_every_event_but_payment_carries_the_lines_a_consumer_counts() -> None:
+    """Event-carried state: a consumer counts sales from the event alone, without calling ordering back."""
+    mug, tea = line("2.50", 2), line("1.25", 4, sku="TEA-002")
+    shipped, cancelled = place(mug, tea), place(mug, tea)
+    for order in (shipped, cancelled):
+        order.pay()
+    shipped.ship()
+    shipped.accept_return("broken")
+    cancelled.cancel("changed my mind")
+    expected = (
+        SoldLine(product_id=mug.product_id, sku="MUG-001", quantity=2, unit_price=Decimal("2.50"), subtotal=Decimal(5)),
+        SoldLine(product_id=tea.product_id, sku="TEA-002", quantity=4, unit_price=Decimal("1.25"), subtotal=Decimal(5)),
+    )
+
+    events = [*shipped.pull_events(), *cancelled.pull_events()]
+
+    assert [type(event).__name__ for event in events] == [
+        "OrderPlaced",
+        "OrderPaid",
+        "OrderShipped",
+        "OrderReturned",
+        "OrderPlaced",
+        "OrderPaid",
+        "OrderCancelled",
+    ]
+    for event in events:
+        if not isinstance(event, OrderPaid):
+            assert getattr(event, "lines") == expected, type(event).__name__  # noqa: B009 - every type but OrderPaid
+            assert type(event).schema_version == 2
+            assert type(event).model_validate(event.model_dump(mode="json")) == event  # its JSON reads back
+    assert OrderPaid.schema_version == 1
 
 
 def test_place_keeps_a_given_id() -> None:
