@@ -1,0 +1,60 @@
+"""The reference service's events end to end on SQLite, with the default in-process transport: an order placed over
+HTTP leaves through the outbox, the relay hands it to the in-process transport, the dispatcher runs the catalog's
+subscription through the inbox, and the product's sales counters show it over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from apibase.infrastructure.messaging.cloud_events import cloud_event_type
+from apibase.testing.service import service_settings, sign_up
+from shop.catalog.application.sales_counters import SalesCounterHandlers
+from shop.catalog.infrastructure import sales_counters
+from shop.main import create_app
+from shop.ordering.module import ORDERING_EVENTS
+from shop.testing.order_events import assert_orders_reach_the_sales_counters, await_sales, place_order
+from shop.testing.sales import product
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_catalog_subscribes_only_to_events_ordering_publishes() -> None:
+    published = {cloud_event_type(event) for event in ORDERING_EVENTS}
+    subscribed = {subscription.event_type for subscription in SalesCounterHandlers(sales_counters).subscriptions()}
+
+    assert subscribed == published - {"apibase.OrderPaid"}
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    app = create_app(service_settings(tmp_path / "service.db"))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_orders_reach_the_catalog_s_sales_counters_through_the_outbox(app: FastAPI) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        client.headers.update(await sign_up(client))
+        await assert_orders_reach_the_sales_counters(client)
+
+
+async def test_each_tenant_s_orders_reach_only_its_own_counters(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://test") as acme,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as globex,
+    ):
+        acme.headers.update(await sign_up(acme, tenant="acme"))
+        globex.headers.update(await sign_up(globex, tenant="globex"))
+        ours, theirs = await product(acme, "MUG-1", "1.00"), await product(globex, "MUG-1", "4.00")
+        await place_order(acme, ours, 1)
+        await place_order(globex, theirs, 5)
+
+        await await_sales(acme, ours, {"units_ordered": 1, "net_revenue": [{"amount": "1.00", "currency": "EUR"}]})
+        await await_sales(globex, theirs, {"units_ordered": 5, "net_revenue": [{"amount": "20.00", "currency": "EUR"}]})
+        assert (await globex.get(f"/api/v2/products/{ours}/sales")).status_code == 404
