@@ -21,9 +21,9 @@ __all__ = [
     "DAPR_GRPC_PORT",
     "DAPR_HTTP_PORT",
     "PUBLISHER_VARIABLE",
+    "SETTING_BY_BLOCK",
     "TOKEN_KEY",
     "TOKEN_VARIABLES",
-    "SETTING_BY_BLOCK",
     "app_id",
     "app_settings",
     "app_token_refs",
@@ -45,7 +45,7 @@ SETTING_BY_BLOCK = {
 #: The setting choosing how events leave the service; ``dapr`` once the sidecar has a pubsub component.
 PUBLISHER_VARIABLE = "APIBASE_EVENTS__PUBLISHER"
 #: The key of a Dapr token Secret (fixed by Dapr's injector).
-TOKEN_KEY = "token"
+TOKEN_KEY = "token"  # noqa: S105 - the name of a key, not a secret
 #: The settings holding the tokens: the one daprd sends to the app, the one the app sends to daprd.
 TOKEN_VARIABLES = ("APIBASE_DAPR__APP_API_TOKEN", "APIBASE_DAPR__API_TOKEN")
 

@@ -42,17 +42,17 @@ def _literal_env(container: dict) -> dict[str, str]:
 
 
 def test_the_variables_are_the_settings_of_the_application():
-    assert SETTING_BY_BLOCK == {
+    assert {
         "pubsub": _variable("dapr", DaprSettings, "pubsub"),
         "state": _variable("dapr", DaprSettings, "state_store"),
         "secretstores": _variable("dapr", DaprSettings, "secret_store"),
-    }
+    } == SETTING_BY_BLOCK
     assert _variable("events", EventsSettings, "publisher") == PUBLISHER_VARIABLE
     assert "dapr" in EventsSettings.model_fields["publisher"].annotation.__args__  # type: ignore[union-attr]
-    assert TOKEN_VARIABLES == (
+    assert (
         _variable("dapr", DaprSettings, "app_api_token"),
         _variable("dapr", DaprSettings, "api_token"),
-    )
+    ) == TOKEN_VARIABLES
 
 
 def test_the_application_uses_the_components_the_operator_created(make, render, monkeypatch):
