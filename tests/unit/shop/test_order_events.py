@@ -5,10 +5,10 @@ subscription through the inbox, and the product's sales counters show it over HT
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from fastapi import FastAPI
 
 from apibase.infrastructure.messaging.cloud_events import cloud_event_type
@@ -20,21 +20,40 @@ from shop.ordering.module import ORDERING_EVENTS
 from shop.testing.order_events import assert_orders_reach_the_sales_counters, await_sales, place_order
 from shop.testing.sales import product
 
-pytestmark = pytest.mark.unit
+# One service for the module (its start-up dominates): each test uses tenants and products of its own.
+pytestmark = [pytest.mark.unit, pytest.mark.asyncio(loop_scope="module")]
 
 
-def test_the_catalog_subscribes_only_to_events_ordering_publishes() -> None:
+async def test_the_catalog_subscribes_only_to_events_ordering_publishes() -> None:
     published = {cloud_event_type(event) for event in ORDERING_EVENTS}
     subscribed = {subscription.event_type for subscription in SalesCounterHandlers(sales_counters).subscriptions()}
 
     assert subscribed == published - {"apibase.OrderPaid"}
 
 
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    app = create_app(service_settings(tmp_path / "service.db"))
+STEPS = ("placed", "cancelled", "shipped", "returned")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    app = create_app(service_settings(tmp_path_factory.mktemp("events") / "service.db"))
     async with app.router.lifespan_context(app):
         yield app
+
+
+async def test_the_asyncapi_document_shows_what_ordering_sends_and_the_catalog_receives(app: FastAPI) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        document = (await client.get("/asyncapi.json")).json()
+
+    operations = {name: operation["action"] for name, operation in document["operations"].items()}
+    assert operations == {
+        **{f"send.{cloud_event_type(event)}": "send" for event in ORDERING_EVENTS},
+        **{
+            f"receive.catalog.sales-on-order-{step}": "receive"
+            for step in ("placed", "cancelled", "shipped", "returned")
+        },
+    }
+    assert "lines" in document["components"]["schemas"]["OrderPlaced"]["properties"]
 
 
 async def test_orders_reach_the_catalog_s_sales_counters_through_the_outbox(app: FastAPI) -> None:
