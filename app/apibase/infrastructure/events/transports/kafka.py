@@ -186,11 +186,20 @@ def build_kafka_transport(settings: Settings, dispatcher: EventDispatcher) -> Tr
     return Transport(sink=sink, consume=consume, start=sink.start, stop=sink.stop, check=sink.check)
 
 
-async def consume_subscriptions(subscriptions: SubscriptionConsumer, bootstrap_servers: str, group_id: str) -> None:
+async def consume_subscriptions(
+    subscriptions: SubscriptionConsumer,
+    bootstrap_servers: str,
+    group_id: str,
+    *,
+    session_timeout_ms: int = 10_000,
+    heartbeat_interval_ms: int = 3_000,
+) -> None:
     """The transport's ``consume`` task: group ``group_id`` over the subscribed topics, until cancelled.
 
     Returns at once when nothing is subscribed. Dead letters go through a producer of their own (the sink's
-    may be transactional, and a record outside a transaction is refused there).
+    may be transactional, and a record outside a transaction is refused there). A shorter session makes a
+    group settle sooner after a member joins or leaves (tansu waits half of it for members), at the price of
+    rebalances when a member stalls.
     """
     topics = subscriptions.topics()
     if not topics:
@@ -203,6 +212,8 @@ async def consume_subscriptions(subscriptions: SubscriptionConsumer, bootstrap_s
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=heartbeat_interval_ms,
     )
     dead_letters, _ = await start_producer(bootstrap_servers, client_id=group_id, transactional=False)
 

@@ -1,6 +1,7 @@
 """The Kafka publisher and consumer against a real Kafka-protocol broker (tansu, see apibase.testing.kafka_broker).
 
 Each test has a topic of its own (3 partitions) and a consumer group of its own; the dispatcher is scripted.
+The consumers run with a 2 s session: tansu lets a group settle for half the session before assigning.
 tansu refuses idempotent and transactional producers to aiokafka, so the batches here go through the
 ``acks=all`` fallback (the transactional calls are checked against a fake producer in the unit tests).
 """
@@ -31,7 +32,10 @@ FAST_RETRY = RetryPolicy(base_seconds=0.05, max_seconds=0.2, max_attempts=5)
 async def consuming(dispatcher, bootstrap_servers: str, group_id: str, retry: RetryPolicy = FAST_RETRY):
     """The transport's consume task for the test's duration; its failure, if any, fails the test."""
     subscriber = SubscriptionConsumer(dispatcher, default_topic="unused.events", retry=retry)
-    task = asyncio.create_task(consume_subscriptions(subscriber, bootstrap_servers, group_id))
+    consume = consume_subscriptions(
+        subscriber, bootstrap_servers, group_id, session_timeout_ms=2_000, heartbeat_interval_ms=300
+    )
+    task = asyncio.create_task(consume)
     try:
         yield task
     finally:
