@@ -1,7 +1,7 @@
 """The service's subscriptions fed from Kafka: one consumer group, an offset committed only after handling.
 
-Every record goes through ``dispatcher.deliver`` (subscriptions, inbox, tenant, trace) and its outcome decides
-what happens to the partition's offset:
+Every record goes through ``dispatcher.deliver`` (subscriptions, inbox, tenant, trace) for each subscription
+that reads its topic and handles its type, and the outcome decides what happens to the partition's offset:
 
 - ``SUCCESS``: the offset moves past it (committed after the batch; a crash before that redelivers the record
   and the inbox makes it a no-op);
@@ -25,6 +25,8 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+
+from cloudevents.core.base import BaseCloudEvent
 
 from apibase.application.ports.messaging import EventDispatcher
 from apibase.application.subscriptions import Delivery
@@ -138,7 +140,7 @@ class SubscriptionConsumer:
         except MalformedRecordError as error:
             return await self._dead_letter(partition, record, f"malformed: {error}", dead_letter)
         try:
-            outcome = await self._dispatcher.deliver(event)
+            outcome = await self._deliver(record.topic, event)
         except Exception:
             logger.exception("delivering Kafka record %s@%s failed; it will be retried", partition, record.offset)
             outcome = Delivery.RETRY
@@ -153,6 +155,18 @@ class SubscriptionConsumer:
             reason = f"retries exhausted after {attempts} attempts"
             return await self._dead_letter(partition, record, reason, dead_letter)
         return False
+
+    async def _deliver(self, topic: str, event: BaseCloudEvent) -> Delivery:
+        """Run the subscriptions that read ``topic`` and handle the event's type (another topic's subscription to
+        the same type is not for this record); ``SUCCESS`` when none does: the record is not ours to keep."""
+        names = [
+            subscription.name
+            for subscription in self._dispatcher.subscriptions()
+            if (subscription.topic or self._default_topic) == topic and subscription.event_type == event.get_type()
+        ]
+        outcomes = {await self._dispatcher.deliver(event, subscription=name) for name in names}
+        # As Dapr with several routes: retry if any asked to (the ones that succeeded are deduplicated by the inbox).
+        return next((outcome for outcome in (Delivery.RETRY, Delivery.DROP) if outcome in outcomes), Delivery.SUCCESS)
 
     async def _dead_letter(
         self, partition: Hashable, record: ConsumedRecord, reason: str, dead_letter: DeadLetterWriter
@@ -170,6 +184,8 @@ class SubscriptionConsumer:
 
     def _back_off(self, consumer: PartitionedConsumer, partition: Hashable, offset: int) -> None:
         """Rewind ``partition`` to ``offset`` and pause it for the retry delay."""
+        if partition not in consumer.assignment():  # revoked while handling: the new owner redelivers the record
+            return
         attempts = max(1, self._backoff.attempts.get((partition, offset), 1))
         consumer.seek(partition, offset)
         consumer.pause(partition)

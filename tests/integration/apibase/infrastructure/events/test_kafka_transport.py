@@ -231,3 +231,19 @@ async def test_the_transport_built_from_settings_publishes_and_consumes(
             await consumer
         await transport.stop()
     assert received.get_id() == published.get_id()
+
+
+async def test_the_readiness_check_fails_once_the_broker_is_gone() -> None:
+    from aiokafka.errors import KafkaError
+
+    from apibase.testing.kafka_broker import running_tansu
+
+    with running_tansu() as bootstrap_servers:
+        sink = KafkaSink(bootstrap_servers, "gone.events", client_id="relay", transactional=False)
+        await sink.start()
+        await sink.check()
+    try:
+        with pytest.raises(KafkaError):
+            await sink.check()
+    finally:
+        await sink.stop()
