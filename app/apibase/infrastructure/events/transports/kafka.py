@@ -204,26 +204,28 @@ async def consume_subscriptions(
     topics = subscriptions.topics()
     if not topics:
         return
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap_servers,
-        group_id=group_id,
-        client_id=group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        session_timeout_ms=session_timeout_ms,
-        heartbeat_interval_ms=heartbeat_interval_ms,
-    )
     dead_letters, _ = await start_producer(bootstrap_servers, client_id=group_id, transactional=False)
 
     async def dead_letter(topic: str, record: KafkaRecord) -> None:
         await produce(dead_letters, topic, [record])
 
     try:
-        await consumer.start()
-        logger.info("Kafka consumer group %s reads %s", group_id, ", ".join(topics))
-        await subscriptions.run(consumer, dead_letter)
+        consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+        )
+        try:
+            await consumer.start()
+            logger.info("Kafka consumer group %s reads %s", group_id, ", ".join(topics))
+            await subscriptions.run(consumer, dead_letter)
+        finally:
+            await consumer.stop()
     finally:
-        await consumer.stop()
         await dead_letters.stop()

@@ -10,6 +10,7 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
 
 from apibase.application.subscriptions import Delivery, Subscription
+from apibase.infrastructure.events.transports.kafka import consume_subscriptions
 from apibase.infrastructure.events.transports.kafka_consumer import RetryPolicy, SubscriptionConsumer
 from apibase.infrastructure.events.transports.kafka_records import KafkaRecord, to_record
 
@@ -130,3 +131,10 @@ async def test_a_record_runs_only_the_subscriptions_of_its_topic_and_type_then_i
 
     assert dispatcher.deliveries == [("e1", "catalog.on-placed"), ("e1", "catalog.also-on-placed")]
     assert consumer.committed == [{"shop.events-0": 2}]
+
+
+async def test_nothing_subscribed_means_no_consumer_at_all() -> None:
+    subscriptions = SubscriptionConsumer(_Dispatcher([]), default_topic="shop.events", retry=RetryPolicy(1, 1, 1))
+
+    # An unreachable broker: returning without error proves no connection was attempted.
+    assert await consume_subscriptions(subscriptions, "127.0.0.1:1", "shop") is None
