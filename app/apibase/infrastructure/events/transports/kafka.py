@@ -91,7 +91,7 @@ async def start_producer(
             await producer.stop()
             if mode is modes[-1]:
                 raise
-            logger.warning("Kafka broker refused a %s producer (%r); trying the next mode", mode, error)
+            logger.warning("Kafka broker refused the %s producer (%r); trying the next mode", mode, error)
             continue
         return producer, mode
     raise AssertionError("unreachable: the last mode raises")  # pragma: no cover
