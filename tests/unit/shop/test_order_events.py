@@ -17,8 +17,7 @@ from shop.catalog.application.sales_counters import SalesCounterHandlers
 from shop.catalog.infrastructure import sales_counters
 from shop.main import create_app
 from shop.ordering.module import ORDERING_EVENTS
-from shop.testing.order_events import assert_orders_reach_the_sales_counters, await_sales, place_order
-from shop.testing.sales import product
+from shop.testing.order_events import assert_orders_reach_the_sales_counters, await_sales, new_product, place_order
 
 # One service for the module (its start-up dominates): each test uses tenants and products of its own.
 pytestmark = [pytest.mark.unit, pytest.mark.asyncio(loop_scope="module")]
@@ -70,7 +69,7 @@ async def test_each_tenant_s_orders_reach_only_its_own_counters(app: FastAPI) ->
     ):
         acme.headers.update(await sign_up(acme, tenant="acme"))
         globex.headers.update(await sign_up(globex, tenant="globex"))
-        ours, theirs = await product(acme, "MUG-1", "1.00"), await product(globex, "MUG-1", "4.00")
+        ours, theirs = await new_product(acme, "1.00", sku="MUG-1"), await new_product(globex, "4.00", sku="MUG-1")
         await place_order(acme, ours, 1)
         await place_order(globex, theirs, 5)
 
