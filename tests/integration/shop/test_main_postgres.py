@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from apibase.testing.roundtrip import assert_resources_round_trip
 from apibase.testing.service import service_settings, sign_up
 from shop.main import create_app
+from shop.testing.order_events import assert_orders_reach_the_sales_counters
 from shop.testing.sales import assert_sales_report
 
 pytestmark = pytest.mark.integration
@@ -109,3 +110,8 @@ async def test_text_postgres_cannot_store_is_a_422_naming_the_field(client: http
 async def test_the_sales_report_on_postgres(app: FastAPI, client: httpx.AsyncClient) -> None:
     """The same history and figures as on SQLite: grouping, UTC day boundaries, statuses, currencies."""
     await assert_sales_report(client, app.state.kernel.session_factory)
+
+
+async def test_orders_reach_the_sales_counters_through_the_outbox_on_postgres(client: httpx.AsyncClient) -> None:
+    """The outbox, the relay, the in-process transport and the inbox on PostgreSQL (the default publisher)."""
+    await assert_orders_reach_the_sales_counters(client)
