@@ -30,5 +30,11 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "rabbitmq":
+            from apibase.infrastructure.events.transports.rabbitmq.transport import (  # noqa: PLC0415 - the extra
+                rabbitmq_transport,
+            )
+
+            return rabbitmq_transport(settings, dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)
