@@ -105,7 +105,9 @@ async def admin(settings: Settings) -> AsyncIterator[AbstractChannel]:
 async def running(settings: Settings, dispatcher: ScriptedDispatcher) -> AsyncIterator[Transport]:
     """The transport started, its consumer running; stopped (and the consumer cancelled) on exit."""
     transport = build_transport(settings, dispatcher)
-    assert transport.start is not None and transport.stop is not None and transport.consume is not None
+    assert transport.start is not None
+    assert transport.stop is not None
+    assert transport.consume is not None
     await transport.start()
     consuming = asyncio.create_task(transport.consume())
     try:

@@ -153,10 +153,12 @@ async def test_a_subscription_to_another_topic_binds_to_that_topics_exchange(
 
 async def test_readiness_follows_the_connection_and_nothing_is_consumed_without_subscriptions(
     settings: Settings,
-    admin: AbstractChannel,  # noqa: ARG001 - cleans up the exchange
+    admin: AbstractChannel,
 ) -> None:
     transport = build_transport(settings, ScriptedDispatcher([]))
-    assert transport.check is not None and transport.start is not None and transport.stop is not None
+    assert transport.check is not None
+    assert transport.start is not None
+    assert transport.stop is not None
     with pytest.raises(ConnectionError):
         await transport.check()
     with pytest.raises(ConnectionError):
@@ -165,7 +167,7 @@ async def test_readiness_follows_the_connection_and_nothing_is_consumed_without_
     try:
         await transport.check()
         assert transport.consume is not None
-        await asyncio.wait_for(transport.consume(), 5), "returns: no subscription, no queue"
+        await asyncio.wait_for(transport.consume(), 5)  # returns: no subscription, no queue to consume
     finally:
         await transport.stop()
     with pytest.raises(ConnectionError):
