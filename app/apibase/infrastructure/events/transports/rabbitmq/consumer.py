@@ -24,7 +24,7 @@ from typing import Final
 
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
-from aiormq.exceptions import AMQPError
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 
 from apibase.application.ports.messaging import EventDispatcher
 from apibase.application.subscriptions import Delivery
@@ -106,7 +106,7 @@ class RabbitMQConsumer:
             async for message in deliveries:
                 try:
                     await self.handle(message)
-                except AMQPError:  # the channel went away mid-delivery: the broker redelivers what we did not ack
+                except (AMQPError, ChannelInvalidStateError):  # the channel went away: what was not acked comes again
                     logger.warning("lost the channel while settling message %s", message.message_id, exc_info=True)
 
     async def close(self) -> None:

@@ -4,7 +4,8 @@ Every message of the batch is published at once, in order, on one confirming cha
 writes them in the order they were started, so the broker and every queue see the outbox order), then the
 confirms are awaited together: one round trip for the batch, not one per event. A nack, a return (with
 ``mandatory``) or no confirm within ``timeout`` raises ``PublishFailed`` naming the first failed event; the relay
-then retries the batch (duplicates of the confirmed ones are absorbed by the subscribers' inbox).
+then retries the batch (duplicates of the confirmed ones are absorbed by the subscribers' inbox). While aio-pika
+reconnects, ``send`` first waits for the channel to be restored, within the same ``timeout``.
 
 ``mandatory`` is off by default: on a topic exchange an event type that no queue is bound to yet is not an
 error (pubsub: no subscriber, nobody to tell), and the relay would otherwise dead-letter every such event.
@@ -13,7 +14,7 @@ error (pubsub: no subscriber, nobody to tell), and the relay would otherwise dea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aio_pika.abc import AbstractExchange
 from cloudevents.core.base import BaseCloudEvent
@@ -32,7 +33,11 @@ class RabbitMQSink:
     """The ``MessageSink`` of the RabbitMQ transport: the events topic exchange, routing key = event type."""
 
     def __init__(
-        self, exchange: Callable[[], AbstractExchange], *, timeout: float = 30.0, mandatory: bool = False
+        self,
+        exchange: Callable[[], Awaitable[AbstractExchange]],
+        *,
+        timeout: float = 30.0,
+        mandatory: bool = False,
     ) -> None:
         self._exchange = exchange
         self._timeout = timeout
@@ -41,7 +46,8 @@ class RabbitMQSink:
     async def send(self, messages: Sequence[BaseCloudEvent]) -> None:
         if not messages:
             return
-        exchange = self._exchange()
+        async with asyncio.timeout(self._timeout):  # while reconnecting, wait for the channel (within bounds)
+            exchange = await self._exchange()
         # Tasks start in creation order and take the channel's lock first come, first served: frames go out in order.
         publishing = [asyncio.ensure_future(self._publish(exchange, event)) for event in messages]
         outcomes = await asyncio.gather(*publishing, return_exceptions=True)

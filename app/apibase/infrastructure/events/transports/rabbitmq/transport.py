@@ -8,7 +8,7 @@ the connection is down (aio-pika reconnects by itself and restores channels, que
 from __future__ import annotations
 
 import aio_pika
-from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
 
 from apibase.application.ports.messaging import EventDispatcher
 from apibase.core.settings import Settings
@@ -28,6 +28,7 @@ class RabbitMQBroker:
         self._topology = topology
         self._connection_name = connection_name
         self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractExchange | None = None
 
     async def start(self) -> None:
@@ -39,13 +40,14 @@ class RabbitMQBroker:
         try:
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             self._exchange = await declare_exchange(channel, self._topology.exchange)
+            self._channel = channel
         except BaseException:
             await connection.close()
             raise
         self._connection = connection
 
     async def stop(self) -> None:
-        connection, self._connection, self._exchange = self._connection, None, None
+        connection, self._connection, self._channel, self._exchange = self._connection, None, None, None
         if connection is not None:
             await connection.close()
 
@@ -59,10 +61,11 @@ class RabbitMQBroker:
             raise ConnectionError("the RabbitMQ transport is not started")
         return self._connection
 
-    @property
-    def exchange(self) -> AbstractExchange:
-        if self._exchange is None:
+    async def exchange(self) -> AbstractExchange:
+        """The events exchange once its channel is usable (after a reconnect: restored by aio-pika)."""
+        if self._channel is None or self._exchange is None:
             raise ConnectionError("the RabbitMQ transport is not started")
+        await self._channel.ready()
         return self._exchange
 
 
@@ -86,7 +89,7 @@ def rabbitmq_transport(settings: Settings, dispatcher: EventDispatcher) -> Trans
         await broker.stop()
 
     return Transport(
-        sink=RabbitMQSink(lambda: broker.exchange),
+        sink=RabbitMQSink(broker.exchange),
         consume=consumer.run,
         start=start,
         stop=stop,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from aio_pika import DeliveryMode
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.events.transports.rabbitmq.sink import PublishFailed, RabbitMQSink
@@ -79,7 +79,11 @@ async def test_a_mandatory_sink_fails_on_an_event_no_queue_is_bound_to(
     async with running(settings, ScriptedDispatcher([])) as transport:
         await _probe(admin, settings, binding=PLACED)
         exchange = await admin.get_exchange(topology.exchange)
-        sink = RabbitMQSink(lambda: exchange, mandatory=True)
+
+        async def the_exchange() -> AbstractExchange:
+            return exchange
+
+        sink = RabbitMQSink(the_exchange, mandatory=True)
         await sink.send([event(PLACED)])
         with pytest.raises(PublishFailed, match="returned"):
             await sink.send([event(CANCELLED)])
@@ -87,5 +91,8 @@ async def test_a_mandatory_sink_fails_on_an_event_no_queue_is_bound_to(
 
 
 async def test_an_empty_batch_is_sent_without_a_broker() -> None:
-    sink = RabbitMQSink(lambda: pytest.fail("no exchange needed"))
+    async def no_exchange() -> AbstractExchange:
+        pytest.fail("no exchange needed")
+
+    sink = RabbitMQSink(no_exchange)
     await sink.send([])
