@@ -9,8 +9,6 @@ headers), as the binding's ``from_rabbitmq`` does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractMessage
 from cloudevents.core.base import BaseCloudEvent
@@ -27,7 +25,7 @@ class MalformedMessage(ValueError):  # noqa: N818 - reads as the verdict it repo
     """A delivery that is no CloudEvent: it is dead-lettered, never retried."""
 
 
-def to_message(event: BaseCloudEvent, *, headers: Mapping[str, str | int] | None = None) -> Message:
+def to_message(event: BaseCloudEvent) -> Message:
     wire = rabbitmq.to_structured_event(event)
     return Message(
         wire.body,
@@ -37,7 +35,6 @@ def to_message(event: BaseCloudEvent, *, headers: Mapping[str, str | int] | None
         type=event.get_type(),
         correlation_id=correlation_id_of(event),
         timestamp=event.get_time(),
-        headers=dict(headers or {}),
     )
 
 

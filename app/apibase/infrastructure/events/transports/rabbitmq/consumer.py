@@ -25,6 +25,7 @@ from typing import Final
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
+from pamqp.commands import Basic
 
 from apibase.application.ports.messaging import EventDispatcher
 from apibase.application.subscriptions import Delivery
@@ -141,18 +142,28 @@ class RabbitMQConsumer:
         if attempt >= self._retry.max_attempts:
             logger.warning("message %s failed %d times: dead-lettered", message.message_id, attempt)
             await message.reject(requeue=False)
-            return
+        elif await self._park(message, attempt):
+            await message.ack()
+        else:
+            await message.nack(requeue=True)
+
+    async def _park(self, message: AbstractIncomingMessage, attempt: int) -> bool:
+        """Put a copy in the retry queue of ``attempt``'s delay; ``True`` once the broker confirmed it."""
+        assert self._channel is not None  # noqa: S101 - declared before consuming
+        delay_ms = self._retry.delay_ms(attempt)
         try:
-            queue = await self._retry_queue(self._retry.delay_ms(attempt))
-            assert self._channel is not None  # noqa: S101 - declared before consuming
-            await self._channel.default_exchange.publish(
+            queue = await self._retry_queue(delay_ms)
+            confirmation = await self._channel.default_exchange.publish(
                 _copy(message, attempt + 1), routing_key=queue, timeout=self._publish_timeout
             )
         except Exception:
             logger.exception("could not park message %s for a retry; requeueing it", message.message_id)
-            await message.nack(requeue=True)
-            return
-        await message.ack()
+            confirmation = None
+        if isinstance(confirmation, Basic.Ack):
+            return True
+        self._retry_queues.pop(delay_ms, None)  # declared again next time, in case it was deleted
+        logger.error("no retry queue took message %s (%r); requeueing it", message.message_id, confirmation)
+        return False
 
     async def _retry_queue(self, delay_ms: int) -> str:
         if (name := self._retry_queues.get(delay_ms)) is None:

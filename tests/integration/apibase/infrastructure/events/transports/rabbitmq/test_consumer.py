@@ -72,6 +72,23 @@ async def test_an_event_that_keeps_asking_to_retry_is_dead_lettered_after_max_at
     assert json.loads(dead.body)["id"] == stuck.get_id()
 
 
+async def test_a_deleted_retry_queue_is_declared_again(settings: Settings, admin: AbstractChannel) -> None:
+    def fail_once(_: object, nth: int) -> Delivery:
+        return Delivery.RETRY if nth == 1 else Delivery.SUCCESS
+
+    dispatcher = ScriptedDispatcher([subscription(PLACED)], fail_once)
+    retry_queue = Topology.of(settings).retry_queue(50)
+    async with running(settings, dispatcher) as transport:
+        for _ in range(2):
+            await transport.sink.send([retried := event(PLACED)])
+            assert [(await dispatcher.next())[1] for _ in range(2)] == [Delivery.RETRY, Delivery.SUCCESS]
+            assert dispatcher.calls[retried.get_id()] == 2
+            await admin.queue_delete(retry_queue)  # the second time round, the parked copy is returned: requeued
+        await transport.sink.send([event(PLACED)])
+        assert [(await dispatcher.next())[1] for _ in range(2)] == [Delivery.RETRY, Delivery.SUCCESS]
+    assert await message_count(admin, retry_queue) == 0, "declared again"
+
+
 async def test_a_dropped_event_is_dead_lettered_at_once(settings: Settings, admin: AbstractChannel) -> None:
     dispatcher = ScriptedDispatcher([subscription(PLACED)], lambda _, __: Delivery.DROP)
     topology = Topology.of(settings)
