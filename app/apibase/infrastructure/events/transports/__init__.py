@@ -30,6 +30,10 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "kafka":
+            from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
+
+            return build_kafka_transport(settings, dispatcher)
         case "rabbitmq":
             from apibase.infrastructure.events.transports.rabbitmq.transport import (  # noqa: PLC0415 - the extra
                 rabbitmq_transport,
