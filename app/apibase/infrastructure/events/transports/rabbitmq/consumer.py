@@ -11,9 +11,11 @@ Per delivery, after ``dispatcher.deliver(event)``:
   ``max_attempts`` the message is dead-lettered instead. A crash between the confirmed copy and the ack leaves
   both: the inbox absorbs the duplicate.
 
-Deliveries are handled one after the other, so a single consumer keeps the publish order (``prefetch`` only saves
-round trips); retried events come back later, behind newer ones. On a robust connection, aio-pika restores the
-channel, queues and consumer after a reconnect; deliveries left unacked are redelivered by the broker.
+A queue bound to several topics' exchanges runs, per message, only the subscriptions of the exchange it came
+through (``x-apibase-exchange`` keeps it on retried copies). Deliveries are handled one after the other, so a
+single consumer keeps the publish order (``prefetch`` only saves round trips); retried events come back later,
+behind newer ones. On a robust connection, aio-pika restores the channel, queues and consumer after a reconnect;
+deliveries left unacked are redelivered by the broker.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Final
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
+from cloudevents.core.base import BaseCloudEvent
 from pamqp.commands import Basic
 
 from apibase.application.ports.messaging import EventDispatcher
@@ -36,12 +39,14 @@ from apibase.infrastructure.events.transports.rabbitmq.topology import (
     declare_retry_queue,
 )
 
-__all__ = ["ATTEMPT_HEADER", "RabbitMQConsumer", "RetryPolicy"]
+__all__ = ["ATTEMPT_HEADER", "ORIGIN_HEADER", "RabbitMQConsumer", "RetryPolicy"]
 
 logger: Final = logging.getLogger(__name__)
 
 #: How many times the message has been delivered to this service's queue (1 when absent).
 ATTEMPT_HEADER: Final = "x-apibase-attempt"
+#: The exchange the message was first published to, kept on retried copies.
+ORIGIN_HEADER: Final = "x-apibase-exchange"
 # Headers the broker writes when dead-lettering; a retried copy starts without them.
 _BROKER_HEADERS: Final = ("x-death", "x-first-death-", "x-last-death-")
 
@@ -57,6 +62,16 @@ class RetryPolicy:
     def delay_ms(self, attempt: int) -> int:
         """The wait after the ``attempt``-th delivery asked to retry."""
         return max(1, round(min(self._base_ms * 2.0 ** min(attempt - 1, 62), self._max_ms)))
+
+
+def origin_of(message: AbstractIncomingMessage) -> str:
+    """The exchange the message was published to; a retried copy carries it (it comes back by the default one)."""
+    value: object = (message.headers or {}).get(ORIGIN_HEADER)
+    return _text(value) if value else (message.exchange or "")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def attempt_of(message: AbstractIncomingMessage) -> int:
@@ -124,7 +139,7 @@ class RabbitMQConsumer:
             await message.reject(requeue=False)
             return
         try:
-            outcome = await self._dispatcher.deliver(event)
+            outcome = await self._dispatch(event, origin_of(message))
         except Exception:
             logger.exception("dispatching event %s failed; retrying it", event.get_id())
             outcome = Delivery.RETRY
@@ -136,6 +151,16 @@ class RabbitMQConsumer:
                 await message.reject(requeue=False)
             case Delivery.RETRY:
                 await self._retry_later(message)
+
+    async def _dispatch(self, event: BaseCloudEvent, origin: str) -> Delivery:
+        """Run the subscriptions fed by the exchange the event came through (all of its type when they all are)."""
+        matching = [s for s in self._dispatcher.subscriptions() if s.event_type == event.get_type()]
+        fed = [s.name for s in matching if self._topology.exchange_of(s) == origin]
+        if not origin or len(fed) == len(matching):
+            return await self._dispatcher.deliver(event)
+        outcomes = {await self._dispatcher.deliver(event, subscription=name) for name in fed}
+        # As the dispatcher combines several subscriptions: retry if any asked to (the done ones are deduplicated).
+        return next((o for o in (Delivery.RETRY, Delivery.DROP) if o in outcomes), Delivery.SUCCESS)
 
     async def _retry_later(self, message: AbstractIncomingMessage) -> None:
         attempt = attempt_of(message)
@@ -175,6 +200,7 @@ class RabbitMQConsumer:
 def _copy(message: AbstractIncomingMessage, attempt: int) -> Message:
     headers = {name: value for name, value in (message.headers or {}).items() if not name.startswith(_BROKER_HEADERS)}
     headers[ATTEMPT_HEADER] = attempt
+    headers[ORIGIN_HEADER] = origin_of(message)
     return Message(
         message.body,
         headers=headers,

@@ -37,8 +37,9 @@ async def _nothing(_: BaseCloudEvent) -> None:
     return None
 
 
-def subscription(event_type: str, *, topic: str | None = None) -> Subscription:
-    return Subscription(f"test.{event_type.lower().replace('apibase.', '')}", event_type, _nothing, topic)
+def subscription(event_type: str, *, topic: str | None = None, name: str | None = None) -> Subscription:
+    name = name or f"test.{event_type.lower().replace('apibase.', '')}"
+    return Subscription(name, event_type, _nothing, topic)
 
 
 def event(event_type: str = PLACED, *, number: int = 0, **extensions: str) -> CloudEvent:
@@ -54,10 +55,13 @@ class ScriptedDispatcher:
         self._subscriptions = list(subscriptions)
         self.script = script
         self.calls: Counter[str] = Counter()
+        #: ``(event id, subscription asked for)`` per call.
+        self.asked: list[tuple[str, str | None]] = []
         self.delivered: asyncio.Queue[tuple[BaseCloudEvent, Delivery]] = asyncio.Queue()
 
     async def deliver(self, event: BaseCloudEvent, *, subscription: str | None = None) -> Delivery:
         self.calls[event.get_id()] += 1
+        self.asked.append((event.get_id(), subscription))
         outcome = self.script(event, self.calls[event.get_id()])
         await self.delivered.put((event, outcome))
         return outcome

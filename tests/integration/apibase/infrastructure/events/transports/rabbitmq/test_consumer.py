@@ -168,6 +168,26 @@ async def test_a_subscription_to_another_topic_binds_to_that_topics_exchange(
     assert dispatcher.delivered.empty()
 
 
+async def test_an_event_runs_only_the_subscriptions_of_the_exchange_it_came_through_also_when_retried(
+    settings: Settings, admin: AbstractChannel
+) -> None:
+    foreign = f"{Topology.of(settings).exchange}.foreign"
+    theirs = subscription(PLACED, topic=foreign, name="test.their-placed")
+    dispatcher = ScriptedDispatcher(
+        [theirs, subscription(PLACED, name="test.our-placed")],
+        lambda _, nth: Delivery.RETRY if nth == 1 else Delivery.SUCCESS,
+    )
+    async with running(settings, dispatcher) as transport:
+        exchange = await admin.get_exchange(foreign)
+        await exchange.publish(to_message(from_them := event(PLACED)), routing_key=PLACED)
+        await transport.sink.send([from_us := event(PLACED)])
+        for _ in range(4):
+            await dispatcher.next()
+    assert sorted(dispatcher.asked) == sorted(
+        [(from_them.get_id(), theirs.name)] * 2 + [(from_us.get_id(), "test.our-placed")] * 2
+    )
+
+
 async def test_readiness_follows_the_connection_and_nothing_is_consumed_without_subscriptions(
     settings: Settings,
     admin: AbstractChannel,
