@@ -251,6 +251,13 @@ class SalesCountersContract:
                     await _deliver(session_factory, _malformed(data, version=version, event_type=event_type))
                     pytest.fail(f"{name} {event_type} was not dropped")
 
+    async def test_an_event_of_no_tenant_is_dropped(self, session_factory: Sessions) -> None:
+        mug = await _product(session_factory, "MUG-1", "9.90")
+        [placed] = _cloud_events(_order((mug, 1)))
+        async with SQLAlchemyUnitOfWork(session_factory) as uow:
+            with bind_unit_of_work(uow), pytest.raises(DropEvent, match="names no tenant"):
+                await SUBSCRIPTIONS["apibase.OrderPlaced"].handler(placed)
+
 
 _LINE = {"product_id": str(ProductId.new()), "quantity": 1, "subtotal": "1.00"}
 _ORDER = {"aggregate_id": str(ProductId.new()), "currency": "EUR"}

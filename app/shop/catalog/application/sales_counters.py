@@ -24,7 +24,8 @@ from cloudevents.core.base import BaseCloudEvent
 
 from apibase.application.cqrs.unit_of_work import current_unit_of_work
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.application.subscriptions import Subscription
+from apibase.application.subscriptions import DropEvent, Subscription
+from apibase.core.context import current_tenant
 from shop.catalog.application.order_events import (
     ORDER_CANCELLED,
     ORDER_PLACED,
@@ -131,6 +132,8 @@ class SalesCounterHandlers:
         movement: Callable[[OrderEventLine, str], SalesFigures],
     ) -> None:
         order = parse_order_event(event)
+        if current_tenant() is None:  # the counters are per tenant; an event of no tenant has nowhere to count
+            raise DropEvent(f"{event.get_type()} {event.get_id()} names no tenant")
         counters = self._counters(current_unit_of_work())
         if not await counters.move_order(order.aggregate_id, stage, after=after):
             return
