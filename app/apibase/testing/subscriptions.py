@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
 from opentelemetry import trace
 from pydantic import BaseModel
-from sqlalchemy import MetaData, String, func, select
+from sqlalchemy import MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,8 +41,8 @@ __all__ = [
     "ReceivedRow",
     "Recorder",
     "create_dispatcher_tables",
-    "received_metadata",
     "make_event",
+    "received_metadata",
 ]
 
 TYPE = "apibase.ContractPinged"
@@ -67,12 +68,12 @@ class ReceivedRow(_ReceivedBase):
 
 
 async def create_dispatcher_tables(connection: AsyncConnection) -> None:
-    await connection.run_sync(lambda sync: InboxRow.__table__.create(sync))  # type: ignore[attr-defined]
+    await connection.run_sync(cast("Table", InboxRow.__table__).create)
     await connection.run_sync(received_metadata.create_all)
 
 
 def make_event(
-    data: dict[str, object] | None = None, *, event_type: str = TYPE, event_id: str | None = None, **extensions: str
+    data: dict[str, object] | None = None, /, *, event_type: str = TYPE, event_id: str | None = None, **extensions: str
 ) -> CloudEvent:
     """A CloudEvent as a producer sends it; ``extensions``: ``tenantid``, ``traceparent``, ``correlationid``..."""
     attributes: dict[str, object] = {

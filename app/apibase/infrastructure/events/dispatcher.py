@@ -109,8 +109,12 @@ class SubscriptionDispatcher:
                 raise UnknownSubscription(f"no subscription is named {subscription!r}")
             if chosen.event_type != event.get_type():
                 _logger.warning(
-                    "event of another type delivered to a subscription; ignored",
-                    extra={"subscription": subscription, "event_type": event.get_type(), "event_id": event.get_id()},
+                    "event %s (%s) delivered to %s, which handles %s; ignored",
+                    event.get_id(),
+                    event.get_type(),
+                    subscription,
+                    chosen.event_type,
+                    extra=_fields(chosen, event),
                 )
                 return Delivery.SUCCESS
             targets: Sequence[Subscription] = (chosen,)
@@ -119,23 +123,39 @@ class SubscriptionDispatcher:
         return combined([await self._run(each, event) for each in targets])
 
     async def _run(self, subscription: Subscription, event: BaseCloudEvent) -> Delivery:
-        started = time.perf_counter()
-        log = {"subscription": subscription.name, "event_id": event.get_id(), "event_type": event.get_type()}
         try:
-            with _event_tenant(event), continue_trace(event):
-                handled = await self._handle_once(subscription, event)
-        except (DropEvent, ValidationError, _InvalidTenant) as poison:
-            _logger.error("event dropped: it can never be handled", extra=log, exc_info=poison)
+            with _event_tenant(event), continue_trace(event):  # the log lines below carry both
+                return await self._attempt(subscription, event)
+        except _InvalidTenant as invalid:
+            _logger.error(  # noqa: TRY400 - the message says it all; no traceback helps here
+                "event %s (%s) dropped for %s: %s",
+                event.get_id(),
+                event.get_type(),
+                subscription.name,
+                invalid,
+                extra=_fields(subscription, event),
+            )
             return self._count(subscription, Delivery.DROP)
-        except Exception as failure:  # noqa: BLE001 - any other failure may pass: the broker redelivers
-            _logger.warning("event handling failed; it will be redelivered", extra=log, exc_info=failure)
+
+    async def _attempt(self, subscription: Subscription, event: BaseCloudEvent) -> Delivery:
+        started = time.perf_counter()
+        what = (event.get_id(), event.get_type(), subscription.name)
+        fields = _fields(subscription, event)
+        try:
+            handled = await self._handle_once(subscription, event)
+        except (DropEvent, ValidationError):
+            _logger.exception("event %s (%s) dropped by %s: it can never be handled", *what, extra=fields)
+            return self._count(subscription, Delivery.DROP)
+        except Exception as failure:
+            _logger.warning("event %s (%s) failed in %s; to be redelivered", *what, extra=fields, exc_info=failure)
             return self._count(subscription, Delivery.RETRY)
         if not handled:
-            _logger.info("event already handled; redelivery skipped", extra=log)
+            _logger.info("event %s (%s) already handled by %s; redelivery skipped", *what, extra=fields)
             if self._counters is not None:
                 self._counters.duplicate.labels(subscription.name).inc()
             return Delivery.SUCCESS
-        _logger.info("event handled", extra={**log, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        _logger.info("event %s (%s) handled by %s in %.2f ms", *what, elapsed, extra={**fields, "duration_ms": elapsed})
         return self._count(subscription, Delivery.SUCCESS)
 
     async def _handle_once(self, subscription: Subscription, event: BaseCloudEvent) -> bool:
@@ -160,7 +180,11 @@ class SubscriptionDispatcher:
         return outcome
 
 
-class _InvalidTenant(ValueError):
+def _fields(subscription: Subscription, event: BaseCloudEvent) -> dict[str, str]:
+    return {"subscription": subscription.name, "event_id": event.get_id(), "event_type": event.get_type()}
+
+
+class _InvalidTenant(ValueError):  # noqa: N818 - reads as the condition it reports
     """The event's ``tenantid`` is not a tenant id: no redelivery will make it one."""
 
 
