@@ -187,11 +187,12 @@ class DispatcherContract:
         assert await dispatcher.deliver(make_event()) is Delivery.DROP
         assert await dispatcher.deliver(make_event({"gadget": 1})) is Delivery.DROP  # fails validation
         assert await dispatcher.deliver(make_event(**{TENANT_ATTRIBUTE: "Not A Tenant"})) is Delivery.DROP
+        assert await dispatcher.deliver(make_event(event_id="x" * 201)) is Delivery.DROP
 
         assert await harness.received() == []
         assert await harness.inbox_size() == 0
         labels = {"subscription": "contract.drop"}
-        assert metrics.registry.get_sample_value("subscription_events_dropped_total", labels) == 3
+        assert metrics.registry.get_sample_value("subscription_events_dropped_total", labels) == 4
 
     async def test_the_handler_runs_for_the_events_tenant_inside_its_trace(self, harness: DispatcherHarness) -> None:
         recorder = Recorder("contract.context")

@@ -7,10 +7,10 @@ inserted first, in that same transaction: a duplicate key means the event was ha
 is skipped (a redelivery is a no-op); otherwise the handler's effect and the inbox row commit together.
 
 Outcomes follow Dapr's contract: the handler returning is ``SUCCESS``; ``DropEvent``, a payload that fails
-validation (pydantic ``ValidationError``) or a ``tenantid`` that is no tenant id is ``DROP`` (the broker
-dead-letters it); any other exception is ``RETRY`` (rolled back, the inbox row too). When several
-subscriptions share the type, the event is ``RETRY`` if one asked to retry (those that succeeded are skipped on
-redelivery), else ``DROP`` if one dropped it.
+validation (pydantic ``ValidationError``), an id longer than the inbox keys (200) or a ``tenantid`` that is no
+tenant id is ``DROP`` (the broker dead-letters it); any other exception is ``RETRY`` (rolled back, the inbox row
+too). When several subscriptions share the type, the event is ``RETRY`` if one asked to retry (those that
+succeeded are skipped on redelivery), else ``DROP`` if one dropped it.
 
 Metrics (by subscription): ``subscription_events_delivered_total``, ``subscription_events_retried_total``,
 ``subscription_events_dropped_total`` and ``subscription_events_duplicate_total`` (redeliveries absorbed).
@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Final
 
 from cloudevents.core.base import BaseCloudEvent
 from prometheus_client import Counter
@@ -43,6 +44,8 @@ from apibase.infrastructure.persistence.tenancy import tenant_scope
 __all__ = ["BeforeCommit", "SubscriptionDispatcher", "UnknownSubscription", "combined"]
 
 _logger = logging.getLogger(__name__)
+#: The inbox's ``event_id`` column holds this many characters.
+_MAX_EVENT_ID: Final = 200
 
 #: Runs in the handler's unit just before its commit (the kernel stores the events its aggregates raised in the
 #: outbox there, so they leave with the effect).
@@ -124,9 +127,9 @@ class SubscriptionDispatcher:
 
     async def _run(self, subscription: Subscription, event: BaseCloudEvent) -> Delivery:
         try:
-            with _event_tenant(event), continue_trace(event):  # the log lines below carry both
+            with _event_scope(event), continue_trace(event):  # the log lines below carry both
                 return await self._attempt(subscription, event)
-        except _InvalidTenant as invalid:
+        except _Unhandleable as invalid:
             _logger.error(  # noqa: TRY400 - the message says it all; no traceback helps here
                 "event %s (%s) dropped for %s: %s",
                 event.get_id(),
@@ -184,17 +187,20 @@ def _fields(subscription: Subscription, event: BaseCloudEvent) -> dict[str, str]
     return {"subscription": subscription.name, "event_id": event.get_id(), "event_type": event.get_type()}
 
 
-class _InvalidTenant(ValueError):  # noqa: N818 - reads as the condition it reports
-    """The event's ``tenantid`` is not a tenant id: no redelivery will make it one."""
+class _Unhandleable(ValueError):  # noqa: N818 - reads as the condition it reports
+    """An id the inbox cannot key, or a ``tenantid`` that is no tenant id: no redelivery will change that."""
 
 
 @contextmanager
-def _event_tenant(event: BaseCloudEvent) -> Iterator[None]:
-    """The event's tenant, or none at all: a request's tenant (the HTTP route's default) never leaks in."""
+def _event_scope(event: BaseCloudEvent) -> Iterator[None]:
+    """The event's tenant, or none at all (a request's tenant, the HTTP route's default, never leaks in); refuses
+    an event the inbox cannot key."""
+    if len(event.get_id()) > _MAX_EVENT_ID:
+        raise _Unhandleable(f"the event's id is longer than the inbox keeps ({_MAX_EVENT_ID} characters)")
     tenant_id = tenant_of(event)
     if tenant_id is not None:
         if not is_valid_tenant_id(tenant_id):
-            raise _InvalidTenant(f"the event's tenantid {tenant_id!r} is not a tenant id")
+            raise _Unhandleable(f"the event's tenantid {tenant_id!r} is not a tenant id")
         with tenant_scope(tenant_id):
             yield
         return
