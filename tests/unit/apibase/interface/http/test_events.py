@@ -280,3 +280,32 @@ def _with(request: dict[str, object], headers: Mapping[str, str]) -> dict[str, o
 
 async def test_the_routes_are_announced_to_the_broker_only(harness: Harness) -> None:
     assert "/events" not in json.dumps(harness.app.openapi())
+
+
+async def test_an_event_as_daprd_delivers_it_with_its_own_attributes(harness: Harness) -> None:
+    """daprd adds pubsubname, topic and its trace attributes to the CloudEvent the app published."""
+    body = {
+        "specversion": "1.0",
+        "id": "dapr-1",
+        "source": "/shop",
+        "type": PLACED,
+        "datacontenttype": "application/json",
+        "data": {"order": "o-9"},
+        "time": "2026-12-07T14:00:00Z",
+        "schemaversion": 1,
+        "tenantid": "acme",
+        "pubsubname": "orders-pubsub",
+        "topic": "shop.events",
+        "traceid": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "tracestate": "",
+    }
+
+    answer = await harness.http.post(
+        "/events/dapr/sales.on-placed",
+        content=json.dumps(body),
+        headers={"content-type": "application/cloudevents+json", "traceparent": body["traceparent"]},
+    )
+
+    assert answer.json() == {"status": "SUCCESS"}
+    assert harness.subscriber.handled == [("sales.on-placed", "dapr-1", "acme", {"order": "o-9"})]
