@@ -30,6 +30,10 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "in-process":
+            from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
+
+            return in_process_transport(dispatcher)
         case "kafka":
             from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
 
