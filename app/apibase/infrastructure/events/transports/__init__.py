@@ -30,5 +30,9 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "dapr":
+            from apibase.infrastructure.events.transports.dapr import dapr_transport  # noqa: PLC0415 - the extra
+
+            return dapr_transport(settings)
         case _:
             raise NotImplementedError(settings.events.publisher)
