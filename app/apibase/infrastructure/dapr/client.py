@@ -62,7 +62,10 @@ class DaprSidecar:
             await client.close()  # type: ignore[no-untyped-call]
 
     def _configure_sdk(self) -> None:
-        if self.settings.http_endpoint is not None:
-            sdk_settings.DAPR_HTTP_ENDPOINT = self.settings.http_endpoint  # type: ignore[attr-defined]
-        if self.settings.api_token is not None:
-            sdk_settings.DAPR_API_TOKEN = self.settings.api_token.get_secret_value()  # type: ignore[attr-defined]
+        """Point the SDK at this sidecar; a setting left unset falls back to the SDK's own (``DAPR_*`` variables)."""
+        token = self.settings.api_token.get_secret_value() if self.settings.api_token is not None else None
+        for name, value in (("DAPR_HTTP_ENDPOINT", self.settings.http_endpoint), ("DAPR_API_TOKEN", token)):
+            if value is None:
+                vars(sdk_settings).pop(name, None)
+            else:
+                setattr(sdk_settings, name, value)

@@ -101,7 +101,11 @@ class Deliverer:
         while True:
             entries = await self._topics.read(subscription.pubsub, subscription.topic, self._group, block_ms=100)
             for entry_id, event in entries:
-                await self._log.add(await self._deliver(subscription, event))
+                record = await self._deliver(subscription, event)
+                await self._log.add(record)  # before the dead letter's own delivery can be recorded
+                if record.dead_lettered_to is not None:
+                    dead_letter = {**event, "topic": record.dead_lettered_to}
+                    await self._topics.publish(subscription.pubsub, record.dead_lettered_to, dead_letter)
                 await self._topics.ack(subscription.pubsub, subscription.topic, self._group, entry_id)
 
     async def _deliver(self, subscription: AppSubscription, event: dict[str, object]) -> DeliveryRecord:
@@ -117,8 +121,6 @@ class Deliverer:
             attempts += 1
             status = await self._post(path, event)
         dead_letter = subscription.dead_letter_topic if status != "SUCCESS" else None
-        if dead_letter is not None:
-            await self._topics.publish(subscription.pubsub, dead_letter, {**event, "topic": dead_letter})
         return DeliveryRecord(record.topic, record.event_id, event_type, path, status, attempts, dead_letter)
 
     async def _post(self, path: str, event: dict[str, object]) -> str:

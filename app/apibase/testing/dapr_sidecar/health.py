@@ -27,7 +27,10 @@ class HealthServer:
 
     def __init__(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthz)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dapr-stand-in-healthz", daemon=True)
+        # A short poll interval: ``shutdown`` waits for the serving loop's next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.01,), name="dapr-stand-in-healthz", daemon=True
+        )
 
     @property
     def endpoint(self) -> str:

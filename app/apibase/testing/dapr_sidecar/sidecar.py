@@ -53,8 +53,11 @@ class DaprStandIn:
         api_token: str | None = None,
         app_api_token: str | None = None,
         max_attempts: int = 3,
+        key_prefix: str | None = None,
     ) -> None:
-        self.prefix = f"dapr-stand-in:{uuid.uuid4().hex}:"
+        #: Where its state and topics live in Redis; stand-ins given the same prefix share them, like two daprd
+        #: on one Redis component (e.g. a publishing and a subscribing app).
+        self.prefix = key_prefix or f"dapr-stand-in:{uuid.uuid4().hex}:"
         self.topics = RedisTopics(redis, self.prefix)
         self.deliveries = DeliveryLog()
         self._redis = redis

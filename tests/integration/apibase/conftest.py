@@ -1,0 +1,34 @@
+"""Fixtures of the kernel's integration tests: a stand-in Dapr sidecar on the real Redis per test (on the test's loop)."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from apibase.infrastructure.dapr.client import DaprSidecar
+from apibase.testing.dapr_sidecar import DaprStandIn
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def stand_in(redis: Redis) -> AsyncIterator[DaprStandIn]:
+    async with DaprStandIn(redis, secrets={"db": {"password": "s3cret-value", "user": "shop"}}) as sidecar:
+        yield sidecar
+
+
+@pytest.fixture
+async def sidecar(stand_in: DaprStandIn) -> AsyncIterator[DaprSidecar]:
+    """The kernel's client, pointed at the stand-in."""
+    client = DaprSidecar(stand_in.settings)
+    try:
+        yield client
+    finally:
+        await client.close()
