@@ -84,11 +84,8 @@ async def test_concurrent_claims_have_exactly_one_winner(store: DaprIdempotencyS
     assert outcomes.count(InProgress()) == 19
 
 
-async def test_an_unreachable_sidecar_fails_keyed_requests_with_503(stand_in: DaprStandIn) -> None:
-    gone = DaprSidecar(
-        stand_in.settings.model_copy(update={"http_endpoint": "http://127.0.0.1:9"}), timeout_seconds=0.3
-    )
-    store = DaprIdempotencyStore(DaprState(gone, "statestore"))
+async def test_an_unreachable_sidecar_fails_keyed_requests_with_503(absent_sidecar: DaprSidecar) -> None:
+    store = DaprIdempotencyStore(DaprState(absent_sidecar, "statestore"))
     app = FastAPI()
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware, store=store, ttl_seconds=60)

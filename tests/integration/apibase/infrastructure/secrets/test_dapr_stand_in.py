@@ -44,15 +44,12 @@ async def test_a_missing_secret_or_field_is_not_found_and_names_no_value(provide
 
 
 async def test_an_unknown_store_or_an_absent_sidecar_is_unavailable(
-    sidecar: DaprSidecar, stand_in: DaprStandIn
+    sidecar: DaprSidecar, absent_sidecar: DaprSidecar
 ) -> None:
     with pytest.raises(SecretsUnavailable, match="INVALID_ARGUMENT"):
         await DaprSecretsProvider(sidecar, "vault").get("db#password")
-    gone = DaprSidecar(
-        stand_in.settings.model_copy(update={"http_endpoint": "http://127.0.0.1:9"}), timeout_seconds=0.3
-    )
     with pytest.raises(SecretsUnavailable, match="does not answer"):
-        await DaprSecretsProvider(gone, "secretstore").get("db#password")
+        await DaprSecretsProvider(absent_sidecar, "secretstore").get("db#password")
 
 
 async def test_a_name_that_could_escape_is_refused(provider: DaprSecretsProvider) -> None:
