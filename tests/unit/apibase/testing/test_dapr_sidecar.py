@@ -21,7 +21,7 @@ def test_v1_and_v2_subscriptions_are_read_with_rules_default_and_dead_letter_top
         },
         {"pubsubname": "pubsub", "topic": "c", "routes": {"rules": [{"match": "event.type == 'x'", "path": "/x"}]}},
     ]
-    with pytest.raises(ValueError, match="only `event.type"):
+    with pytest.raises(ValueError, match=r"only `event\.type"):
         parse_subscriptions(announced)
     a, b = parse_subscriptions(announced[:2])
     assert a == AppSubscription("pubsub", "a", (), "/a", None)
