@@ -2,7 +2,7 @@
 
 Both formats are accepted: v1 (``route``) and v2 (``routes: {rules: [{match, path}], default}``), with an
 optional ``deadLetterTopic``. Rules are CEL expressions in daprd; the stand-in evaluates the form the kernel
-announces, ``event.type == "<type>"``, and refuses any other (``ValueError``; a malformed list is
+announces, ``event.type == "<type>"`` (either quote), and refuses any other (``ValueError``; a malformed list is
 ``TypeError``) rather than guess.
 """
 
@@ -14,7 +14,7 @@ from typing import Final
 
 __all__ = ["AppSubscription", "parse_subscriptions"]
 
-_TYPE_RULE: Final = re.compile(r'^\s*event\.type\s*==\s*"([^"\\]+)"\s*$')
+_TYPE_RULE: Final = re.compile(r"""^\s*event\.type\s*==\s*(?:"([^"\\]+)"|'([^'\\]+)')\s*$""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ def _parse_one(entry: object) -> AppSubscription:
             matched = _TYPE_RULE.match(str(rule.get("match", ""))) if isinstance(rule, dict) else None
             if matched is None or not isinstance(rule.get("path"), str):
                 raise ValueError(f'the stand-in evaluates only `event.type == "<type>"` rules with a path: {rule!r}')
-            rules.append((matched.group(1), rule["path"]))
+            rules.append((matched.group(1) or matched.group(2), rule["path"]))
     if default is not None and not isinstance(default, str):
         raise ValueError(f"a route is a path: {default!r}")
     if not rules and default is None:

@@ -20,10 +20,12 @@ def test_v1_and_v2_subscriptions_are_read_with_rules_default_and_dead_letter_top
             "deadLetterTopic": "b.dead-letter",
         },
         {"pubsubname": "pubsub", "topic": "c", "routes": {"rules": [{"match": "event.type == 'x'", "path": "/x"}]}},
+        {"pubsubname": "pubsub", "topic": "d", "routes": {"rules": [{"match": "event.source == 'x'", "path": "/x"}]}},
     ]
     with pytest.raises(ValueError, match=r"only `event\.type"):
         parse_subscriptions(announced)
-    a, b = parse_subscriptions(announced[:2])
+    a, b, c = parse_subscriptions(announced[:3])
+    assert c.rules == (("x", "/x"),)
     assert a == AppSubscription("pubsub", "a", (), "/a", None)
     assert b == AppSubscription("pubsub", "b", (("x.Placed", "/placed"),), "/other", "b.dead-letter")
     assert (b.path_for("x.Placed"), b.path_for("x.Other")) == ("/placed", "/other")
