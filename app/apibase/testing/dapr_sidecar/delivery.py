@@ -2,10 +2,10 @@
 
 It reads ``GET /dapr/subscribe``, joins a consumer group (the app id) on each announced topic's stream and POSTs
 every event there as ``application/cloudevents+json`` to the route its type selects, with ``dapr-api-token``
-when the app expects one. The answer decides, as Dapr documents it: 2xx with ``{"status": "SUCCESS"}`` (or an
-empty body) is delivered; ``RETRY``, any other status code, an unknown status or no answer is retried (up to
-``max_attempts``, ``retry_delay_seconds`` apart: a fixed stand-in for daprd's resiliency policy); ``DROP``
-and 404 drop the event. A dropped event, or one still failing after its last attempt, goes to the
+when the app expects one (on ``/dapr/subscribe`` too). The answer decides, as Dapr documents it: 2xx with
+``{"status": "SUCCESS"}`` (or an empty body) is delivered; ``RETRY``, any other status code, an unknown status or
+no answer is retried (up to ``max_attempts``, ``retry_delay_seconds`` apart: a fixed stand-in for daprd's
+resiliency policy); ``DROP`` and 404 drop the event. A dropped event, or one still failing after its last attempt, goes to the
 subscription's dead-letter topic when it has one. Every outcome is recorded in ``DeliveryLog``.
 """
 
@@ -85,7 +85,7 @@ class Deliverer:
 
     async def subscriptions(self) -> list[AppSubscription]:
         """The app's subscriptions to this stand-in's pubsubs (daprd ignores those of components it lacks)."""
-        answer = await self._app.get("/dapr/subscribe")
+        answer = await self._app.get("/dapr/subscribe", headers=self._headers())
         answer.raise_for_status()
         return [sub for sub in parse_subscriptions(answer.json()) if sub.pubsub in self._pubsubs]
 
@@ -123,10 +123,12 @@ class Deliverer:
         dead_letter = subscription.dead_letter_topic if status != "SUCCESS" else None
         return DeliveryRecord(record.topic, record.event_id, event_type, path, status, attempts, dead_letter)
 
+    def _headers(self) -> dict[str, str]:
+        """daprd sends the app's token (``APP_API_TOKEN``) on every call to the app, this one included."""
+        return {"dapr-api-token": self._token} if self._token is not None else {}
+
     async def _post(self, path: str, event: dict[str, object]) -> str:
-        headers = {"content-type": CLOUD_EVENTS_JSON}
-        if self._token is not None:
-            headers["dapr-api-token"] = self._token
+        headers = {"content-type": CLOUD_EVENTS_JSON, **self._headers()}
         if isinstance(traceparent := event.get("traceparent"), str):
             headers["traceparent"] = traceparent
         try:

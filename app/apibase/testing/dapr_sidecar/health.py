@@ -41,6 +41,7 @@ class HealthServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # ``shutdown`` would wait forever for a loop that never ran
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()

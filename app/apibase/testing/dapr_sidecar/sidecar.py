@@ -128,7 +128,11 @@ class DaprStandIn:
             await self._redis.delete(*keys)
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # what did start (the gRPC server, the health thread) stops with it
+            raise
         return self
 
     async def __aexit__(

@@ -34,10 +34,12 @@ class SubscriberApp:
         self.script: dict[str, list[int | str]] = {}
         self.received: list[tuple[str, str, dict[str, object], str | None]] = []
         self.api = FastAPI()
-        self.api.get("/dapr/subscribe")(self.subscribe)
+        self.api.get("/dapr/subscribe", response_model=None)(self.subscribe)
         self.api.post("/events/dapr/{route}")(self.receive)
 
-    async def subscribe(self) -> list[dict[str, object]]:
+    async def subscribe(self, request: Request) -> object:
+        if request.headers.get("dapr-api-token") != APP_TOKEN:  # daprd sends the app token here too
+            return Response(status_code=401)
         return [
             {
                 "pubsubname": "pubsub",
@@ -156,7 +158,18 @@ async def test_events_published_before_delivery_starts_are_delivered(redis: Redi
             await client.close()
         # The subscriber's sidecar, on the same Redis component, starts after the event was published.
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.api), base_url="http://app")
-        async with http, DaprStandIn(redis, app=http, key_prefix=publisher_side.prefix) as delivering:
+        delivering = DaprStandIn(redis, app=http, app_api_token=APP_TOKEN, key_prefix=publisher_side.prefix)
+        async with http, delivering:
             async with asyncio.timeout(10):
                 records = await delivering.deliveries.wait_for(lambda records: len(records) == 1)
     assert records[0].event_id == "early"
+
+
+async def test_a_subscription_list_the_app_refuses_fails_the_start_and_stops_what_started(
+    redis: Redis, app: SubscriberApp
+) -> None:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app.api), base_url="http://app")
+    async with http:
+        with pytest.raises(httpx.HTTPStatusError, match="401"):
+            async with DaprStandIn(redis, app=http, app_api_token="not-the-apps-token"):
+                pytest.fail("started although the app refused its token")
