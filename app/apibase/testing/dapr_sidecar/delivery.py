@@ -5,8 +5,8 @@ every event there as ``application/cloudevents+json`` to the route its type sele
 when the app expects one (on ``/dapr/subscribe`` too). The answer decides, as Dapr documents it: 2xx with
 ``{"status": "SUCCESS"}`` (or an empty body) is delivered; ``RETRY``, any other status code, an unknown status or
 no answer is retried (up to ``max_attempts``, ``retry_delay_seconds`` apart: a fixed stand-in for daprd's
-resiliency policy); ``DROP`` and 404 drop the event. A dropped event, or one still failing after its last attempt, goes to the
-subscription's dead-letter topic when it has one. Every outcome is recorded in ``DeliveryLog``.
+resiliency policy); ``DROP`` and 404 drop the event. A dropped event, or one still failing after its last
+attempt, goes to the subscription's dead-letter topic when it has one. Every outcome is recorded in ``DeliveryLog``.
 """
 
 from __future__ import annotations
