@@ -17,6 +17,7 @@ from dapr.aio.clients.health import DaprHealth
 from dapr.conf import settings as sdk_settings
 
 from apibase.core.settings import DaprSettings
+from apibase.infrastructure.dapr.call_metadata import CallMetadataInterceptor
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "DaprSidecar", "SidecarUnavailableError"]
 
@@ -53,7 +54,7 @@ class DaprSidecar:
                         await DaprHealth.wait_for_sidecar()  # type: ignore[no-untyped-call]
                 except TimeoutError:
                     raise SidecarUnavailableError(f"the Dapr sidecar is not healthy ({self!r})") from None
-                self._client = DaprClient(address=self.settings.grpc_endpoint)
+                self._client = DaprClient(address=self.settings.grpc_endpoint, interceptors=[CallMetadataInterceptor()])
             return self._client
 
     async def close(self) -> None:

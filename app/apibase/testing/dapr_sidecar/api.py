@@ -3,13 +3,17 @@
 PublishEvent, Get/Save/DeleteState, GetSecret/GetBulkSecret and GetMetadata answer as daprd does, including its
 status codes: an unknown component is ``INVALID_ARGUMENT``, an ETag conflict ``ABORTED``, a missing or wrong
 ``dapr-api-token`` (when the stand-in has one) ``UNAUTHENTICATED``. Every other method is the generated
-servicer's ``UNIMPLEMENTED``.
+servicer's ``UNIMPLEMENTED``. Like daprd, a publish's envelope gets the trace of the publish call (its gRPC
+``traceparent`` metadata), not the one inside the event.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from collections.abc import Mapping
+from typing import Final
 
 import grpc
 from dapr.proto.common.v1 import common_pb2
@@ -23,6 +27,7 @@ __all__ = ["StandInApi"]
 
 type Secrets = Mapping[str, Mapping[str, Mapping[str, str]]]
 _FIRST_WRITE = common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE
+_TRACEPARENT: Final = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})")
 
 
 class StandInApi(dapr_pb2_grpc.DaprServicer):
@@ -67,7 +72,7 @@ class StandInApi(dapr_pb2_grpc.DaprServicer):
             )
         except (ValueError, UnicodeDecodeError) as error:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"error when unmarshalling the request: {error}")
-        await self._topics.publish(request.pubsub_name, request.topic, event)
+        await self._topics.publish(request.pubsub_name, request.topic, {**event, **_trace_of(context)})
         return empty_pb2.Empty()
 
     async def GetState(  # noqa: N802
@@ -159,3 +164,16 @@ class StandInApi(dapr_pb2_grpc.DaprServicer):
             sent = dict(context.invocation_metadata() or ()).get("dapr-api-token")
             if sent != self._api_token:
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, "authentication error: api token mismatch")
+
+
+def _trace_of(context: grpc.aio.ServicerContext[object, object]) -> dict[str, object]:
+    """The envelope's trace as daprd sets it: a span of its own, a child of the publish call's trace when the call
+    carries one (``traceparent`` metadata), else the root of a new trace; ``tracestate`` passes through."""
+    metadata = dict(context.invocation_metadata() or ())
+    parent = _TRACEPARENT.fullmatch(str(metadata.get("traceparent", "")))
+    trace_id, flags = (parent.group(1), parent.group(2)) if parent else (secrets.token_hex(16), "01")
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+    trace: dict[str, object] = {"traceparent": traceparent, "traceid": traceparent}
+    if state := metadata.get("tracestate"):
+        trace["tracestate"] = str(state)
+    return trace

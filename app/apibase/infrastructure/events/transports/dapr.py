@@ -1,9 +1,11 @@
 """The Dapr publisher: each CloudEvent goes to the sidecar's pubsub component through the official SDK.
 
 The event is sent as ``application/cloudevents+json``, the structured CloudEvent itself: daprd then keeps it as
-the envelope it delivers (id, type, source, subject, ``correlationid``, ``tenantid``, the trace attributes)
-instead of wrapping it in one of its own, adding only ``topic`` and ``pubsubname``. ``publish_event`` returns
-once the component accepted the message, so ``send`` returns only when every event of the batch did, in order.
+the envelope it delivers (id, type, source, subject, ``correlationid``, ``tenantid``, ``baggage``) instead of
+wrapping it in one of its own, adding ``topic`` and ``pubsubname``. Its ``traceparent`` daprd takes from the
+publish call, so each call carries the event's trace as gRPC metadata (``call_metadata``): the subscriber joins
+the producer's trace. ``publish_event`` returns once the component accepted the message, so ``send`` returns
+only when every event of the batch did, in order.
 Delivery is pushed by daprd to the app's routes (``GET /dapr/subscribe``): no consumer runs here.
 """
 
@@ -16,12 +18,15 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.formats.json import JSONFormat
 
 from apibase.core.settings import Settings
+from apibase.infrastructure.dapr.call_metadata import call_metadata
 from apibase.infrastructure.dapr.client import DaprSidecar
 from apibase.infrastructure.events.transports import Transport
 
 __all__ = ["DaprMessageSink", "dapr_transport"]
 
 _FORMAT = JSONFormat()
+#: daprd sets the delivered envelope's trace from the publish call's own, so the event's travels as call metadata.
+_TRACE = ("traceparent", "tracestate")
 
 
 class DaprMessageSink:
@@ -38,13 +43,15 @@ class DaprMessageSink:
     async def send(self, messages: Sequence[BaseCloudEvent]) -> None:
         client = await self._sidecar.client()
         for message in messages:
+            trace = [(name, value) for name in _TRACE if isinstance(value := message.get_extension(name), str)]
             async with asyncio.timeout(self._sidecar.timeout_seconds):
-                await client.publish_event(
-                    pubsub_name=self._pubsub,
-                    topic_name=self._topic,
-                    data=_FORMAT.write(message),
-                    data_content_type=_FORMAT.get_content_type(),
-                )
+                with call_metadata(trace):
+                    await client.publish_event(
+                        pubsub_name=self._pubsub,
+                        topic_name=self._topic,
+                        data=_FORMAT.write(message),
+                        data_content_type=_FORMAT.get_content_type(),
+                    )
 
     async def check(self) -> None:
         """Readiness: the sidecar answers its metadata call (and so the gRPC API the sink uses) in time."""

@@ -28,6 +28,7 @@ def order_placed(number: int) -> CloudEvent:
             "time": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
             "datacontenttype": "application/json",
             "traceparent": TRACEPARENT,
+            "tracestate": "vendor=1",
             "correlationid": "corr-1",
             "tenantid": "acme",
         },
@@ -56,7 +57,11 @@ async def test_every_event_keeps_its_id_type_and_extensions_on_the_topic(
     assert first["type"] == "apibase.OrderPlaced"
     assert first["source"] == "shop"
     assert first["subject"] == "order-1"
-    assert (first["traceparent"], first["correlationid"], first["tenantid"]) == (TRACEPARENT, "corr-1", "acme")
+    assert (first["correlationid"], first["tenantid"], first["tracestate"]) == ("corr-1", "acme", "vendor=1")
+    # daprd puts a span of its own on the envelope, in the trace the publish call carried: the event's.
+    _, trace_id, span_id, flags = str(first["traceparent"]).split("-")
+    assert (trace_id, flags) == (TRACEPARENT.split("-")[1], "01")
+    assert span_id != TRACEPARENT.split("-")[2]
     assert first["data"] == {"order_id": 1, "total": "12.50"}
     assert (first["topic"], first["pubsubname"]) == ("shop.events", "pubsub")
 
