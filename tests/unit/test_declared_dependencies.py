@@ -149,6 +149,7 @@ EXTRA_ADAPTERS = {
     Path("app/apibase/infrastructure/dapr/client.py"): "dapr",
     Path("app/apibase/infrastructure/dapr/state.py"): "dapr",
     Path("app/apibase/infrastructure/secrets/dapr.py"): "dapr",
+    Path("app/apibase/infrastructure/events/transports/kafka.py"): "kafka",
 }
 #: Modules that need an extra only through its adapters, which they import eagerly: loaded as lazily as those
 #: (by the factories, when their backend is selected).

@@ -34,5 +34,9 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
             from apibase.infrastructure.events.transports.dapr import dapr_transport  # noqa: PLC0415 - the extra
 
             return dapr_transport(settings)
+        case "kafka":
+            from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
+
+            return build_kafka_transport(settings, dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)
