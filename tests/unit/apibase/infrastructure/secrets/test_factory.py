@@ -50,8 +50,10 @@ def test_another_missing_module_is_not_blamed_on_the_extra(monkeypatch: pytest.M
 
 
 def test_dapr_without_the_dapr_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    _uninstall(monkeypatch, "dapr", "dapr")
-    monkeypatch.delitem(sys.modules, "apibase.infrastructure.dapr.client", raising=False)
+    """The SDK's submodules too: another test may have imported them already."""
+    _uninstall(monkeypatch, "dapr", *(name for name in list(sys.modules) if name.partition(".")[0] == "dapr"), "dapr")
+    for adapter in [name for name in sys.modules if name.startswith("apibase.infrastructure.dapr.")]:
+        monkeypatch.delitem(sys.modules, adapter)
     with pytest.raises(MissingExtraError, match=r"dapr secrets provider needs the `dapr` extra \(dapr\.") as info:
         build_secrets_provider(SecretsSettings(provider="dapr"))
     assert "SERVICE_EXTRAS=dapr" in str(info.value)
