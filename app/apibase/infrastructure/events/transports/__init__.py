@@ -30,6 +30,10 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "in-process":
+            from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
+
+            return in_process_transport(dispatcher)
         case "dapr":
             from apibase.infrastructure.events.transports.dapr import dapr_transport  # noqa: PLC0415 - the extra
 
@@ -38,5 +42,11 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
             from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
 
             return build_kafka_transport(settings, dispatcher)
+        case "rabbitmq":
+            from apibase.infrastructure.events.transports.rabbitmq.transport import (  # noqa: PLC0415 - the extra
+                rabbitmq_transport,
+            )
+
+            return rabbitmq_transport(settings, dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)
