@@ -2,7 +2,8 @@
 
 Each is a small class with a generic ``__call__`` matching ``pipeline.Behaviour``. List them outermost
 first, e.g. ``CommandBus([LoggingBehaviour(), ConflictRetryBehaviour(), TransactionBehaviour(unit_of_work,
-publisher)])``, so that the log covers the commit and its outcome and a retry gets a unit of work of its own.
+publisher, outbox=outbox)])``, so that the log covers the commit and its outcome and a retry gets a unit of work
+of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from apibase.application.cqrs.messages import BaseCommand, Message
 from apibase.application.cqrs.pipeline import Next
 from apibase.application.cqrs.unit_of_work import bind_unit_of_work
 from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import AnyAppError, ApplicationError, ConcurrencyConflict, DomainError, InfrastructureError
 from apibase.core.result import Err, Ok, Result
@@ -103,14 +105,24 @@ class TransactionBehaviour:
     the ``Ok`` goes back, so the caller never answers for a write that may still roll back; an ``Err`` (unless
     the command says ``commit_on_err``), an expected error the handler (or the commit) raises, and every query
     leave without a commit, so nothing is kept. Expected errors (domain, application, infrastructure) come back
-    as ``Err``; anything else is a bug and propagates. Events are published only after the commit, so nobody
-    hears of a change that was rolled back; a publishing failure propagates (use an outbox where delivery must
-    be guaranteed).
+    as ``Err``; anything else is a bug and propagates.
+
+    Events: a committing command's events go to ``outbox`` inside its transaction, just before the commit, so
+    they are kept exactly when the change is (a failing store rolls the change back); ``committed()`` then wakes
+    the relay. ``publisher`` (in-process, best-effort subscribers) hears them only after the commit, so nobody
+    hears of a change that was rolled back; its failure propagates.
     """
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], publisher: EventPublisher | None = None) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        publisher: EventPublisher | None = None,
+        *,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._publisher = publisher
+        self._outbox = outbox
 
     async def __call__[R](self, message: Message, call_next: Next[R]) -> Result[R, AnyAppError]:
         try:
@@ -119,10 +131,14 @@ class TransactionBehaviour:
                     result = await call_next()
                 if not isinstance(message, BaseCommand) or (isinstance(result, Err) and not message.commit_on_err):
                     return result  # leaving the unit without a commit keeps nothing
-                await unit.commit()
                 events = unit.collect_events()
+                if events and self._outbox is not None:
+                    await self._outbox.store(unit, events)
+                await unit.commit()
         except _EXPECTED as error:
             return Err(error)
+        if events and self._outbox is not None:
+            self._outbox.committed()
         if events and self._publisher is not None:
             await self._publisher.publish(events)
         return result
