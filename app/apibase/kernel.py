@@ -25,6 +25,7 @@ from apibase.domain.identity.roles import RolePolicy
 from apibase.infrastructure.background import Supervisor
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
 from apibase.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
+from apibase.infrastructure.events.dispatcher import SubscriptionDispatcher
 from apibase.infrastructure.events.outbox import SqlOutbox
 from apibase.infrastructure.files.local import LocalFileStore
 from apibase.infrastructure.messaging import FanOutPublisher
@@ -69,6 +70,8 @@ class Kernel:
     #: One breaker per dependency; health checks deliberately bypass them (they must report the truth).
     breakers: CircuitBreakers
     metrics: Metrics
+    #: Runs the modules' subscriptions on delivered events, through the inbox (``Features.subscriptions``).
+    dispatcher: SubscriptionDispatcher
     log_shipper: LogShipper | None = None
     #: Runs every background task (the log shipper's flush loop, modules' tasks), restarting crashed ones.
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -150,5 +153,6 @@ def build_kernel(
         security=build_security(settings, session_factory, roles=roles, commands=commands, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
+        dispatcher=SubscriptionDispatcher(guarded, metrics=metrics),
         log_shipper=log_shipper,
     )

@@ -108,6 +108,7 @@ def create_app(
     features = [module.build(kernel) for module in every]
     for built in features:
         kernel.handlers.subscribe(built.event_handlers)
+        kernel.dispatcher.subscribe(built.subscriptions)
     runtime = _Runtime(kernel, every, features, _health(kernel, features))
     # 5. the HTTP app, refusing a route that checks a permission no module declared
     return _http_app(runtime, api, tracing)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from apibase.core.settings import HeadersSettings, Settings
 from apibase.domain.identity.roles import SERVICE_ROLE
 from apibase.interface.http.cors import cors_middleware_options
+from apibase.interface.http.events import DELIVERY_PATH_PREFIXES
 from apibase.interface.http.middleware.security_headers import SecurityHeadersSettings
 from apibase.interface.http.middleware.stack import (
     Authentication,
@@ -45,6 +46,7 @@ def middleware_stack(
         max_body_bytes=settings.max_body_bytes,
         api_versions=tuple(api_versions),
         upload_paths=tuple(upload_paths),
+        delivery_path_prefixes=DELIVERY_PATH_PREFIXES,
         metrics=MetricsExport(metrics=kernel.metrics, path=observability.metrics_path)
         if observability.metrics_enabled
         else None,

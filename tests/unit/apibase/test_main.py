@@ -124,7 +124,7 @@ def test_two_modules_with_one_name_are_refused(tmp_path: Path) -> None:
 
 def test_the_kernel_alone_has_its_own_modules(tmp_path: Path) -> None:
     app: FastAPI = create_app(service_settings(tmp_path / "kernel.db"))
-    assert [module.name for module in app.state.runtime.modules] == ["identity", "audit", "idempotency"]
+    assert [module.name for module in app.state.runtime.modules] == ["identity", "audit", "idempotency", "events"]
 
 
 def test_the_kernels_buses_retry_a_lost_race_outside_each_messages_unit_of_work(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The ``apibase`` command: operational entry points that share the service's settings and code.
 
 Each group of commands is its own Typer app mounted on :data:`cli` with ``cli.add_typer(sub_app, name=...)``
-(``serve``, ``db``, ``events``, ``new``, ``security``); this module only holds the root and the commands with no better home.
+(``serve``, ``db``, ``events``, ``new``, ``security``); this module only holds the root and the commands with no
+better home.
 """
 
 from __future__ import annotations

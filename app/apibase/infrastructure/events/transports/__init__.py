@@ -30,5 +30,9 @@ class Transport:
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
     match settings.events.publisher:
+        case "in-process":
+            from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
+
+            return in_process_transport(dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)

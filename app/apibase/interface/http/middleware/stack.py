@@ -133,6 +133,9 @@ class MiddlewareStack:
     api_versions: Sequence[str]
     #: Path patterns whose body is a file (exempt from the JSON-only check), contributed by modules.
     upload_paths: Sequence[str]
+    #: Where brokers deliver events (Dapr, Knative): not rate-limited (the broker paces itself; a 429 is only
+    #: retried), never replayed (the inbox deduplicates; a replayed RETRY would lie), payloads left to handlers.
+    delivery_path_prefixes: Sequence[str]
     metrics: MetricsExport | None
     trace_routes: bool
     cors: CorsOptions | None
@@ -157,7 +160,7 @@ def _rate_limit(stack: MiddlewareStack, *, client: bool) -> Middleware | None:
         route_limits={**auth_routes, **limits.route_limits} if client else {},
         strategy=limits.strategy,
         trusted_proxy_hops=limits.trusted_proxy_hops,
-        exempt_path_prefixes=HEALTH_PREFIXES,
+        exempt_path_prefixes=(*HEALTH_PREFIXES, *stack.delivery_path_prefixes),
     )
     if client:
         return Middleware(RateLimitMiddleware, settings=settings, storage=limits.storage)
@@ -187,7 +190,10 @@ def _idempotency(stack: MiddlewareStack) -> Middleware | None:
         ttl_seconds=stack.idempotency.ttl_seconds,
         # Tokens and API key secrets are issued once and kept nowhere in clear; a refresh must hit the reuse
         # detection every time. So credential routes are never stored or replayed.
-        exempt_path_prefixes=tuple(f"/api/{version}/auth/" for version in stack.api_versions),
+        exempt_path_prefixes=(
+            *(f"/api/{version}/auth/" for version in stack.api_versions),
+            *stack.delivery_path_prefixes,
+        ),
     )
 
 
@@ -256,7 +262,10 @@ LAYERS: Final[tuple[tuple[str, Layer], ...]] = (
     ),
     # Text no supported database can store (U+0000) is a 422 naming where it was sent (path parameters are
     # named after routing, by the versioned API's request check).
-    ("storable_text", lambda stack: Middleware(StorableTextMiddleware)),
+    (
+        "storable_text",
+        lambda stack: Middleware(StorableTextMiddleware, exempt_path_prefixes=tuple(stack.delivery_path_prefixes)),
+    ),
 )
 MIDDLEWARE_ORDER: Final = tuple(name for name, _ in LAYERS)
 

@@ -11,7 +11,7 @@ A JSON body can only carry a NUL as the escape ``\\u0000`` (a raw control charac
 scanned for that escape and parsed only when it occurs. A body that does not parse is left to the application,
 which answers 400. Other media types (file uploads) are binary and are not checked here.
 
-Public API: ``StorableTextMiddleware(app)`` (pure ASGI), ``unstorable_text(locations) -> ValidationFailed``,
+Public API: ``StorableTextMiddleware(app, *, exempt_path_prefixes=())`` (pure ASGI), ``unstorable_text(locations) -> ValidationFailed``,
 ``UNSTORABLE_CHARACTER``.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -44,11 +44,15 @@ type Loc = tuple[str | int, ...]
 class StorableTextMiddleware:
     """Pure ASGI: a request carrying U+0000 in its query, headers or JSON body gets a 422 problem."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, exempt_path_prefixes: Sequence[str] = ()) -> None:
+        """``exempt_path_prefixes``: routes whose payload is not stored as sent (a broker's event deliveries)."""
         self.app = app
+        self.exempt_path_prefixes = tuple(exempt_path_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt_path_prefixes and str(scope["path"]).startswith(self.exempt_path_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         found = [*_in_query(scope), *_in_headers(scope)]

@@ -41,9 +41,7 @@ class InboxConsumer:
                     ),
                     {"id": message.get_id(), "at": datetime.now(UTC)},
                 )
-                await session.execute(
-                    text("INSERT INTO deliveries (event_id) VALUES (:id)"), {"id": message.get_id()}
-                )
+                await session.execute(text("INSERT INTO deliveries (event_id) VALUES (:id)"), {"id": message.get_id()})
                 if new.first() is not None:
                     await session.execute(
                         text(

@@ -73,6 +73,7 @@ def full() -> Iterator[MiddlewareStack]:
         max_body_bytes=2048,
         api_versions=("v1", "v2"),
         upload_paths=(r"/api/v[0-9]+/files/[^/]+",),
+        delivery_path_prefixes=("/events", "/dapr/"),
         metrics=MetricsExport(metrics=metrics, path="/metrics"),
         trace_routes=True,
         cors=cors_middleware_options(Environment.TEST, ["https://app.example"], allow_credentials=False),
@@ -169,17 +170,27 @@ def test_the_client_layer_guards_the_credential_routes_and_the_user_layer_the_ca
         },
         strategy="fixed-window",
         trusted_proxy_hops=1,
-        exempt_path_prefixes=("/health/",),
+        exempt_path_prefixes=("/health/", "/events", "/dapr/"),
     )
     assert user.kwargs["settings"] == RateLimitSettings(
-        client_limit=None, user_limit="7/minute", strategy="fixed-window", trusted_proxy_hops=1
+        client_limit=None,
+        user_limit="7/minute",
+        strategy="fixed-window",
+        trusted_proxy_hops=1,
+        exempt_path_prefixes=("/health/", "/events", "/dapr/"),
     )
     assert user.kwargs["user_id"] is user_id_from_state
     assert client.kwargs["storage"] is user.kwargs["storage"] is full.rate_limits.storage
 
 
 def test_the_layers_take_their_options_from_the_stack(full: MiddlewareStack) -> None:
-    assert layer(full, "idempotency").kwargs["exempt_path_prefixes"] == ("/api/v1/auth/", "/api/v2/auth/")
+    assert layer(full, "idempotency").kwargs["exempt_path_prefixes"] == (
+        "/api/v1/auth/",
+        "/api/v2/auth/",
+        "/events",
+        "/dapr/",
+    )
+    assert layer(full, "storable_text").kwargs == {"exempt_path_prefixes": ("/events", "/dapr/")}
     assert layer(full, "idempotency").kwargs["ttl_seconds"] == 120
     assert layer(full, "json_only").kwargs["exempt_paths"] == (re.compile(r"/api/v[0-9]+/files/[^/]+"),)
     assert layer(full, "body_limit").kwargs == {"max_body_bytes": 2048}
