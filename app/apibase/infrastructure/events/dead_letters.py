@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Row, Table, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.infrastructure.events.outbox import utc_now
+from apibase.infrastructure.events.relay_queries import among
 from apibase.infrastructure.persistence.events.tables import DeadLetterRow, OutboxEventRow
 
 __all__ = ["DeadLetter", "DeadLetters", "bury"]
@@ -40,22 +41,23 @@ class DeadLetter:
     dead_lettered_at: datetime
 
 
-async def bury(session: AsyncSession, rows: Sequence[tuple[Row[Any], str]], now: datetime) -> None:
-    """Move outbox ``rows`` (each with the error of its last try) to the dead letters, in the caller's transaction."""
-    if not rows:
+async def bury(session: AsyncSession, failures: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Move the outbox rows at these positions (each with the error of its last try) to the dead letters, in the
+    caller's transaction; the row is copied by the database, so the relay never reads more than it sends."""
+    if not failures:
         return
-    values = [
-        {
-            **{name: row._mapping[name] for name in _CARRIED},
-            "position": row._mapping["position"],
-            "attempts": row._mapping["attempts"] + 1,  # the try that finished it
-            "last_error": error,
-            "dead_lettered_at": now,
-        }
-        for row, error in rows
-    ]
-    await session.execute(insert(_DEAD), values)
-    await session.execute(delete(_OUTBOX).where(_OUTBOX.c.position.in_([row._mapping["position"] for row, _ in rows])))
+    positions = [position for position, _ in failures]
+    carried = [_OUTBOX.c[name] for name in _CARRIED if name != "attempts"]
+    copy = select(*carried, _OUTBOX.c.position, _OUTBOX.c.attempts + 1, literal(now, _DEAD.c.dead_lettered_at.type))
+    columns = [*(column.name for column in carried), "position", "attempts", "dead_lettered_at"]
+    await session.execute(insert(_DEAD).from_select(columns, copy.where(among(session, positions))))
+    errors = [{"row_position": position, "error": error} for position, error in failures]
+    await session.execute(
+        update(_DEAD).where(_DEAD.c.position == bindparam("row_position")).values(last_error=bindparam("error")),
+        errors,
+        execution_options={"synchronize_session": False},
+    )
+    await session.execute(delete(_OUTBOX).where(among(session, positions)))
 
 
 class DeadLetters:

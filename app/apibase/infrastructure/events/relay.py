@@ -46,8 +46,8 @@ from apibase.infrastructure.events.relay_queries import (
     first_unclaimed_positions,
     pending_summary,
     postpone,
-    read_envelope,
 )
+from apibase.infrastructure.events.stored_event import read_envelope
 from apibase.infrastructure.observability.metrics import Metrics
 
 __all__ = ["OutboxRelay", "RelayMetrics", "RelayPolicy"]
@@ -262,7 +262,7 @@ class OutboxRelay:
                 "outbox event dead-lettered",
                 extra={"event_id": row.event_id, "event_type": row.event_type, "error": error},
             )
-        await bury(session, [(row, error) for row, error in outcome.poison], now)
+        await bury(session, [(int(row.position), error) for row, error in outcome.poison], now)
 
     def _count(self, outcome: _Outcome) -> None:
         if self._metrics is None:

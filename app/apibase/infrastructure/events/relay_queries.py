@@ -6,76 +6,116 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from cloudevents.core.base import BaseCloudEvent
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
-from sqlalchemy import Row, Table, and_, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Row,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from apibase.infrastructure.persistence.events.tables import OutboxEventRow
 
 __all__ = [
+    "among",
     "claim_due",
     "delete_sent",
     "first_unclaimed_positions",
     "pending_summary",
     "postpone",
-    "read_envelope",
 ]
 
 _OUTBOX = cast("Table", OutboxEventRow.__table__)
-_FORMAT = JSONFormat()
+#: What a round needs of a claimed row (dead letters are copied by the database, whole).
+_CLAIMED = ("position", "event_id", "event_type", "aggregate_id", "envelope", "attempts")
 
 
-def read_envelope(envelope: str) -> BaseCloudEvent:
-    """The stored structured-mode CloudEvent, as the sink receives it; raises on a corrupt envelope."""
-    return _FORMAT.read(CloudEvent, envelope)
+def among(session: AsyncSession, positions: Sequence[int]) -> ColumnElement[bool]:
+    """``position`` is one of ``positions``: one array parameter on PostgreSQL (a batch is hundreds of rows, and an
+    IN list renders a parameter each, every time), an IN list elsewhere."""
+    return _one_of(session, _OUTBOX.c.position, list(positions), BigInteger())
+
+
+def _one_of[T](
+    session: AsyncSession, column: ColumnElement[T], values: list[T], item: TypeEngine[T]
+) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(item)))
+    return column.in_(values)
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Row[Any]]:
     """The first ``limit`` due rows nobody else holds, in position order, locked (PostgreSQL) for this round.
 
-    A row behind an earlier row of its aggregate that waits for its backoff is not due: it would only be dropped.
+    A row behind an earlier row of its aggregate that waits for its backoff is not due: it could only be dropped,
+    and a batch full of them would starve every other aggregate. The waiting rows are few (only failed sends
+    wait), so they are grouped once per claim, not looked up per candidate row.
     """
     table = _OUTBOX
-    earlier = _OUTBOX.alias("earlier")
-    waiting_before = exists().where(
-        earlier.c.aggregate_id == table.c.aggregate_id,
-        earlier.c.position < table.c.position,
-        earlier.c.next_attempt_at > now,
+    waiting = (
+        select(table.c.aggregate_id, func.min(table.c.position).label("first"))
+        .where(table.c.next_attempt_at > now, table.c.aggregate_id != "")
+        .group_by(table.c.aggregate_id)
+        .cte("waiting")
     )
     statement = (
-        select(table)
-        .where(table.c.next_attempt_at <= now, ~and_(table.c.aggregate_id != "", waiting_before))
+        select(*(table.c[name] for name in _CLAIMED))
+        .outerjoin(waiting, waiting.c.aggregate_id == table.c.aggregate_id)
+        .where(table.c.next_attempt_at <= now, or_(waiting.c.first.is_(None), table.c.position < waiting.c.first))
         .order_by(table.c.position)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=table)
     )
     return list((await session.execute(statement)).all())
 
 
 async def first_unclaimed_positions(session: AsyncSession, claimed: Sequence[Row[Any]]) -> dict[str, int]:
     """Per claimed aggregate, the position of its earliest row *not* in the claim, where that comes before the
-    last claimed row: claimed rows after it must wait (another relay, or a retry, owns the aggregate's order)."""
-    aggregates = sorted({row.aggregate_id for row in claimed if row.aggregate_id})
-    if not aggregates:
+    last claimed row: claimed rows after it must wait (another relay, or a retry, owns the aggregate's order).
+
+    Counted first (one small row per aggregate): only an aggregate with more rows up to the claim's end than the
+    claim holds has such a row, and only those are looked at row by row.
+    """
+    in_claim: dict[str, int] = {}
+    for row in claimed:
+        if row.aggregate_id:
+            in_claim[row.aggregate_id] = in_claim.get(row.aggregate_id, 0) + 1
+    if not in_claim:
         return {}
-    positions = [row.position for row in claimed]
-    statement = (
-        select(_OUTBOX.c.aggregate_id, func.min(_OUTBOX.c.position))
-        .where(
-            _OUTBOX.c.aggregate_id.in_(aggregates),
-            _OUTBOX.c.position < max(positions),
-            _OUTBOX.c.position.not_in(positions),
-        )
-        .group_by(_OUTBOX.c.aggregate_id)
+    last = max(row.position for row in claimed)
+    table = _OUTBOX
+    counted = (
+        select(table.c.aggregate_id, func.count())
+        .where(_one_of(session, table.c.aggregate_id, sorted(in_claim), String()), table.c.position <= last)
+        .group_by(table.c.aggregate_id)
     )
-    return {str(aggregate): int(position) for aggregate, position in (await session.execute(statement)).all()}
+    crowded = [aggregate for aggregate, rows in (await session.execute(counted)).all() if rows > in_claim[aggregate]]
+    if not crowded:
+        return {}
+    positions = {row.position for row in claimed}
+    listed = select(table.c.aggregate_id, table.c.position).where(
+        _one_of(session, table.c.aggregate_id, crowded, String()), table.c.position < last
+    )
+    first: dict[str, int] = {}
+    for aggregate, position in (await session.execute(listed)).all():
+        if position not in positions and position < first.get(aggregate, position + 1):
+            first[str(aggregate)] = int(position)
+    return first
 
 
 async def delete_sent(session: AsyncSession, positions: Sequence[int]) -> None:
     if positions:
-        await session.execute(delete(_OUTBOX).where(_OUTBOX.c.position.in_(positions)))
+        await session.execute(delete(_OUTBOX).where(among(session, positions)))
 
 
 async def postpone(session: AsyncSession, retries: Sequence[tuple[int, int, str, datetime]]) -> None:

@@ -18,7 +18,7 @@ from apibase.core.result import Ok, Result
 from apibase.domain.entities import AggregateRoot
 from apibase.domain.events import DomainEvent
 from apibase.infrastructure.events.outbox import SqlOutbox
-from apibase.infrastructure.events.relay_queries import read_envelope
+from apibase.infrastructure.events.stored_event import read_envelope
 from apibase.infrastructure.persistence.events.tables import InboxRow, OutboxEventRow
 from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 from apibase.infrastructure.persistence.tenancy import tenant_scope
