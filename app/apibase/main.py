@@ -22,6 +22,7 @@ from apibase.infrastructure.observability.logging import configure_logging
 from apibase.infrastructure.observability.tracing import TracingHandle, configure_tracing
 from apibase.infrastructure.persistence.database import is_sqlite
 from apibase.infrastructure.persistence.migrate import upgrade_database_async
+from apibase.interface.http.asyncapi import asyncapi_router, link_from_openapi
 from apibase.interface.http.health import HealthRegistry, build_health_router
 from apibase.interface.http.internal import internal_router
 from apibase.interface.http.metrics import metrics_router
@@ -179,7 +180,9 @@ def _http_app(runtime: _Runtime, api: ServiceApi, tracing: TracingHandle) -> Fas
         app.include_router(metrics_router(kernel.metrics, settings.observability.metrics_path))
     if kernel.security.request_verifier is not None:
         app.include_router(internal_router())
-    mount_versions(app, [_with_routers(version, runtime.features) for version in api.versions])
+    app.include_router(asyncapi_router(runtime.features, settings, title=api.title))
+    versions = mount_versions(app, [_with_routers(version, runtime.features) for version in api.versions])
+    link_from_openapi(versions.values(), runtime.features)
     stack = middleware_stack(
         settings,
         kernel,

@@ -223,3 +223,12 @@ def uvicorn_factory() -> Served:
             _stop(process)
 
     return served
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers() -> Iterator[str]:
+    """A Kafka-protocol broker (tansu, in memory) for the session; what it supports: apibase.testing.kafka_broker."""
+    from apibase.testing.kafka_broker import running_tansu
+
+    with running_tansu() as bootstrap_servers:
+        yield bootstrap_servers

@@ -145,6 +145,7 @@ OPERATOR_EXTRA = PROJECT["optional-dependencies"]["operator"]
 EXTRA_ADAPTERS = {
     Path("app/apibase/infrastructure/secrets/aws.py"): "aws",
     Path("app/apibase/infrastructure/secrets/vault.py"): "vault",
+    Path("app/apibase/infrastructure/events/transports/kafka.py"): "kafka",
 }
 
 

@@ -75,6 +75,40 @@ app.kubernetes.io/part-of: apibase
 {{- end -}}
 
 {{/*
+spec.env: the values' env, then the settings naming the Dapr components the chart renders itself
+(extraDaprComponents), as the operator names those of dapr.components (reconcile/dapr.py, app_settings): the
+first pubsub./state./secretstores. component loaded by this app (scoped to its id, or unscoped) of a building
+block dapr.components has none of becomes APIBASE_DAPR__PUBSUB / __STATE_STORE / __SECRET_STORE, and a pubsub
+one sets APIBASE_EVENTS__PUBLISHER=dapr. A variable the values' env already names is left as it is. A YAML list.
+*/}}
+{{- define "apibase.env" -}}
+{{- $v := .Values -}}
+{{- $env := concat list ($v.env | default list) -}}
+{{- if $v.dapr.enabled -}}
+{{- $named := list -}}
+{{- range $env }}{{ $named = append $named .name }}{{ end -}}
+{{- $operators := list -}}
+{{- range $v.dapr.components }}{{ $operators = append $operators (first (splitList "." .type)) }}{{ end -}}
+{{- $settings := dict "pubsub" "APIBASE_DAPR__PUBSUB" "state" "APIBASE_DAPR__STATE_STORE" "secretstores" "APIBASE_DAPR__SECRET_STORE" -}}
+{{- $appId := include "apibase.daprAppId" . -}}
+{{- range $v.extraDaprComponents -}}
+{{- $block := first (splitList "." .type) -}}
+{{- $variable := get $settings $block -}}
+{{- $loaded := or (not .scopes) (has $appId .scopes) -}}
+{{- if and $variable $loaded (not (has $block $operators)) (not (has $variable $named)) -}}
+{{- $env = append $env (dict "name" $variable "value" .name) -}}
+{{- $named = append $named $variable -}}
+{{- if and (eq $block "pubsub") (not (has "APIBASE_EVENTS__PUBLISHER" $named)) -}}
+{{- $env = append $env (dict "name" "APIBASE_EVENTS__PUBLISHER" "value" "dapr") -}}
+{{- $named = append $named "APIBASE_EVENTS__PUBLISHER" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/*
 The ApiBase spec, from the values. Disabled sections are left out (the operator's "off"). The rules a CRD
 schema cannot check (docs/operator.md, "Rules the CRD cannot check") fail here, at install time, rather than
 as a Degraded ApiBase later.
@@ -85,7 +119,7 @@ as a Degraded ApiBase later.
 {{- $_ := set $spec "resources" $v.resources -}}
 {{- $_ := set $spec "probes" $v.probes -}}
 {{- with $v.serviceAccountName }}{{ $_ := set $spec "serviceAccountName" . }}{{ end -}}
-{{- with $v.env }}{{ $_ := set $spec "env" . }}{{ end -}}
+{{- with (include "apibase.env" . | fromYamlArray) }}{{ $_ := set $spec "env" . }}{{ end -}}
 {{- with $v.envFromSecrets }}{{ $_ := set $spec "envFromSecrets" . }}{{ end -}}
 
 {{- if $v.autoscaling.enabled -}}
@@ -102,6 +136,8 @@ as a Degraded ApiBase later.
 {{- with $d.appId }}{{ $_ := set $dapr "appId" . }}{{ end -}}
 {{- if not (kindIs "invalid" $d.appPort) }}{{ $_ := set $dapr "appPort" $d.appPort }}{{ end -}}
 {{- with $d.config }}{{ $_ := set $dapr "config" . }}{{ end -}}
+{{- with $d.appTokenSecret }}{{ $_ := set $dapr "appTokenSecret" . }}{{ end -}}
+{{- with $d.apiTokenSecret }}{{ $_ := set $dapr "apiTokenSecret" . }}{{ end -}}
 {{- with $d.components }}{{ $_ := set $dapr "components" . }}{{ end -}}
 {{- $_ := set $spec "dapr" $dapr -}}
 {{- end -}}

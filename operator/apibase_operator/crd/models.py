@@ -125,6 +125,18 @@ class Dapr(CrdModel):
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     config: str | None = Field(default=None, pattern=_DNS_LABEL, max_length=253, description="Dapr Configuration")
     components: list[DaprComponent] = Field(default_factory=list, max_length=50)
+    app_token_secret: str | None = Field(
+        default=None,
+        pattern=_DNS_LABEL,
+        max_length=253,
+        description="Secret whose key `token` daprd sends to the app (dapr.io/app-token-secret); the app checks it",
+    )
+    api_token_secret: str | None = Field(
+        default=None,
+        pattern=_DNS_LABEL,
+        max_length=253,
+        description="Secret whose key `token` daprd requires on its API (dapr.io/api-token-secret); the app sends it",
+    )
 
 
 class MtlsMode(StrEnum):

@@ -101,6 +101,25 @@ def _probe(probe: Probe, port: int) -> dict[str, object]:
 PORT_VARIABLE = "APIBASE_PORT"
 
 
+def _env(resource: ApiBaseResource) -> list[dict[str, object]]:
+    """``spec.env``, then the settings the operator derives (the port, the Dapr components) unless it names them.
+
+    API Base services listen on APIBASE_PORT: the process stays on the port the probes and Service use, uses
+    the Dapr components the operator created and shares the sidecar's tokens.
+    """
+    spec = resource.spec
+    env = [_env_var(var) for var in spec.env]
+    named = {var.name for var in spec.env}
+    derived = {PORT_VARIABLE: str(spec.port)} | dapr.app_settings(resource)
+    env += [{"name": name, "value": value} for name, value in derived.items() if name not in named]
+    env += [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for name, (secret, key) in dapr.app_token_refs(resource).items()
+        if name not in named
+    ]
+    return env
+
+
 def _container(resource: ApiBaseResource, image: str) -> dict[str, object]:
     spec = resource.spec
     container: dict[str, object] = {
@@ -109,11 +128,7 @@ def _container(resource: ApiBaseResource, image: str) -> dict[str, object]:
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
     }
-    env = [_env_var(var) for var in spec.env]
-    if not any(var.name == PORT_VARIABLE for var in spec.env):
-        # API Base services listen on APIBASE_PORT: keep the process on the port the probes and Service use.
-        env.append({"name": PORT_VARIABLE, "value": str(spec.port)})
-    container["env"] = env
+    container["env"] = _env(resource)
     env_from = _env_from(resource)
     if env_from:
         container["envFrom"] = env_from

@@ -213,7 +213,27 @@ CASES: list[Case] = [
     Case("dapr.appProtocol", "dapr.appProtocol", "grpc", pod_annotation("dapr.io/app-protocol"), "grpc"),
     Case("dapr.logLevel", "dapr.logLevel", "debug", pod_annotation("dapr.io/log-level"), "debug"),
     Case("dapr.config", "dapr.config", "other", pod_annotation("dapr.io/config"), "other"),
-    Case("dapr.components.name", "dapr.components.0.name", "bus", has("Component", "bus"), True),
+    Case(
+        "dapr.appTokenSecret",
+        "dapr.appTokenSecret",
+        "app-token",
+        lambda o: (pod_annotation("dapr.io/app-token-secret")(o), container(o)["env"][-1].get("valueFrom")),
+        ("app-token", {"secretKeyRef": {"name": "app-token", "key": "token"}}),
+    ),
+    Case(
+        "dapr.apiTokenSecret",
+        "dapr.apiTokenSecret",
+        "api-token",
+        lambda o: (pod_annotation("dapr.io/api-token-secret")(o), container(o)["env"][-1].get("valueFrom")),
+        ("api-token", {"secretKeyRef": {"name": "api-token", "key": "token"}}),
+    ),
+    Case(
+        "dapr.components.name",
+        "dapr.components.0.name",
+        "bus",
+        lambda o: (has("Component", "bus")(o), {"name": "APIBASE_DAPR__PUBSUB", "value": "bus"} in container(o)["env"]),
+        (True, True),
+    ),
     Case(
         "dapr.components.type",
         "dapr.components.0.type",

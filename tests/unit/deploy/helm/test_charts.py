@@ -615,6 +615,7 @@ def test_extra_dapr_components(helm) -> None:
         pytest.param(SERVICE, ("image.repository=Acme/Orders",), "/image/repository", id="bad-repository"),
         pytest.param(SERVICE, ("port=70000",), "/port", id="bad-port"),
         pytest.param(SERVICE, ("dapr.logLevel=verbose",), "/dapr/logLevel", id="bad-dapr-log-level"),
+        pytest.param(SERVICE, ("dapr.appTokenSecret=Token",), "/dapr/appTokenSecret", id="bad-app-token-secret"),
         pytest.param(
             SERVICE,
             ("env[0].name=A", "env[0].value=b", "env[0].secretKeyRef.name=s", "env[0].secretKeyRef.key=k"),

@@ -34,5 +34,9 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
             from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
 
             return in_process_transport(dispatcher)
+        case "kafka":
+            from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
+
+            return build_kafka_transport(settings, dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)

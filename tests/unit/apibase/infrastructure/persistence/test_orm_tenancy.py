@@ -111,6 +111,9 @@ def test_every_kernel_table_declares_what_it_is() -> None:
         "refresh_sessions": Tenancy.GLOBAL,
         "audit_log": Tenancy.GLOBAL,  # the recorder writes and filters its tenant_id itself
         "idempotency_keys": Tenancy.GLOBAL,  # the tenant is part of the key
+        "outbox_events": Tenancy.GLOBAL,  # one relay for every tenant; each row names its tenant
+        "outbox_dead_letters": Tenancy.GLOBAL,
+        "inbox_events": Tenancy.GLOBAL,  # keyed by the event id, unique across tenants
     }
 
 
