@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.v1.event import CloudEvent
 from opentelemetry import trace
 from pydantic import BaseModel
-from sqlalchemy import MetaData, String, func, select
+from sqlalchemy import MetaData, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,8 +41,8 @@ __all__ = [
     "ReceivedRow",
     "Recorder",
     "create_dispatcher_tables",
-    "received_metadata",
     "make_event",
+    "received_metadata",
 ]
 
 TYPE = "apibase.ContractPinged"
@@ -67,12 +68,12 @@ class ReceivedRow(_ReceivedBase):
 
 
 async def create_dispatcher_tables(connection: AsyncConnection) -> None:
-    await connection.run_sync(lambda sync: InboxRow.__table__.create(sync))  # type: ignore[attr-defined]
+    await connection.run_sync(cast("Table", InboxRow.__table__).create)
     await connection.run_sync(received_metadata.create_all)
 
 
 def make_event(
-    data: dict[str, object] | None = None, *, event_type: str = TYPE, event_id: str | None = None, **extensions: str
+    data: dict[str, object] | None = None, /, *, event_type: str = TYPE, event_id: str | None = None, **extensions: str
 ) -> CloudEvent:
     """A CloudEvent as a producer sends it; ``extensions``: ``tenantid``, ``traceparent``, ``correlationid``..."""
     attributes: dict[str, object] = {
@@ -186,11 +187,12 @@ class DispatcherContract:
         assert await dispatcher.deliver(make_event()) is Delivery.DROP
         assert await dispatcher.deliver(make_event({"gadget": 1})) is Delivery.DROP  # fails validation
         assert await dispatcher.deliver(make_event(**{TENANT_ATTRIBUTE: "Not A Tenant"})) is Delivery.DROP
+        assert await dispatcher.deliver(make_event(event_id="x" * 201)) is Delivery.DROP
 
         assert await harness.received() == []
         assert await harness.inbox_size() == 0
         labels = {"subscription": "contract.drop"}
-        assert metrics.registry.get_sample_value("subscription_events_dropped_total", labels) == 3
+        assert metrics.registry.get_sample_value("subscription_events_dropped_total", labels) == 4
 
     async def test_the_handler_runs_for_the_events_tenant_inside_its_trace(self, harness: DispatcherHarness) -> None:
         recorder = Recorder("contract.context")

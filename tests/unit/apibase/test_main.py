@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cloudevents.core.base import BaseCloudEvent
 from fastapi import APIRouter, FastAPI
 
+from apibase.application.subscriptions import Subscription
 from apibase.domain.events import DomainEvent
 from apibase.domain.identity.permissions import Permission
 from apibase.interface.http.security.authorization import require
@@ -120,6 +122,34 @@ def test_a_route_requiring_an_undeclared_permission_stops_the_app_from_being_bui
 def test_two_modules_with_one_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="probe"):
         create_app(service_settings(tmp_path / "kernel.db"), modules=[Probe(), Probe()])
+
+
+@dataclass
+class Subscriber:
+    """A module declaring one subscription; two of them (named apart) may not share its name."""
+
+    name: str
+    subscription: str = "shared.on-pinged"
+    migrations: Migrations | None = None
+
+    @property
+    def permissions(self) -> Mapping[Permission, str]:
+        return {}
+
+    def build(self, kernel: Kernel) -> Features:
+        async def handle(event: BaseCloudEvent) -> None:
+            return None
+
+        return Features(subscriptions=[Subscription(self.subscription, "apibase.Pinged", handle)])
+
+
+def test_the_modules_subscriptions_reach_the_dispatcher_and_may_not_share_a_name(tmp_path: Path) -> None:
+    apart = create_app(service_settings(tmp_path / "kernel.db"), modules=[Subscriber("a"), Subscriber("b", "b.on")])
+    kernel: Kernel = apart.state.kernel
+    assert [each.name for each in kernel.dispatcher.subscriptions()] == ["shared.on-pinged", "b.on"]
+
+    with pytest.raises(ValueError, match=r"shared\.on-pinged"):
+        create_app(service_settings(tmp_path / "kernel.db"), modules=[Subscriber("a"), Subscriber("b")])
 
 
 def test_the_kernel_alone_has_its_own_modules(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ inserted first, in that same transaction: a duplicate key means the event was ha
 is skipped (a redelivery is a no-op); otherwise the handler's effect and the inbox row commit together.
 
 Outcomes follow Dapr's contract: the handler returning is ``SUCCESS``; ``DropEvent``, a payload that fails
-validation (pydantic ``ValidationError``) or a ``tenantid`` that is no tenant id is ``DROP`` (the broker
-dead-letters it); any other exception is ``RETRY`` (rolled back, the inbox row too). When several
-subscriptions share the type, the event is ``RETRY`` if one asked to retry (those that succeeded are skipped on
-redelivery), else ``DROP`` if one dropped it.
+validation (pydantic ``ValidationError``), an id longer than the inbox keys (200) or a ``tenantid`` that is no
+tenant id is ``DROP`` (the broker dead-letters it); any other exception is ``RETRY`` (rolled back, the inbox row
+too). When several subscriptions share the type, the event is ``RETRY`` if one asked to retry (those that
+succeeded are skipped on redelivery), else ``DROP`` if one dropped it.
 
 Metrics (by subscription): ``subscription_events_delivered_total``, ``subscription_events_retried_total``,
 ``subscription_events_dropped_total`` and ``subscription_events_duplicate_total`` (redeliveries absorbed).
@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Final
 
 from cloudevents.core.base import BaseCloudEvent
 from prometheus_client import Counter
@@ -43,6 +44,8 @@ from apibase.infrastructure.persistence.tenancy import tenant_scope
 __all__ = ["BeforeCommit", "SubscriptionDispatcher", "UnknownSubscription", "combined"]
 
 _logger = logging.getLogger(__name__)
+#: The inbox's ``event_id`` column holds this many characters.
+_MAX_EVENT_ID: Final = 200
 
 #: Runs in the handler's unit just before its commit (the kernel stores the events its aggregates raised in the
 #: outbox there, so they leave with the effect).
@@ -109,8 +112,12 @@ class SubscriptionDispatcher:
                 raise UnknownSubscription(f"no subscription is named {subscription!r}")
             if chosen.event_type != event.get_type():
                 _logger.warning(
-                    "event of another type delivered to a subscription; ignored",
-                    extra={"subscription": subscription, "event_type": event.get_type(), "event_id": event.get_id()},
+                    "event %s (%s) delivered to %s, which handles %s; ignored",
+                    event.get_id(),
+                    event.get_type(),
+                    subscription,
+                    chosen.event_type,
+                    extra=_fields(chosen, event),
                 )
                 return Delivery.SUCCESS
             targets: Sequence[Subscription] = (chosen,)
@@ -119,23 +126,39 @@ class SubscriptionDispatcher:
         return combined([await self._run(each, event) for each in targets])
 
     async def _run(self, subscription: Subscription, event: BaseCloudEvent) -> Delivery:
-        started = time.perf_counter()
-        log = {"subscription": subscription.name, "event_id": event.get_id(), "event_type": event.get_type()}
         try:
-            with _event_tenant(event), continue_trace(event):
-                handled = await self._handle_once(subscription, event)
-        except (DropEvent, ValidationError, _InvalidTenant) as poison:
-            _logger.error("event dropped: it can never be handled", extra=log, exc_info=poison)
+            with _event_scope(event), continue_trace(event):  # the log lines below carry both
+                return await self._attempt(subscription, event)
+        except _Unhandleable as invalid:
+            _logger.error(  # noqa: TRY400 - the message says it all; no traceback helps here
+                "event %s (%s) dropped for %s: %s",
+                event.get_id(),
+                event.get_type(),
+                subscription.name,
+                invalid,
+                extra=_fields(subscription, event),
+            )
             return self._count(subscription, Delivery.DROP)
-        except Exception as failure:  # noqa: BLE001 - any other failure may pass: the broker redelivers
-            _logger.warning("event handling failed; it will be redelivered", extra=log, exc_info=failure)
+
+    async def _attempt(self, subscription: Subscription, event: BaseCloudEvent) -> Delivery:
+        started = time.perf_counter()
+        what = (event.get_id(), event.get_type(), subscription.name)
+        fields = _fields(subscription, event)
+        try:
+            handled = await self._handle_once(subscription, event)
+        except (DropEvent, ValidationError):
+            _logger.exception("event %s (%s) dropped by %s: it can never be handled", *what, extra=fields)
+            return self._count(subscription, Delivery.DROP)
+        except Exception as failure:
+            _logger.warning("event %s (%s) failed in %s; to be redelivered", *what, extra=fields, exc_info=failure)
             return self._count(subscription, Delivery.RETRY)
         if not handled:
-            _logger.info("event already handled; redelivery skipped", extra=log)
+            _logger.info("event %s (%s) already handled by %s; redelivery skipped", *what, extra=fields)
             if self._counters is not None:
                 self._counters.duplicate.labels(subscription.name).inc()
             return Delivery.SUCCESS
-        _logger.info("event handled", extra={**log, "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        _logger.info("event %s (%s) handled by %s in %.2f ms", *what, elapsed, extra={**fields, "duration_ms": elapsed})
         return self._count(subscription, Delivery.SUCCESS)
 
     async def _handle_once(self, subscription: Subscription, event: BaseCloudEvent) -> bool:
@@ -160,17 +183,24 @@ class SubscriptionDispatcher:
         return outcome
 
 
-class _InvalidTenant(ValueError):
-    """The event's ``tenantid`` is not a tenant id: no redelivery will make it one."""
+def _fields(subscription: Subscription, event: BaseCloudEvent) -> dict[str, str]:
+    return {"subscription": subscription.name, "event_id": event.get_id(), "event_type": event.get_type()}
+
+
+class _Unhandleable(ValueError):  # noqa: N818 - reads as the condition it reports
+    """An id the inbox cannot key, or a ``tenantid`` that is no tenant id: no redelivery will change that."""
 
 
 @contextmanager
-def _event_tenant(event: BaseCloudEvent) -> Iterator[None]:
-    """The event's tenant, or none at all: a request's tenant (the HTTP route's default) never leaks in."""
+def _event_scope(event: BaseCloudEvent) -> Iterator[None]:
+    """The event's tenant, or none at all (a request's tenant, the HTTP route's default, never leaks in); refuses
+    an event the inbox cannot key."""
+    if len(event.get_id()) > _MAX_EVENT_ID:
+        raise _Unhandleable(f"the event's id is longer than the inbox keeps ({_MAX_EVENT_ID} characters)")
     tenant_id = tenant_of(event)
     if tenant_id is not None:
         if not is_valid_tenant_id(tenant_id):
-            raise _InvalidTenant(f"the event's tenantid {tenant_id!r} is not a tenant id")
+            raise _Unhandleable(f"the event's tenantid {tenant_id!r} is not a tenant id")
         with tenant_scope(tenant_id):
             yield
         return

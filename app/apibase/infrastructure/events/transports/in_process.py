@@ -24,7 +24,7 @@ __all__ = ["DeliveryRetry", "InProcessSink", "in_process_transport"]
 _logger = logging.getLogger(__name__)
 
 
-class DeliveryRetry(RuntimeError):
+class DeliveryRetry(RuntimeError):  # noqa: N818 - reads as what the subscription asked for
     """A subscription asked for the event again: the relay keeps it and backs off."""
 
 
@@ -44,7 +44,9 @@ class InProcessSink:
             if outcome is Delivery.DROP:
                 self.dropped += 1
                 _logger.error(
-                    "event dropped in process: no dead-letter topic keeps it",
+                    "event %s (%s) dropped in process: no dead-letter topic keeps it",
+                    event.get_id(),
+                    event.get_type(),
                     extra={"event_id": event.get_id(), "event_type": event.get_type()},
                 )
 

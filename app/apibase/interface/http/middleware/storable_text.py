@@ -11,7 +11,8 @@ A JSON body can only carry a NUL as the escape ``\\u0000`` (a raw control charac
 scanned for that escape and parsed only when it occurs. A body that does not parse is left to the application,
 which answers 400. Other media types (file uploads) are binary and are not checked here.
 
-Public API: ``StorableTextMiddleware(app, *, exempt_path_prefixes=())`` (pure ASGI), ``unstorable_text(locations) -> ValidationFailed``,
+Public API: ``StorableTextMiddleware(app, *, exempt_path_prefixes=())`` (pure ASGI),
+``unstorable_text(locations) -> ValidationFailed``,
 ``UNSTORABLE_CHARACTER``.
 """
 
