@@ -186,10 +186,11 @@ class OutboxRelay:
             holds_locks = session.get_bind().dialect.name != "sqlite"
             async with session.begin():
                 claimed = await self._claim(session)
-                if holds_locks:
+                outcome = _Outcome()
+                if holds_locks and claimed:
                     outcome = await self._send(claimed)
                     await self._settle(session, outcome)
-            if not holds_locks:
+            if not holds_locks and claimed:
                 outcome = await self._send(claimed)
                 async with session.begin():
                     await self._settle(session, outcome)
