@@ -18,12 +18,21 @@ from apibase.application.cqrs.unit_of_work import bind_unit_of_work
 from apibase.application.ports.events import EventPublisher
 from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AnyAppError, ApplicationError, ConcurrencyConflict, DomainError, InfrastructureError
+from apibase.core.errors import (
+    AnyAppError,
+    ApplicationError,
+    ConcurrencyConflict,
+    DomainError,
+    InfrastructureError,
+    WriteContention,
+)
 from apibase.core.result import Err, Ok, Result
 
-__all__ = ["ConflictRetryBehaviour", "LoggingBehaviour", "TransactionBehaviour"]
+__all__ = ["WRITE_CONTENTION_ATTEMPTS", "ConflictRetryBehaviour", "LoggingBehaviour", "TransactionBehaviour"]
 
 _logger = logging.getLogger(__name__)
+#: Runs of a command whose writes the database refused because another transaction wrote first (``WriteContention``).
+WRITE_CONTENTION_ATTEMPTS = 5
 _EXPECTED = (DomainError, ApplicationError, InfrastructureError)
 
 
@@ -87,12 +96,19 @@ class ConflictRetryBehaviour:
 
     List it outside the ``TransactionBehaviour``: every run then reads afresh in a unit of work of its own, and a
     conflict the handler raised was already rolled back. The last conflict is the answer when attempts run out.
+    A ``WriteContention`` (the database refused the write before any version was checked) is run again up to
+    ``WRITE_CONTENTION_ATTEMPTS`` times for every command: another writer, e.g. the outbox relay, merely came first.
     """
 
     async def __call__[R](self, message: BaseCommand[object], call_next: Next[R]) -> Result[R, AnyAppError]:
         result = await call_next()
-        for _ in range(message.conflict_attempts - 1):
-            if not (isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict)):
+        conflicts = contentions = 1
+        while isinstance(result, Err) and isinstance(result.error, ConcurrencyConflict):
+            if isinstance(result.error, WriteContention) and contentions < WRITE_CONTENTION_ATTEMPTS:
+                contentions += 1
+            elif conflicts < message.conflict_attempts:
+                conflicts += 1
+            else:
                 break
             result = await call_next()
         return result

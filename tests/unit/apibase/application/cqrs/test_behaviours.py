@@ -8,12 +8,17 @@ from typing import ClassVar, Self
 
 import pytest
 
-from apibase.application.cqrs.behaviours import ConflictRetryBehaviour, LoggingBehaviour, TransactionBehaviour
+from apibase.application.cqrs.behaviours import (
+    WRITE_CONTENTION_ATTEMPTS,
+    ConflictRetryBehaviour,
+    LoggingBehaviour,
+    TransactionBehaviour,
+)
 from apibase.application.cqrs.bus import CommandBus, QueryBus, transactional_buses
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.cqrs.unit_of_work import NoUnitOfWorkError, current_unit_of_work
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AnyAppError, ConcurrencyConflict, DependencyUnavailable, NotFoundError
+from apibase.core.errors import AnyAppError, ConcurrencyConflict, DependencyUnavailable, NotFoundError, WriteContention
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.events import DomainEvent
 
@@ -429,6 +434,23 @@ class TestConflictRetryBehaviour:
         assert isinstance(result, Err)
         assert isinstance(result.error, ConcurrencyConflict)
         assert handler.calls == 3
+
+    async def test_a_write_the_database_refused_is_run_again_for_any_command(self) -> None:
+        outcomes: list[Result[int, AnyAppError]] = [Err(WriteContention("busy")), Err(WriteContention("busy")), Ok(1)]
+
+        async def handler() -> Result[int, AnyAppError]:
+            return outcomes.pop(0)
+
+        assert await ConflictRetryBehaviour()(CreateUser(username="ada"), handler) == Ok(1)
+
+    async def test_write_contention_has_a_budget_of_its_own(self) -> None:
+        handler = Handler[int](Err(WriteContention("busy")))
+
+        result = await ConflictRetryBehaviour()(CreateUser(username="ada"), handler)
+
+        assert isinstance(result, Err)
+        assert isinstance(result.error, WriteContention)
+        assert handler.calls == WRITE_CONTENTION_ATTEMPTS
 
     async def test_other_errors_are_never_run_again(self) -> None:
         handler = Handler[None](Err(NotFoundError("gone")))
