@@ -146,6 +146,8 @@ EXTRA_ADAPTERS = {
     Path("app/apibase/infrastructure/secrets/aws.py"): "aws",
     Path("app/apibase/infrastructure/secrets/vault.py"): "vault",
     Path("app/apibase/infrastructure/events/transports/kafka.py"): "kafka",
+    # A package: its modules import each other (app/apibase/infrastructure/events/transports/__init__.py imports it).
+    Path("app/apibase/infrastructure/events/transports/rabbitmq"): "rabbitmq",
 }
 
 
@@ -155,11 +157,17 @@ def _module_name(path: Path) -> str:
 
 
 def eager_importers(package: Path, modules: Iterable[str]) -> dict[str, list[str]]:
-    """Module of ``modules`` -> the files under ``package`` that import it (or something in it) at load time."""
+    """Module of ``modules`` -> the files under ``package`` that import it (or something in it) at load time.
+
+    A package's own modules importing each other do not count: they are imported with it, when it is used.
+    """
     found: dict[str, list[str]] = {}
     for path in _sources(package, ()):
+        importer = _module_name(path.relative_to(ROOT))
         for name in _eager_imports(_parse(path)):
             for module in modules:
+                if importer.startswith(f"{module}."):
+                    continue
                 if name == module or name.startswith(f"{module}."):
                     found.setdefault(module, []).append(path.relative_to(ROOT).as_posix())
     return found

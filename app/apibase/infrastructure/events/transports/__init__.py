@@ -38,5 +38,11 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
             from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
 
             return build_kafka_transport(settings, dispatcher)
+        case "rabbitmq":
+            from apibase.infrastructure.events.transports.rabbitmq.transport import (  # noqa: PLC0415 - the extra
+                rabbitmq_transport,
+            )
+
+            return rabbitmq_transport(settings, dispatcher)
         case _:
             raise NotImplementedError(settings.events.publisher)
