@@ -40,11 +40,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # ---------------------------------------------------------------------------------------------------------------
 # Dependencies from pyproject.toml alone, so a source change never rebuilds them.
 FROM python AS wheels
-# Extras the service image adds to its main dependencies, comma-separated: `aws` (boto3, for
-# APIBASE_SECRETS__PROVIDER=aws) and `vault` (hvac, for =vault). None by default: the SDKs weigh 40 MB and the
-# default `env` provider needs neither; a selected provider whose extra is missing stops the service at start-up
-# with a message naming the extra. Example: --build-arg SERVICE_EXTRAS=aws,vault
-ARG SERVICE_EXTRAS=""
+# Extras the service image adds to its main dependencies, comma-separated. `dapr` (the Dapr SDK and grpcio) by
+# default: on Kubernetes events leave through the Dapr sidecar (APIBASE_EVENTS__PUBLISHER=dapr, the state and secret
+# stores). `aws` (boto3, for APIBASE_SECRETS__PROVIDER=aws) and `vault` (hvac, for =vault) only when asked: they
+# weigh 40 MB and the default `env` provider needs neither. A selected backend whose extra is missing stops the
+# service at start-up with a message naming the extra. Example: --build-arg SERVICE_EXTRAS=dapr,aws,vault; an empty
+# value builds the image without any.
+ARG SERVICE_EXTRAS="dapr"
 WORKDIR /src
 COPY pyproject.toml ./
 # No heredoc: Debian's buildah 1.28 (scripts/build-images.sh) does not support them.

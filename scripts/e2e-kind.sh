@@ -8,7 +8,8 @@
 # Steps: create the cluster -> build both images (Dockerfile targets service and operator) and `kind load` them
 # -> [Istio] [Dapr] [OpenBao] -> `helm install` charts/apibase-operator -> apply manifests/samples/apibase-minimal.yaml
 # with the image just built -> `kubectl wait --for=condition=Ready` -> port-forward: /health/ready and a product
-# CRUD round trip on /api/v1/products -> [Istio/Dapr: sidecars and mesh objects] -> start a canary and watch
+# CRUD round trip on /api/v1/products -> [Istio/Dapr: sidecars and mesh objects] -> [Dapr: an order placed reaches
+# the catalog's sales counter through daprd] -> start a canary and watch
 # .status.canaryWeight move until it is promoted -> [Vault: rotate a secret, watch the Secret, the hash and the
 # rollout follow] -> delete the ApiBase and check every owned object is gone. The cluster is deleted on exit
 # (trap), unless it existed before the run or --keep-cluster is given.
@@ -345,6 +346,38 @@ if ((WITH_ISTIO || WITH_DAPR)); then
     wait_until "$TIMEOUT" "the daprd sidecar" pod_has_container daprd
     info "Dapr Component present, pods have daprd"
   fi
+fi
+
+# -- 7b. events through daprd ---------------------------------------------------------------------------------------
+sales_counted() { # sales_counted PRODUCT_ID: the catalog counted 2 units ordered
+  [[ "$(curl -fsS "${BASE}/api/v2/products/$1/sales" | json_field 'd["data"]["units_ordered"]')" == 2 ]]
+}
+
+if ((WITH_DAPR)); then
+  step "Dapr: an order placed -> outbox -> daprd (e2e-pubsub) -> the subscription's route -> the catalog's counter"
+  ENV_JSON=$(ab get deployment "$APIBASE_NAME" -o jsonpath='{.spec.template.spec.containers[0].env}')
+  for pair in APIBASE_EVENTS__PUBLISHER=dapr APIBASE_DAPR__PUBSUB=e2e-pubsub; do
+    python3 -c 'import json, sys; env = {e["name"]: e.get("value") for e in json.loads(sys.argv[1])}; \
+name, value = sys.argv[2].split("="); sys.exit(env.get(name) != value)' "$ENV_JSON" "$pair" ||
+      die "the operator did not set ${pair} on the service"
+  done
+  kubectl -n "$APIBASE_NAMESPACE" port-forward "svc/${APIBASE_NAME}" "${LOCAL_PORT}:80" \
+    >"${WORKDIR}/port-forward.log" 2>&1 &
+  PORT_FORWARD_PID=$!
+  wait_until 60 "the port-forward" curl -fsS "${BASE}/health/live"
+  curl -fsS "${BASE}/dapr/subscribe" | json_field '{e["pubsubname"] for e in d} == {"e2e-pubsub"}' | grep -qx True ||
+    die "GET /dapr/subscribe does not announce the e2e-pubsub component"
+  SKU="E2E-DAPR-$RANDOM"
+  curl -fsS -X POST "${BASE}/api/v1/products" -H 'content-type: application/json' \
+    -d "{\"sku\": \"${SKU}\", \"name\": \"Gear\", \"price\": \"9.99\", \"currency\": \"EUR\", \"stock\": 5}" \
+    -o "${WORKDIR}/created.json"
+  PRODUCT_ID=$(json_field 'd["data"]["id"]' <"${WORKDIR}/created.json")
+  curl -fsS -X POST "${BASE}/api/v1/orders" -H 'content-type: application/json' \
+    -d "{\"customer_email\": \"ada@example.com\", \"lines\": [{\"product_id\": \"${PRODUCT_ID}\", \"quantity\": 2}]}" \
+    -o /dev/null
+  wait_until "$TIMEOUT" "the catalog to count the order delivered by daprd" sales_counted "$PRODUCT_ID"
+  info "order placed; daprd delivered OrderPlaced; the catalog counts 2 units"
+  stop_port_forward
 fi
 
 # -- 8. canary ------------------------------------------------------------------------------------------------------

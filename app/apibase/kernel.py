@@ -26,8 +26,9 @@ from apibase.infrastructure.background import Supervisor
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
 from apibase.infrastructure.crypto.key_ring_from_settings import encryptor_from_settings
 from apibase.infrastructure.events.dispatcher import SubscriptionDispatcher
+from apibase.infrastructure.events.outbox import SqlOutbox
 from apibase.infrastructure.files.local import LocalFileStore
-from apibase.infrastructure.messaging import CloudEventPublisher, FanOutPublisher, InMemoryMessageSink
+from apibase.infrastructure.messaging import FanOutPublisher
 from apibase.infrastructure.messaging.local_handlers import LocalEventHandlers
 from apibase.infrastructure.observability.cqrs_tracing import TracingBehaviour
 from apibase.infrastructure.observability.log_shipping import LogShipper
@@ -53,13 +54,14 @@ class Kernel:
     #: Opens a breaker-guarded SQL unit of work: what every use case commits through.
     unit_of_work: Callable[[], UnitOfWork]
     cursor_codec: CursorCodec
-    #: Where use cases publish domain events: in-process handlers, the recorder below, and the outgoing sink.
+    #: Where every committing command's events are stored, in its transaction; the events module's relay sends them.
+    outbox: SqlOutbox
+    #: Hears committed events in process (after the commit): the handlers below and the recorder.
     publisher: EventPublisher
     #: Subscribers modules registered (``Features.event_handlers``), called by ``publisher``.
     handlers: LocalEventHandlers
     #: Every published event, kept in memory (tests and the development console read it).
     events: InMemoryEventPublisher
-    messages: InMemoryMessageSink
     encryptor: FieldEncryptor
     files: FileStore
     commands: CommandBus
@@ -121,18 +123,18 @@ def build_kernel(
     metrics.track_database(engine)
     if log_shipper is not None:
         metrics.registry.register(ShipperCollector(log_shipper))
-    # Domain events reach the in-process subscribers and leave as CloudEvents that carry the trace context and the
-    # correlation id (a broker or outbox replaces the in-memory sink).
-    events, handlers, messages = InMemoryEventPublisher(), LocalEventHandlers(), InMemoryMessageSink()
-    outgoing = CloudEventPublisher(messages, source=f"/{settings.service_name}")
+    # Domain events leave only through the outbox (stored with the change, as CloudEvents that carry the trace
+    # context, correlation id and tenant); the in-process subscribers hear them after the commit.
+    events, handlers = InMemoryEventPublisher(), LocalEventHandlers()
+    outbox = SqlOutbox(source=f"/{settings.service_name}", topic=settings.events_topic)
     breakers = CircuitBreakers()
     guarded = guarded_sql_unit_of_work_factory(session_factory, breakers)
-    publisher = FanOutPublisher(events, handlers, outgoing)
+    publisher = FanOutPublisher(events, handlers)
     # Tracing outermost: the bus's own log lines are written inside the handler's span. The transaction innermost:
-    # each message gets a unit of work of its own, committed before events are published; a command that lost a
-    # version race and may run again does so in a fresh one.
+    # each message gets a unit of work of its own, its events stored in the outbox before the commit; a command that
+    # lost a version race and may run again does so in a fresh one.
     commands, queries = transactional_buses(
-        guarded, publisher, outer=[TracingBehaviour(tracer_provider), LoggingBehaviour()]
+        guarded, publisher, outer=[TracingBehaviour(tracer_provider), LoggingBehaviour()], outbox=outbox
     )
     return Kernel(
         settings=settings,
@@ -140,10 +142,10 @@ def build_kernel(
         session_factory=session_factory,
         unit_of_work=guarded,
         cursor_codec=CursorCodec(settings.security.secret_key.get_secret_value()),
+        outbox=outbox,
         publisher=publisher,
         handlers=handlers,
         events=events,
-        messages=messages,
         encryptor=encryptor,
         files=LocalFileStore(settings.uploads_dir),
         commands=commands,

@@ -167,7 +167,9 @@ def build_security(
         raise ValueError("APIBASE_IDEMPOTENCY__BACKEND=redis needs APIBASE_REDIS_URL")
     sql_idempotency: SqlIdempotencyStore | None = None
     idempotency: IdempotencyStore
-    if use_redis and redis is not None:
+    if backend == "dapr":
+        idempotency = _dapr_idempotency_store(settings)
+    elif use_redis and redis is not None:
         idempotency = RedisIdempotencyStore(redis)
     else:
         idempotency = sql_idempotency = SqlIdempotencyStore(session_factory)
@@ -185,7 +187,7 @@ def build_security(
     )
     return SecurityContainer(
         settings=settings,
-        secrets=build_secrets_provider(settings.secrets),
+        secrets=build_secrets_provider(settings.secrets, settings.dapr),
         hasher=Argon2PasswordHashing(
             time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
         ),
@@ -199,3 +201,12 @@ def build_security(
         roles=roles,
         commands=commands,
     )
+
+
+def _dapr_idempotency_store(settings: Settings) -> IdempotencyStore:
+    """Keys in the sidecar's state store (``APIBASE_IDEMPOTENCY__BACKEND=dapr``); the ``dapr`` extra, imported here."""
+    from apibase.infrastructure.dapr.client import DaprSidecar  # noqa: PLC0415 - the extra
+    from apibase.infrastructure.dapr.idempotency import DaprIdempotencyStore  # noqa: PLC0415 - the extra
+    from apibase.infrastructure.dapr.state import DaprState  # noqa: PLC0415 - the extra
+
+    return DaprIdempotencyStore(DaprState(DaprSidecar(settings.dapr), settings.dapr.state_store))

@@ -3,6 +3,7 @@
 Each test is one step and they run in file order against one cluster (module-scoped fixtures): the operator is
 installed from ``charts/apibase-operator`` -> the minimal sample becomes Ready -> the service answers
 ``/health/ready`` and a product CRUD round trip through a port-forward -> [Istio/Dapr sidecars and objects] ->
+[Dapr: an order placed reaches the catalog's sales counter through daprd] ->
 a canary's ``.status.canaryWeight`` moves step by step until it is promoted -> [a Vault secret is rotated] ->
 deleting the ApiBase removes every owned object. The cluster is deleted at the end unless it existed before.
 
@@ -508,6 +509,41 @@ def test_istio_and_dapr_give_the_pods_sidecars_and_objects(cluster: Cluster, api
             assert cluster.get(apibase.namespace, kind, apibase.name) is not None, kind
     if WITH_DAPR:
         assert cluster.get(apibase.namespace, "components.dapr.io", "e2e-pubsub") is not None
+
+
+@pytest.mark.skipif(not WITH_DAPR, reason="Dapr is off: set APIBASE_E2E_WITH_DAPR=1 to install it in the cluster")
+def test_an_order_placed_reaches_the_catalog_through_daprd(cluster: Cluster, apibase: ApiBase) -> None:
+    """The Dapr path against real daprd: outbox -> relay -> the Dapr publisher (SDK, gRPC) -> pubsub component ->
+    daprd reads ``GET /dapr/subscribe`` and POSTs the CloudEvent to the subscription's route -> inbox -> the
+    catalog's sales counter. The operator hands the component name to the app (``APIBASE_DAPR__PUBSUB``,
+    ``APIBASE_EVENTS__PUBLISHER=dapr``); the same flow runs here against the stand-in sidecar."""
+    apibase.patch({"dapr": {"enabled": True, "components": [{"name": "e2e-pubsub", "type": "pubsub.in-memory"}]}})
+    apibase.wait_ready()
+    apibase.rollout()
+    eventually(lambda: (pods := apibase.pod_containers()) and all("daprd" in names for names in pods), "daprd")
+    deployment = cluster.get(apibase.namespace, "deployment", apibase.name)
+    assert deployment is not None
+    env = {item["name"]: item.get("value") for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (env.get("APIBASE_EVENTS__PUBLISHER"), env.get("APIBASE_DAPR__PUBSUB")) == ("dapr", "e2e-pubsub")
+    sku = f"E2E-DAPR-{int(time.time()) % 100000}"
+    product = {"sku": sku, "name": "Gear", "price": "9.99", "currency": "EUR", "stock": 5}
+    with port_forward(apibase) as base, httpx.Client(base_url=base, timeout=10) as http:
+        announced = http.get("/dapr/subscribe")
+        assert announced.status_code == 200, announced.text
+        assert {entry["pubsubname"] for entry in announced.json()} == {"e2e-pubsub"}
+        assert all(entry.get("deadLetterTopic") for entry in announced.json())
+        created = http.post("/api/v1/products", json=product)
+        assert created.status_code == 201, created.text
+        product_id = created.json()["data"]["id"]
+        order = {"customer_email": "ada@example.com", "lines": [{"product_id": product_id, "quantity": 2}]}
+        placed = http.post("/api/v1/orders", json=order)
+        assert placed.status_code == 201, placed.text
+
+        def units_ordered() -> int | None:
+            sales = http.get(f"/api/v2/products/{product_id}/sales")
+            return units if sales.status_code == 200 and (units := sales.json()["data"]["units_ordered"]) else None
+
+        assert eventually(units_ordered, "the catalog to count the order delivered by daprd", interval=1.0) == 2
 
 
 def test_a_canary_moves_its_weight_step_by_step_and_is_promoted(cluster: Cluster, apibase: ApiBase) -> None:

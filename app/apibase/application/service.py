@@ -2,7 +2,8 @@
 
 Subclasses customise behaviour through hooks instead of re-implementing the flow: ``pre_*`` hooks may veto
 (return ``Err``) or rewrite the input; ``post_*`` hooks run inside the transaction, before the commit.
-Domain events are published only after a successful commit, so nobody hears about a write that was undone.
+Domain events go to the ``outbox`` in the write's own transaction (kept exactly when the write is) and to the
+``publisher`` only after a successful commit, so nobody hears about a write that was undone.
 The ``actor`` of a create or update (the caller's subject) reaches the repository, which records it on auditable
 entities as ``created_by``/``updated_by``.
 """
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from apibase.application.pagination import CountStrategy, CursorPage, Page, SortField
 from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.repository import Repository
 from apibase.application.ports.store import Store
 from apibase.application.ports.unit_of_work import UnitOfWork
@@ -59,8 +61,10 @@ class GenericService[
         publisher: EventPublisher | None = None,
         cache: Store[str, TResponse] | None = None,
         cache_ttl_seconds: float | None = 60.0,
+        outbox: Outbox | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
+        self._outbox = outbox
         self._repository = repository
         self._mapper = mapper
         self._publisher = publisher
@@ -100,7 +104,17 @@ class GenericService[
         except _EXPECTED as error:
             return Err(error)
 
+    async def _commit(self, uow: UnitOfWork) -> list[DomainEvent]:
+        """Store the write's events in the outbox, in its transaction, then commit; the events, for after it."""
+        events = uow.collect_events()
+        if events and self._outbox is not None:
+            await self._outbox.store(uow, events)
+        await uow.commit()
+        return events
+
     async def _after_commit(self, events: Sequence[DomainEvent], changed: ID | None = None) -> None:
+        if events and self._outbox is not None:
+            self._outbox.committed()
         if changed is not None and self._cache is not None:
             await self._cache.delete(self._cache_key(changed))
         if events and self._publisher is not None:
@@ -116,8 +130,7 @@ class GenericService[
                     case Ok(prepared):
                         entity = await self._repository(uow).create(prepared, actor=actor)
                 await self.post_create(entity, actor)
-                await uow.commit()
-                events = uow.collect_events()
+                events = await self._commit(uow)
             await self._after_commit(events)
             return Ok(self._mapper.to_response(entity))
 
@@ -192,8 +205,7 @@ class GenericService[
                             entity_id, prepared, expected_version=expected_version, actor=actor
                         )
                 await self.post_update(entity, actor)
-                await uow.commit()
-                events = uow.collect_events()
+                events = await self._commit(uow)
             await self._after_commit(events, changed=entity_id)
             return Ok(self._mapper.to_response(entity))
 
@@ -208,8 +220,7 @@ class GenericService[
                 if not deleted:
                     return self._not_found(entity_id)
                 await self.post_delete(entity_id, actor)
-                await uow.commit()
-                events = uow.collect_events()
+                events = await self._commit(uow)
             await self._after_commit(events, changed=entity_id)
             return Ok(None)
 

@@ -43,6 +43,7 @@ __all__ = [
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
     "ValidationFailed",
+    "WriteContention",
     "error_from_dict",
 ]
 
@@ -199,6 +200,12 @@ class ConcurrencyConflict(DomainError[StrEnum]):
     status = 409
     title = "Concurrent modification"
     default_code: ClassVar[StrEnum] = CommonErrorCode.CONCURRENCY_CONFLICT
+
+
+class WriteContention(ConcurrencyConflict):
+    """The database refused a write because another transaction wrote after this one first read (SQLite's busy
+    snapshot): nothing was kept and no version was checked, so running the command again from a fresh read is
+    always right (``ConflictRetryBehaviour`` does, whatever the command's ``conflict_attempts``)."""
 
 
 class BadRequestError(ApplicationError[StrEnum]):

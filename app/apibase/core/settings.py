@@ -145,8 +145,9 @@ class TenancySettings(_Section):
 class IdempotencySettings(_Section):
     enabled: bool = True
     ttl_seconds: int = Field(default=86_400, ge=60, le=2_592_000)
-    backend: Literal["auto", "database", "redis"] = Field(
-        default="auto", description="auto: Redis when APIBASE_REDIS_URL is set, else the database"
+    backend: Literal["auto", "database", "redis", "dapr"] = Field(
+        default="auto",
+        description="auto: Redis when APIBASE_REDIS_URL is set, else the database; dapr: the sidecar's state store",
     )
 
 
@@ -176,9 +177,10 @@ class TlsSettings(_Section):
 
 
 class SecretsSettings(_Section):
-    """Where secrets come from: the environment/files (default), HashiCorp Vault or AWS Secrets Manager."""
+    """Where secrets come from: the environment/files (default), HashiCorp Vault, AWS Secrets Manager or the Dapr
+    sidecar's secret store (``DaprSettings.secret_store``)."""
 
-    provider: Literal["env", "vault", "aws"] = "env"
+    provider: Literal["env", "vault", "aws", "dapr"] = "env"
     directory: Path | None = Field(default=None, description="env provider: also read files from here")
     vault_url: str | None = None
     vault_token: SecretStr | None = None

@@ -44,8 +44,8 @@ START_TIMEOUT = 120.0
 #: Seconds SIGTERM may take: the image's drain delay is 0 outside production, and uvicorn's grace is 20 s.
 STOP_BOUND = 25.0
 #: Modules that must not be importable in each image. The service's: the operator's and the test tools, the
-#: secrets SDKs of the `aws` and `vault` extras (no SERVICE_EXTRAS here), what uvicorn[standard] would add beyond
-#: uvloop and httptools, and pip itself.
+#: secrets SDKs of the `aws` and `vault` extras (SERVICE_EXTRAS keeps its default, `dapr`), what uvicorn[standard]
+#: would add beyond uvloop and httptools, and pip itself.
 FORBIDDEN = {
     "service": (
         "boto3",

@@ -12,8 +12,10 @@ from apibase.application.identity import AuthenticateApiKey, InvalidApiKeyError
 from apibase.core.errors import AnyAppError, DependencyUnavailable
 from apibase.core.principal import AuthMethod, Principal
 from apibase.core.result import Err, Ok, Result
+from apibase.core.settings import DaprSettings, IdempotencySettings
 from apibase.domain.identity.permissions import PermissionRegistry
 from apibase.domain.identity.roles import kernel_role_policy
+from apibase.infrastructure.dapr.idempotency import DaprIdempotencyStore
 from apibase.security import SecurityContainer, build_security
 from apibase.testing.service import service_settings
 
@@ -68,3 +70,20 @@ async def test_tokens_are_minted_only_once_the_signing_key_is_loaded(tmp_path: P
         assert minted.token.count(".") == 2
     finally:
         await security.stop()
+
+
+def test_the_dapr_idempotency_backend_keeps_keys_in_the_sidecars_state_store(tmp_path: Path) -> None:
+    """Selected by settings; nothing is contacted until a keyed request arrives."""
+    base = service_settings(tmp_path / "security.db")
+    settings = base.model_copy(
+        update={
+            "idempotency": IdempotencySettings(backend="dapr"),
+            "dapr": DaprSettings(state_store="idempotency-store", grpc_endpoint="127.0.0.1:1"),
+        }
+    )
+    security = build_security(
+        settings, async_sessionmaker(), roles=kernel_role_policy(PermissionRegistry()), commands=CommandBus()
+    )
+    assert isinstance(security.idempotency_store, DaprIdempotencyStore)
+    assert security.sql_idempotency is None
+    assert "DaprState('idempotency-store', DaprSidecar('127.0.0.1:1'))" in repr(security.idempotency_store._state)

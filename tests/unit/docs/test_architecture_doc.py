@@ -30,6 +30,7 @@ CHECKED: Final = sorted(
 NOT_MODULES: Final = {
     "apibase.access": "the logger of the one access line per request",
     "apibase.services": "the entry-point group a service package publishes its definition under",
+    "apibase.OrderPlaced": "the CloudEvents type of the reference service's OrderPlaced (docs/events.md)",
 }
 #: Where each top-level import name lives in the repository.
 PACKAGES: Final = {"apibase": "app/apibase", "shop": "app/shop", "apibase_operator": "operator/apibase_operator"}

@@ -12,6 +12,9 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from apibase.core.settings import EventsSettings
+from apibase.infrastructure.events.relay import OutboxRelay
+from apibase.infrastructure.messaging import InMemoryMessageSink
 from apibase.infrastructure.observability.tracing import configure_tracing
 from apibase.kernel import Kernel
 from apibase.testing.service import service_settings, sign_up
@@ -30,7 +33,9 @@ def exporter() -> InMemorySpanExporter:
 @pytest.fixture
 def app(tmp_path: Path, exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]) -> FastAPI:
     """``capsys`` first: the log handler takes the stderr of the moment ``create_app`` configures logging."""
-    settings = service_settings(tmp_path / "service.db", log_json=True, service_name="orders")
+    # The test runs the relay itself (below), so no background relay takes the order's event first.
+    events = EventsSettings(relay_enabled=False)
+    settings = service_settings(tmp_path / "service.db", log_json=True, service_name="orders", events=events)
     return create_app(settings, tracing=configure_tracing(settings, exporters=[exporter]))
 
 
@@ -121,7 +126,7 @@ async def test_a_refused_login_is_logged_with_the_address_masked(
     assert 'login_failures_total{reason="auth.invalid_credentials"} 1.0' in exposition
 
 
-async def test_the_order_placed_event_leaves_as_a_cloud_event_in_the_requests_trace(
+async def test_the_order_placed_event_leaves_the_outbox_as_a_cloud_event_in_the_requests_trace(
     app: FastAPI, client: httpx.AsyncClient, exporter: InMemorySpanExporter
 ) -> None:
     product = (await client.post("/api/v2/products", json=PRODUCT)).json()["data"]
@@ -132,7 +137,9 @@ async def test_the_order_placed_event_leaves_as_a_cloud_event_in_the_requests_tr
     assert placed.status_code == 201
 
     container: Kernel = app.state.kernel
-    sent = container.messages.sent
+    sink = InMemoryMessageSink()
+    assert await OutboxRelay(container.session_factory, sink).run_once() >= 1
+    sent = sink.sent
     event = next(message for message in sent if message.get_type() == "apibase.OrderPlaced")
     command = next(span for span in exporter.get_finished_spans() if span.name == "command PlaceOrder")
     traceparent = str(event.get_extension("traceparent"))

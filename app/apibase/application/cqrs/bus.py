@@ -21,6 +21,7 @@ from apibase.application.cqrs.registry import (
     message_type_of_handler,
 )
 from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.core.errors import AnyAppError
 from apibase.core.result import Result
@@ -110,11 +111,14 @@ def transactional_buses(
     publisher: EventPublisher | None = None,
     *,
     outer: Sequence[Behaviour[Message]] = (),
+    outbox: Outbox | None = None,
 ) -> tuple[CommandBus, QueryBus]:
     """The buses use cases run on: the ``outer`` behaviours (tracing, logging) first, then, for commands, a lost
-    version race run again, and the unit of work of each message innermost (events published after its commit).
+    version race run again, and the unit of work of each message innermost (events stored in ``outbox`` before
+    its commit, handed to ``publisher`` after it).
 
     The kernel builds its buses here, and so can a test, so both run handlers the same way.
     """
-    commands = CommandBus([*outer, ConflictRetryBehaviour(), TransactionBehaviour(unit_of_work, publisher)])
+    transaction = TransactionBehaviour(unit_of_work, publisher, outbox=outbox)
+    commands = CommandBus([*outer, ConflictRetryBehaviour(), transaction])
     return commands, QueryBus([*outer, TransactionBehaviour(unit_of_work)])

@@ -1,7 +1,7 @@
 """Domain events on the wire: CloudEvents 1.0 envelopes that carry the trace context and correlation id.
 
 Public API: ``to_cloud_event``, ``trace_context_of``, ``correlation_id_of``, ``continue_trace``,
-``CloudEventPublisher``, ``MessageSink``, ``InMemoryMessageSink``, ``FanOutPublisher``.
+``MessageSink``, ``InMemoryMessageSink``, ``FanOutPublisher``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from apibase.infrastructure.messaging.cloud_events import (
     trace_context_of,
 )
 from apibase.infrastructure.messaging.fan_out import FanOutPublisher
-from apibase.infrastructure.messaging.publisher import CloudEventPublisher, InMemoryMessageSink, MessageSink
+from apibase.infrastructure.messaging.publisher import InMemoryMessageSink, MessageSink
 
 __all__ = [
     "CORRELATION_ATTRIBUTE",
     "EVENT_TYPE_PREFIX",
     "TENANT_ATTRIBUTE",
-    "CloudEventPublisher",
     "FanOutPublisher",
     "InMemoryMessageSink",
     "MessageSink",

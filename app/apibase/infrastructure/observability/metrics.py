@@ -12,7 +12,8 @@ one process (tests) never collide.
   that keep no queue (``StaticPool`` for in-memory SQLite, ``NullPool``) have nothing to report and are skipped.
 - ``login_failures_total{reason}`` (``reason`` is an error code, a bounded set); modules add their own business
   counters with ``counter(name, documentation)`` (the reference service: ``orders_placed_total``,
-  ``products_created_total``).
+  ``products_created_total``), ``adding_counter`` for counts that grow by more than one, and ``gauge`` for a
+  level read from shared data (the outbox relay: ``outbox_events_pending``).
 
 Exemplars: when an OpenTelemetry span is recording, the request counter and duration histogram carry
 ``{"trace_id": "<32 hex>"}``; they appear only in the OpenMetrics format (``Accept: application/openmetrics-text``).
@@ -175,6 +176,14 @@ class Metrics:
     def counter(self, name: str, documentation: str) -> Callable[[], None]:
         """A module's business counter, exposed as ``<name>_total``: call the result to count one."""
         return Counter(name, documentation, registry=self.registry).inc
+
+    def adding_counter(self, name: str, documentation: str) -> Callable[[float], None]:
+        """A counter exposed as ``<name>_total`` that grows by the amount given (e.g. events sent per batch)."""
+        return Counter(name, documentation, registry=self.registry).inc
+
+    def gauge(self, name: str, documentation: str) -> Callable[[float], None]:
+        """A gauge set to the latest reading; across workers the largest live reading (each reads the same data)."""
+        return Gauge(name, documentation, registry=self.registry, multiprocess_mode="livemax").set
 
     def login_failed(self, reason: str) -> None:
         """``reason`` is an error code (``auth.invalid_credentials``), never user input."""

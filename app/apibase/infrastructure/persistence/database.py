@@ -7,7 +7,7 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from apibase.core.errors import ConcurrencyConflict
+from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
 
 __all__ = ["create_engine", "create_session_factory", "is_sqlite"]
@@ -55,9 +55,10 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "handle_error")
     def on_error(context: ExceptionContext) -> None:
         # In WAL mode a transaction that read before another writer committed cannot write any more: SQLite
-        # answers "database is locked" at once. That is a lost race, which the client resolves by retrying.
+        # answers "database is locked" at once. That is a lost race: the command bus runs the command again, and
+        # a client that still sees it retries.
         if "database is locked" in str(context.original_exception):
-            raise ConcurrencyConflict("the data changed concurrently; retry the request") from None
+            raise WriteContention("the data changed concurrently; retry the request") from None
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,13 +1,14 @@
 """The one place that turns ``SecretsSettings`` into a ``SecretsProvider`` (cached, so a hot path never waits).
 
-The Vault and AWS adapters need SDKs the service image leaves out by default (the ``vault`` and ``aws`` extras:
-hvac, boto3 and its 30 MB of botocore), so they are imported here, when selected, and never at start-up.
+The Vault, AWS and Dapr adapters need SDKs of the ``vault``, ``aws`` and ``dapr`` extras (hvac; boto3 and its 30 MB
+of botocore; the Dapr SDK and grpcio), which an image has only when built with them (``SERVICE_EXTRAS``), so they
+are imported here, when selected, and never at start-up.
 """
 
 from __future__ import annotations
 
 from apibase.application.ports.secrets import SecretsProvider
-from apibase.core.settings import SecretsSettings
+from apibase.core.settings import DaprSettings, SecretsSettings
 from apibase.infrastructure.secrets.cached import CachedSecretsProvider
 from apibase.infrastructure.secrets.env_file import EnvFileSecretsProvider
 
@@ -32,7 +33,8 @@ def _is_missing(exc: ModuleNotFoundError, *sdk: str) -> bool:
     return (exc.name or "").partition(".")[0] in sdk
 
 
-def build_secrets_provider(settings: SecretsSettings) -> SecretsProvider:
+def build_secrets_provider(settings: SecretsSettings, dapr: DaprSettings | None = None) -> SecretsProvider:
+    """``dapr``: the sidecar the ``dapr`` provider reads from (``Settings.dapr``; its defaults when omitted)."""
     inner: SecretsProvider
     match settings.provider:
         case "vault":
@@ -62,6 +64,16 @@ def build_secrets_provider(settings: SecretsSettings) -> SecretsProvider:
             inner = AwsSecretsManagerProvider.create(
                 region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, prefix=settings.aws_prefix
             )
+        case "dapr":
+            try:
+                from apibase.infrastructure.dapr.client import DaprSidecar  # noqa: PLC0415 - the extra
+                from apibase.infrastructure.secrets.dapr import DaprSecretsProvider  # noqa: PLC0415 - the extra
+            except ModuleNotFoundError as exc:
+                if not _is_missing(exc, "dapr", "grpc", "google"):
+                    raise
+                raise MissingExtraError("dapr", "dapr", exc.name) from None
+            sidecar_settings = dapr or DaprSettings()
+            inner = DaprSecretsProvider(DaprSidecar(sidecar_settings), sidecar_settings.secret_store)
         case "env":
             inner = EnvFileSecretsProvider(directory=settings.directory)
     return CachedSecretsProvider(inner, ttl_seconds=SECRETS_CACHE_SECONDS)

@@ -1,7 +1,8 @@
 """The ``apibase`` command: operational entry points that share the service's settings and code.
 
 Each group of commands is its own Typer app mounted on :data:`cli` with ``cli.add_typer(sub_app, name=...)``
-(``serve``, ``db``, ``new``, ``security``); this module only holds the root and the commands with no better home.
+(``serve``, ``db``, ``events``, ``new``, ``security``); this module only holds the root and the commands with no
+better home.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from apibase.core.settings import Settings, SettingsError, load_settings
 from apibase.interface.cli.db import db_cli
+from apibase.interface.cli.events import events_cli
 from apibase.interface.cli.new import new_cli
 from apibase.interface.cli.security import security_cli
 from apibase.interface.cli.serve import serve
@@ -36,6 +38,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cli.add_typer(db_cli, name="db")
+cli.add_typer(events_cli, name="events")
 cli.add_typer(new_cli, name="new")
 cli.add_typer(security_cli, name="security")
 cli.command("serve")(serve)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,7 @@ from apibase.core.errors import (
     NotFoundError,
 )
 from apibase.core.result import Err, Ok, Result
+from apibase.domain.events import DomainEvent
 from apibase.domain.specification import field
 from apibase.testing.widgets import WIDGET_FIELDS, Widget, WidgetCreate, WidgetRenamed, WidgetUpdate, new_widget
 
@@ -155,6 +157,45 @@ async def test_create_returns_the_response_runs_hooks_and_publishes_after_commit
     assert (created.name, created.price, created.version) == ("GEAR", Decimal("2.50"), 1)
     assert service.calls == ["pre_create:ann", "post_create"]
     assert [type(event) for event in publisher.published] == [WidgetRenamed]
+
+
+class RecordingOutbox:
+    """Stores what it is given while the unit of work is still open; ``fail`` refuses the store."""
+
+    def __init__(self, *, fail: Exception | None = None) -> None:
+        self.steps: list[str] = []
+        self.stored: list[DomainEvent] = []
+        self.fail = fail
+
+    async def store(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.steps.append(f"store {len(events)}")
+        self.stored.extend(events)
+
+    def committed(self) -> None:
+        self.steps.append("committed")
+
+
+async def test_each_write_stores_its_events_in_the_outbox_before_the_commit(repository: Widgets) -> None:
+    outbox = RecordingOutbox()
+    service = RecordingService(repository, outbox=outbox)
+
+    created = ok(await service.create(widget("gear")))
+    ok(await service.update(created.id, WidgetUpdate(name="cog"), expected_version=created.version))
+    ok(await service.delete(created.id))
+
+    assert [type(event) for event in outbox.stored] == [WidgetRenamed, WidgetRenamed]
+    assert outbox.steps == ["store 1", "committed", "store 1", "committed"]  # the delete raised no event
+
+
+async def test_a_failing_outbox_store_keeps_the_write_out(repository: Widgets) -> None:
+    service = RecordingService(repository, outbox=RecordingOutbox(fail=DependencyUnavailable("outbox down")))
+
+    error = err(await service.create(widget()))
+
+    assert isinstance(error, DependencyUnavailable)
+    assert await repository.count() == 0
 
 
 async def test_a_refused_create_stores_nothing(service: RecordingService, repository: Widgets) -> None:

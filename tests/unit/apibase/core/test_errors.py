@@ -37,6 +37,7 @@ from apibase.core.errors import (
     UnauthorizedError,
     UnsupportedMediaTypeError,
     ValidationFailed,
+    WriteContention,
     error_from_dict,
 )
 from apibase.core.problem_details import DEFAULT_PROBLEM_TYPE_BASE, ProblemDetail
@@ -56,6 +57,7 @@ EXPECTED: dict[ErrorClass, tuple[str, int, str, CommonErrorCode]] = {
     BusinessRuleViolation: ("domain", 409, "Business rule violated", CommonErrorCode.BUSINESS_RULE_VIOLATED),
     EntityNotFound: ("domain", 404, "Entity not found", CommonErrorCode.NOT_FOUND),
     ConcurrencyConflict: ("domain", 409, "Concurrent modification", CommonErrorCode.CONCURRENCY_CONFLICT),
+    WriteContention: ("domain", 409, "Concurrent modification", CommonErrorCode.CONCURRENCY_CONFLICT),
     ApplicationError: ("application", 400, "Bad request", CommonErrorCode.BAD_REQUEST),
     BadRequestError: ("application", 400, "Bad request", CommonErrorCode.BAD_REQUEST),
     InvalidCursorError: ("application", 400, "Invalid cursor", CommonErrorCode.INVALID_CURSOR),

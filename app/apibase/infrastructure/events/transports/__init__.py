@@ -34,6 +34,10 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
             from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
 
             return in_process_transport(dispatcher)
+        case "dapr":
+            from apibase.infrastructure.events.transports.dapr import dapr_transport  # noqa: PLC0415 - the extra
+
+            return dapr_transport(settings)
         case "kafka":
             from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
 

@@ -8,12 +8,17 @@ from typing import ClassVar, Self
 
 import pytest
 
-from apibase.application.cqrs.behaviours import ConflictRetryBehaviour, LoggingBehaviour, TransactionBehaviour
+from apibase.application.cqrs.behaviours import (
+    WRITE_CONTENTION_ATTEMPTS,
+    ConflictRetryBehaviour,
+    LoggingBehaviour,
+    TransactionBehaviour,
+)
 from apibase.application.cqrs.bus import CommandBus, QueryBus, transactional_buses
 from apibase.application.cqrs.messages import BaseCommand, BaseQuery
 from apibase.application.cqrs.unit_of_work import NoUnitOfWorkError, current_unit_of_work
 from apibase.application.ports.unit_of_work import UnitOfWork
-from apibase.core.errors import AnyAppError, ConcurrencyConflict, DependencyUnavailable, NotFoundError
+from apibase.core.errors import AnyAppError, ConcurrencyConflict, DependencyUnavailable, NotFoundError, WriteContention
 from apibase.core.result import Err, Ok, Result
 from apibase.domain.events import DomainEvent
 
@@ -107,6 +112,24 @@ class FakePublisher:
         self.published.extend(events)
 
 
+class FakeOutbox:
+    """Records where in the transaction events are stored; ``fail`` makes the store raise."""
+
+    def __init__(self, steps: list[str], *, fail: Exception | None = None) -> None:
+        self.steps = steps
+        self.fail = fail
+        self.stored: list[DomainEvent] = []
+
+    async def store(self, unit: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.steps.append(f"store {len(events)}")
+        self.stored.extend(events)
+
+    def committed(self) -> None:
+        self.steps.append("outbox committed")
+
+
 class TestLoggingBehaviour:
     @pytest.fixture(autouse=True)
     def _capture(self, caplog: pytest.LogCaptureFixture) -> None:
@@ -191,7 +214,7 @@ class TestTransactionBehaviour:
         result = await TransactionBehaviour(lambda: unit)(CreateUser(username="ada"), Handler(Ok(1)))
 
         assert result == Ok(1)
-        assert unit.steps == ["begin", "commit", "collect events", "end"]
+        assert unit.steps == ["begin", "collect events", "commit", "end"]
 
     async def test_each_message_gets_a_fresh_unit_bound_for_its_handler(self) -> None:
         units: list[FakeUnitOfWork] = []
@@ -270,7 +293,7 @@ class TestTransactionBehaviour:
         result = await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
         assert result == Ok(1)
-        assert unit.steps == ["begin", "commit", "collect events", "end", "publish 2"]
+        assert unit.steps == ["begin", "collect events", "commit", "end", "publish 2"]
         assert publisher.published == events
 
     async def test_does_not_publish_when_nothing_happened(self) -> None:
@@ -279,7 +302,7 @@ class TestTransactionBehaviour:
 
         await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
-        assert unit.steps == ["begin", "commit", "collect events", "end"]
+        assert unit.steps == ["begin", "collect events", "commit", "end"]
 
     async def test_a_failed_commit_propagates_and_publishes_nothing(self) -> None:
         unit = FakeUnitOfWork([UserCreated(aggregate_id="1")], fail_commit=ConnectionError("lost the database"))
@@ -288,7 +311,7 @@ class TestTransactionBehaviour:
         with pytest.raises(ConnectionError):
             await TransactionBehaviour(lambda: unit, publisher)(CreateUser(username="ada"), Handler(Ok(1)))
 
-        assert unit.steps == ["begin", "end after ConnectionError"]
+        assert unit.steps == ["begin", "collect events", "end after ConnectionError"]
         assert publisher.published == []
 
     async def test_an_expected_error_from_the_commit_is_an_err(self) -> None:
@@ -302,6 +325,68 @@ class TestTransactionBehaviour:
         assert publisher.published == []
 
 
+class TestOutbox:
+    async def test_events_are_stored_in_the_transaction_and_the_relay_woken_after_the_commit(self) -> None:
+        events = [UserCreated(aggregate_id="1"), UserCreated(aggregate_id="2")]
+        unit = FakeUnitOfWork(events)
+        outbox, publisher = FakeOutbox(unit.steps), FakePublisher(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, publisher, outbox=outbox)(
+            CreateUser(username="ada"), Handler(Ok(1))
+        )
+
+        assert result == Ok(1)
+        assert unit.steps == ["begin", "collect events", "store 2", "commit", "end", "outbox committed", "publish 2"]
+        assert outbox.stored == events
+
+    async def test_no_commit_no_event(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        outbox = FakeOutbox(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, outbox=outbox)(
+            CreateUser(username="ada"), Handler[int](Err(NotFoundError("no such team")))
+        )
+
+        assert isinstance(result, Err)
+        assert outbox.stored == []
+        assert unit.steps == ["begin", "end"]
+
+    async def test_a_failing_commit_wakes_nobody(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")], fail_commit=DependencyUnavailable("db"))
+        outbox = FakeOutbox(unit.steps)
+
+        result = await TransactionBehaviour(lambda: unit, outbox=outbox)(CreateUser(username="ada"), Handler(Ok(1)))
+
+        assert isinstance(result, Err)
+        assert "outbox committed" not in unit.steps
+
+    async def test_a_failing_store_means_no_commit(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        outbox = FakeOutbox(unit.steps, fail=DependencyUnavailable("outbox table unreachable"))
+
+        result = await TransactionBehaviour(lambda: unit, outbox=outbox)(CreateUser(username="ada"), Handler(Ok(1)))
+
+        assert isinstance(result, Err)
+        assert unit.steps == ["begin", "collect events", "end after DependencyUnavailable"]
+
+    async def test_a_store_that_breaks_propagates_without_a_commit(self) -> None:
+        unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
+        outbox = FakeOutbox(unit.steps, fail=RuntimeError("bug"))
+
+        with pytest.raises(RuntimeError, match="bug"):
+            await TransactionBehaviour(lambda: unit, outbox=outbox)(CreateUser(username="ada"), Handler(Ok(1)))
+
+        assert "commit" not in unit.steps
+
+    async def test_nothing_to_store_stores_nothing(self) -> None:
+        unit = FakeUnitOfWork()
+        outbox = FakeOutbox(unit.steps)
+
+        await TransactionBehaviour(lambda: unit, outbox=outbox)(CreateUser(username="ada"), Handler(Ok(1)))
+
+        assert unit.steps == ["begin", "collect events", "commit", "end"]
+
+
 class TestCommitOnErr:
     async def test_a_command_that_keeps_its_refusals_commits_an_err(self) -> None:
         unit = FakeUnitOfWork([UserCreated(aggregate_id="1")])
@@ -311,7 +396,7 @@ class TestCommitOnErr:
         result = await TransactionBehaviour(lambda: unit, publisher)(CountFailedLogin(), Handler[None](Err(refused)))
 
         assert result == Err(refused)
-        assert unit.steps == ["begin", "commit", "collect events", "end", "publish 1"]
+        assert unit.steps == ["begin", "collect events", "commit", "end", "publish 1"]
 
     async def test_an_error_it_raises_still_rolls_back(self) -> None:
         unit = FakeUnitOfWork()
@@ -350,6 +435,23 @@ class TestConflictRetryBehaviour:
         assert isinstance(result.error, ConcurrencyConflict)
         assert handler.calls == 3
 
+    async def test_a_write_the_database_refused_is_run_again_for_any_command(self) -> None:
+        outcomes: list[Result[int, AnyAppError]] = [Err(WriteContention("busy")), Err(WriteContention("busy")), Ok(1)]
+
+        async def handler() -> Result[int, AnyAppError]:
+            return outcomes.pop(0)
+
+        assert await ConflictRetryBehaviour()(CreateUser(username="ada"), handler) == Ok(1)
+
+    async def test_write_contention_has_a_budget_of_its_own(self) -> None:
+        handler = Handler[int](Err(WriteContention("busy")))
+
+        result = await ConflictRetryBehaviour()(CreateUser(username="ada"), handler)
+
+        assert isinstance(result, Err)
+        assert isinstance(result.error, WriteContention)
+        assert handler.calls == WRITE_CONTENTION_ATTEMPTS
+
     async def test_other_errors_are_never_run_again(self) -> None:
         handler = Handler[None](Err(NotFoundError("gone")))
 
@@ -376,7 +478,7 @@ class TestConflictRetryBehaviour:
         assert [unit.steps for unit in units] == [
             ["begin", "end after ConcurrencyConflict"],
             ["begin", "end after ConcurrencyConflict"],
-            ["begin", "commit", "collect events", "end"],
+            ["begin", "collect events", "commit", "end"],
         ]
 
 

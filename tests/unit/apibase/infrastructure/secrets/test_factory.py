@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from apibase.core.settings import SecretsSettings
+from apibase.core.settings import DaprSettings, SecretsSettings
 from apibase.infrastructure.secrets import CachedSecretsProvider
 from apibase.infrastructure.secrets.factory import MissingExtraError, build_secrets_provider
 
@@ -47,3 +47,20 @@ def test_another_missing_module_is_not_blamed_on_the_extra(monkeypatch: pytest.M
         build_secrets_provider(SecretsSettings(provider="aws", aws_region="eu-west-1"))
     assert not isinstance(info.value, MissingExtraError)
     assert info.value.name == "apibase.infrastructure.secrets._names"
+
+
+def test_dapr_without_the_dapr_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's submodules too: another test may have imported them already."""
+    _uninstall(monkeypatch, "dapr", *(name for name in list(sys.modules) if name.partition(".")[0] == "dapr"), "dapr")
+    for adapter in [name for name in sys.modules if name.startswith("apibase.infrastructure.dapr.")]:
+        monkeypatch.delitem(sys.modules, adapter)
+    with pytest.raises(MissingExtraError, match=r"dapr secrets provider needs the `dapr` extra \(dapr\.") as info:
+        build_secrets_provider(SecretsSettings(provider="dapr"))
+    assert "SERVICE_EXTRAS=dapr" in str(info.value)
+
+
+def test_dapr_reads_the_sidecar_and_store_from_the_dapr_settings() -> None:
+    """Nothing is contacted yet: the client opens on the first read."""
+    settings = DaprSettings(secret_store="vault-store", grpc_endpoint="127.0.0.1:1")
+    provider = build_secrets_provider(SecretsSettings(provider="dapr"), settings)
+    assert "DaprSecretsProvider('vault-store', DaprSidecar('127.0.0.1:1'))" in repr(provider)
