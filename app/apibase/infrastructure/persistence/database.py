@@ -37,7 +37,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:
     """Let SQLAlchemy, not the sqlite3 module, emit BEGIN: otherwise SAVEPOINTs silently do nothing.
 
-    Also turns on WAL (readers never block the writer), foreign keys and a busy timeout.
+    ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts, so transactions queue (within the busy
+    timeout) instead of failing: a deferred one that read before a background writer (the outbox relay, a
+    subscription) committed could no longer write, and its request would answer 409 for no reason of the client's.
+    SQLite has one writer anyway; PostgreSQL is for concurrency. Also turns on WAL, foreign keys and the timeout.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -50,7 +53,7 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: object) -> None:
-        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
     @event.listens_for(engine.sync_engine, "handle_error")
     def on_error(context: ExceptionContext) -> None:

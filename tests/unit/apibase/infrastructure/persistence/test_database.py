@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from apibase.core.errors import ConcurrencyConflict
 from apibase.core.settings import Settings
@@ -14,22 +16,47 @@ from apibase.infrastructure.persistence.database import create_engine, is_sqlite
 pytestmark = pytest.mark.unit
 
 
-async def test_a_stale_sqlite_writer_gets_a_concurrency_conflict(tmp_path: Path) -> None:
+async def test_sqlite_transactions_queue_instead_of_losing_a_write_race(tmp_path: Path) -> None:
+    """Two read-then-write transactions at once: the second waits for the first (BEGIN IMMEDIATE) and reads its
+    commit, so neither fails with "database is locked" and no increment is lost."""
     engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"))
     async with engine.begin() as setup:
         await setup.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER)"))
         await setup.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    first_has_read = asyncio.Event()
+
+    async def increment(*, first: bool) -> None:
+        async with engine.begin() as connection:
+            value = (await connection.execute(text("SELECT value FROM counter"))).scalar_one()
+            if first:
+                first_has_read.set()
+                await asyncio.sleep(0.05)  # the other transaction is now waiting to begin
+            await connection.execute(text("UPDATE counter SET value = :value"), {"value": value + 1})
+
+    async def second() -> None:
+        await first_has_read.wait()
+        await increment(first=False)
+
+    try:
+        await asyncio.gather(increment(first=True), second())
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT value FROM counter"))).scalar_one() == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_lock_held_past_the_busy_timeout_is_a_concurrency_conflict(tmp_path: Path) -> None:
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def impatient(dbapi_connection: Any, record: object) -> None:  # after the engine's own PRAGMAs
+        dbapi_connection.cursor().execute("PRAGMA busy_timeout=10")
+
     first, second = await engine.connect(), await engine.connect()
     try:
-        await first.begin()
-        await second.begin()
-        await first.execute(text("SELECT value FROM counter"))
-        await second.execute(text("SELECT value FROM counter"))
-        await first.execute(text("UPDATE counter SET value = 1"))
-        await first.commit()
+        await first.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: holds the write lock
         with pytest.raises(ConcurrencyConflict):
-            await second.execute(text("UPDATE counter SET value = 2"))
-        await second.rollback()
+            await second.execute(text("SELECT 1"))
     finally:
         await first.close()
         await second.close()
