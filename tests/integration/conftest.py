@@ -16,12 +16,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from redis.asyncio import Redis
 
 ROOT = Path(__file__).parents[2]
 ROOT_TOKEN = "ROOT"
@@ -232,3 +233,13 @@ def kafka_bootstrap_servers() -> Iterator[str]:
 
     with running_tansu() as bootstrap_servers:
         yield bootstrap_servers
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the shared Redis on the test's own loop (the Dapr stand-in keeps its state and topics there)."""
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()

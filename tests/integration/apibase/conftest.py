@@ -10,15 +10,6 @@ from apibase.testing.dapr_sidecar import DaprStandIn
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 async def stand_in(redis: Redis) -> AsyncIterator[DaprStandIn]:
     async with DaprStandIn(redis, secrets={"db": {"password": "s3cret-value", "user": "shop"}}) as sidecar:
         yield sidecar
