@@ -153,6 +153,6 @@ def build_kernel(
         security=build_security(settings, session_factory, roles=roles, commands=commands, encryptor=encryptor),
         breakers=breakers,
         metrics=metrics,
-        dispatcher=SubscriptionDispatcher(guarded, metrics=metrics),
+        dispatcher=SubscriptionDispatcher(guarded, metrics=metrics, before_commit=outbox.store_raised),
         log_shipper=log_shipper,
     )

@@ -10,6 +10,7 @@ from apibase.application.cqrs.bus import QueryBus
 from apibase.application.mapped_service import MappedService
 from apibase.application.ports.files import FileStore
 from apibase.application.request_mapped_service import RequestMappedService
+from apibase.domain.events import DomainEvent
 from apibase.domain.identity.permissions import Permission
 from apibase.infrastructure.observability.business_metrics import CreationCountingService
 from apibase.kernel import Kernel
@@ -18,6 +19,7 @@ from shop.catalog.application.dto import ProductCreateV2, ProductOutV2, ProductU
 from shop.catalog.application.product_sales import GetProductSalesHandler
 from shop.catalog.application.sales_counters import SalesCounterHandlers
 from shop.catalog.application.service import ProductServiceV1, ProductServiceV2
+from shop.catalog.domain.events import ProductActivated, ProductDeactivated, ProductOutOfStock, ProductPriceChanged
 from shop.catalog.domain.permissions import CATALOG_PERMISSIONS
 from shop.catalog.infrastructure.sales_tables import CountedOrderRow, ProductSalesRow
 from shop.catalog.infrastructure.tables import ProductRow
@@ -26,7 +28,15 @@ from shop.catalog.interface.http import products_router_v1, products_router_v2
 from shop.catalog.interface.images import PRODUCT_IMAGE_PATH, UploadPolicy, product_image_router
 from shop.catalog.interface.sales import product_sales_router
 
-__all__ = ["CATALOG_MIGRATIONS", "CatalogModule"]
+__all__ = ["CATALOG_EVENTS", "CATALOG_MIGRATIONS", "CatalogModule"]
+
+#: What a product records (price, availability, stock): stored in the outbox with the write that changed it.
+CATALOG_EVENTS: tuple[type[DomainEvent], ...] = (
+    ProductPriceChanged,
+    ProductActivated,
+    ProductDeactivated,
+    ProductOutOfStock,
+)
 
 #: ``legacy``: the revisions of the old single history (before each module had its branch) with the same products.
 CATALOG_MIGRATIONS = Migrations(
@@ -59,6 +69,7 @@ class CatalogModule:
             kernel.session_factory,
             cursor_codec=kernel.cursor_codec,
             publisher=kernel.publisher,
+            outbox=kernel.outbox,
             unit_of_work=kernel.unit_of_work,
         )
         v1: ProductServiceV1 = CreationCountingService(
@@ -90,6 +101,7 @@ class CatalogModule:
                 "v1": [products_router_v1(products), images],
                 "v2": [products_router_v2(products_v2), images, product_sales_router(queries)],
             },
+            published_events=CATALOG_EVENTS,
             subscriptions=sales.subscriptions(),
             upload_paths=[PRODUCT_IMAGE_PATH],
         )

@@ -22,6 +22,7 @@ from apibase.testing.service import service_settings, sign_up
 from shop.catalog.application.sales_counters import SalesCounterHandlers
 from shop.catalog.domain import ProductId
 from shop.catalog.infrastructure import sales_counters
+from shop.catalog.module import CATALOG_EVENTS
 from shop.main import create_app
 from shop.ordering.domain import Order, OrderLine
 from shop.ordering.module import ORDERING_EVENTS
@@ -55,7 +56,7 @@ async def test_the_asyncapi_document_shows_what_ordering_sends_and_the_catalog_r
 
     operations = {name: operation["action"] for name, operation in document["operations"].items()}
     assert operations == {
-        **{f"send.{cloud_event_type(event)}": "send" for event in ORDERING_EVENTS},
+        **{f"send.{cloud_event_type(event)}": "send" for event in (*CATALOG_EVENTS, *ORDERING_EVENTS)},
         **{
             f"receive.catalog.sales-on-order-{step}": "receive"
             for step in ("placed", "cancelled", "shipped", "returned")

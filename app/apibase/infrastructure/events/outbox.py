@@ -73,5 +73,10 @@ class SqlOutbox:
         # One executemany in event order: the positions it draws are the order the relay publishes in.
         await session.execute(insert(OutboxEventRow), rows)
 
+    async def store_raised(self, unit: UnitOfWork) -> None:
+        """Store the events the aggregates ``unit`` touched raised: what a subscription handler's changes record
+        leaves like a command's (the relay finds them at its next poll: nothing wakes it after that commit)."""
+        await self.store(unit, unit.collect_events())
+
     def committed(self) -> None:
         self.commits.set()

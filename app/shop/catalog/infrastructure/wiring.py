@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.cursor import CursorCodec
 from apibase.application.ports.events import EventPublisher
+from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.store import Store
 from apibase.application.ports.unit_of_work import UnitOfWork
 from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
@@ -40,6 +41,7 @@ def build_product_service(
     *,
     cursor_codec: CursorCodec,
     publisher: EventPublisher | None = None,
+    outbox: Outbox | None = None,
     cache: Store[str, ProductOut] | None = None,
     cache_ttl_seconds: float | None = 60.0,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
@@ -50,6 +52,7 @@ def build_product_service(
         repository=product_repository_factory(cursor_codec),
         mapper=ProductMapper(),
         publisher=publisher,
+        outbox=outbox,
         cache=cache,
         cache_ttl_seconds=cache_ttl_seconds,
     )

@@ -40,6 +40,10 @@ class BellRang(DomainEvent):
     pass
 
 
+class BellEchoed(DomainEvent):
+    pass
+
+
 class Bell(AggregateRoot[str]):
     pass
 
@@ -52,6 +56,9 @@ class Belfry:
     migrations: Migrations | None = None
     heard: list[BaseCloudEvent] = field(default_factory=list)
     rang: asyncio.Event = field(default_factory=asyncio.Event)
+    echo: bool = False
+    echoes: list[BaseCloudEvent] = field(default_factory=list)
+    echoed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def permissions(self) -> Mapping[Permission, str]:
@@ -68,8 +75,21 @@ class Belfry:
         async def hear(event: BaseCloudEvent) -> None:
             self.heard.append(event)
             self.rang.set()
+            if self.echo:  # a handler's own changes raise events too: they leave through the outbox
+                bell = Bell(id=str(event.get_subject()))
+                bell.record_event(BellEchoed(aggregate_id=bell.id))
+                require_sql_unit_of_work(current_unit_of_work()).track(bell)
 
-        return Features(subscriptions=[Subscription("belfry.bell-rang", cloud_event_type(BellRang), hear)])
+        async def hear_echo(event: BaseCloudEvent) -> None:
+            self.echoes.append(event)
+            self.echoed.set()
+
+        return Features(
+            subscriptions=[
+                Subscription("belfry.bell-rang", cloud_event_type(BellRang), hear),
+                Subscription("belfry.bell-echoed", cloud_event_type(BellEchoed), hear_echo),
+            ]
+        )
 
 
 def app_with(belfry: Belfry, tmp_path: Path, **events: object) -> FastAPI:
@@ -94,6 +114,17 @@ async def test_a_commit_wakes_the_relay_and_the_subscription_hears_the_event(tmp
     assert "outbox-relay" not in kernel.supervisor.running
     assert await pending(kernel) == 0
     assert [event.get_subject() for event in belfry.heard] == ["tenor"]
+
+
+async def test_events_a_subscription_handler_raises_leave_through_the_outbox(tmp_path: Path) -> None:
+    belfry = Belfry(echo=True)
+    app = app_with(belfry, tmp_path, relay_poll_seconds=0.05)
+    kernel: Kernel = app.state.kernel
+    async with app.router.lifespan_context(app):
+        await kernel.commands.dispatch(RingBell(bell="bourdon"))
+        await asyncio.wait_for(belfry.echoed.wait(), 10)
+    assert [event.get_subject() for event in belfry.echoes] == ["bourdon"]
+    assert await pending(kernel) == 0
 
 
 async def test_with_the_relay_off_events_wait_in_the_outbox(tmp_path: Path) -> None:
