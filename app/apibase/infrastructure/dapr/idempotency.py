@@ -1,8 +1,8 @@
 """Idempotency keys in the Dapr sidecar's state store: the claim is a first-write, every change an ETag check.
 
-The record is the Redis store's JSON: ``{"fp", "token"}`` while the request runs, then ``{"fp", "status",
-"headers", "body"}``. ``begin`` saves the pending record with first-write concurrency and no ETag, so exactly one
-caller creates the key (the others read what is there); ``ttlInSeconds`` is the lease. ``complete`` and
+The record is the Redis store's JSON (``apibase.infrastructure.idempotency.records``). ``begin`` saves the
+pending record with first-write concurrency and no ETag, so exactly one caller creates the key (the others read
+what is there); ``ttlInSeconds`` is the lease. ``complete`` and
 ``release`` read the entry, and write or delete it with its ETag only while it is still this claim's pending
 record: a claim whose lease lapsed (and whose key another request took) changes nothing. Unavailability of the
 sidecar or store is ``IdempotencyUnavailable``.
@@ -10,7 +10,6 @@ sidecar or store is ``IdempotencyUnavailable``.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from typing import Final
@@ -20,11 +19,10 @@ from apibase.application.ports.idempotency import (
     Claimed,
     IdempotencyUnavailable,
     InProgress,
-    Mismatch,
-    Replay,
     StoredResponse,
 )
 from apibase.infrastructure.dapr.state import DaprState, StateConflictError, StateUnavailableError
+from apibase.infrastructure.idempotency.records import completed_record, outcome_of, pending_record
 
 __all__ = ["DaprIdempotencyStore"]
 
@@ -49,7 +47,7 @@ class DaprIdempotencyStore:
                 except StateConflictError:
                     entry = await self._state.get(self._prefix + key)
                     if entry is not None:
-                        return _outcome(json.loads(entry.data), fingerprint)
+                        return outcome_of(json.loads(entry.data), fingerprint)
                 else:
                     return claim
         except StateUnavailableError as error:
@@ -57,13 +55,14 @@ class DaprIdempotencyStore:
         return InProgress()  # the key keeps changing hands: as busy as it gets
 
     async def complete(self, claim: Claimed, response: StoredResponse, ttl_seconds: int) -> None:
-        body = None if response.body is None else base64.b64encode(response.body).decode("ascii")
-        record = {"fp": claim.fingerprint, "status": response.status, "headers": response.headers, "body": body}
         try:
             entry = await self._state.get(self._prefix + claim.key)
             if entry is not None and entry.data == _pending(claim):
                 await self._state.save(
-                    self._prefix + claim.key, _dumps(record), etag=entry.etag, ttl_seconds=ttl_seconds
+                    self._prefix + claim.key,
+                    completed_record(claim, response).encode(),
+                    etag=entry.etag,
+                    ttl_seconds=ttl_seconds,
                 )
         except StateConflictError:
             return  # the claim lapsed and the key moved on: nothing of ours to finish
@@ -81,26 +80,5 @@ class DaprIdempotencyStore:
             raise IdempotencyUnavailable(_UNAVAILABLE_DETAIL) from error
 
 
-def _outcome(record: dict[str, object], fingerprint: str) -> BeginOutcome:
-    if record["fp"] != fingerprint:
-        return Mismatch()
-    if "status" not in record:
-        return InProgress()
-    body, headers = record["body"], record["headers"]
-    pairs: list[list[str]] = headers if isinstance(headers, list) else []
-    return Replay(
-        StoredResponse(
-            int(str(record["status"])),
-            tuple((str(name), str(value)) for name, value in pairs),
-            None if body is None else base64.b64decode(str(body)),
-        )
-    )
-
-
 def _pending(claim: Claimed) -> bytes:
-    """The claim's record, rebuilt byte-for-byte so ``complete``/``release`` can tell it is still theirs."""
-    return _dumps({"fp": claim.fingerprint, "token": claim.token})
-
-
-def _dumps(record: object) -> bytes:
-    return json.dumps(record, separators=(",", ":")).encode()
+    return pending_record(claim).encode()
