@@ -9,7 +9,6 @@ credentials, so nothing can reach real AWS.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from typing import NamedTuple
 
 import pytest
 from redis.asyncio import Redis
+
+from apibase.testing.processes import free_port, stop_process
 
 ROOT = Path(__file__).parents[2]
 ROOT_TOKEN = "ROOT"
@@ -47,13 +48,6 @@ def redis_url() -> str:
     return os.environ.get("APIBASE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
@@ -62,23 +56,13 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to our own PID, SIGKILL if it lingers."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _start(
     command: Callable[[int], list[str]], health_path: str, env: dict[str, str], home: str, what: str
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``command(port)``; retry on another port when it exits early (the port was taken meanwhile)."""
     log_path = Path(home) / f"{what}.log"
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         address = f"http://127.0.0.1:{port}"
         with log_path.open("wb") as log:
             process = subprocess.Popen(  # noqa: S603 - our own binaries, fixed arguments
@@ -89,7 +73,7 @@ def _start(
             if process.poll() is not None:
                 break
             if time.monotonic() > deadline:
-                _stop(process)
+                stop_process(process)
                 pytest.fail(f"{what} did not answer on {address}:\n{log_path.read_text(errors='replace')[-4000:]}")
             time.sleep(0.05)
         else:
@@ -121,7 +105,7 @@ def openbao() -> Iterator[Server]:
         try:
             yield Server(address, ROOT_TOKEN)
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +123,7 @@ def moto_server() -> Iterator[Server]:
         try:
             yield Server(address, "")
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +141,7 @@ def dummy_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (at the time of asking)."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture(scope="session")
@@ -191,7 +175,7 @@ def opensearch() -> Iterator[Server]:
         try:
             yield Server(address, "")
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 type Served = Callable[[str, Mapping[str, str], Path], AbstractContextManager[str]]
@@ -205,7 +189,7 @@ def uvicorn_factory() -> Served:
     @contextmanager
     def served(factory: str, env: Mapping[str, str], workdir: Path) -> Iterator[str]:
         log_path = workdir / "server.log"
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
         with log_path.open("wb") as log:
@@ -221,7 +205,7 @@ def uvicorn_factory() -> Served:
                 time.sleep(0.1)
             yield base
         finally:
-            _stop(process)
+            stop_process(process)
 
     return served
 

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from apibase.testing.processes import free_port, stop_process
+
 __all__ = ["TANSU_ENV", "running_tansu", "tansu_binary"]
 
 #: Overrides the binary (e.g. a tansu built elsewhere).
@@ -53,28 +55,12 @@ def tansu_binary() -> Path:
     return Path(spec.origin).parent / "bin" / "tansu"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _executable(binary: Path, workdir: Path) -> Path:
@@ -95,7 +81,7 @@ def running_tansu() -> Iterator[str]:
         binary = _executable(tansu_binary(), workdir)
         log_path = workdir / "tansu.log"
         for _ in range(3):  # another process may take the free port before tansu binds it
-            port = _free_port()
+            port = free_port()
             url = f"tcp://127.0.0.1:{port}"
             command = [
                 str(binary),
@@ -114,13 +100,13 @@ def running_tansu() -> Iterator[str]:
                 if process.poll() is not None:
                     break
                 if time.monotonic() > deadline:
-                    _stop(process)
+                    stop_process(process)
                     raise TimeoutError(f"tansu did not listen on {url}:\n{log_path.read_text(errors='replace')}")
                 time.sleep(0.02)
             else:
                 try:
                     yield f"127.0.0.1:{port}"
                 finally:
-                    _stop(process)
+                    stop_process(process)
                 return
         raise RuntimeError(f"tansu exited at start three times:\n{log_path.read_text(errors='replace')[-4000:]}")

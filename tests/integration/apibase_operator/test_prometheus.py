@@ -7,7 +7,6 @@ absent. PromQL constants (``vector(0.2)``) need no scraped data, so a fresh empt
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,18 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apibase.testing.processes import free_port
 from apibase_operator.canary import AnalysisResult, PrometheusAnalysis
 from apibase_operator.crd.models import CanaryAnalysis
 
 pytestmark = pytest.mark.integration
 
 _READY_WITHIN_SECONDS = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +32,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work: Path = tmp_path_factory.mktemp("prometheus")
     config = work / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 15s\n")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     with (work / "prometheus.log").open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments, no shell
             [

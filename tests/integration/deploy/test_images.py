@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from apibase.testing.processes import free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -170,13 +171,6 @@ def hardening_options(pod: dict[str, object], container: dict[str, object]) -> l
     return options
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def service(images: Images) -> Iterator[tuple[str, str]]:
     """The service image running as the Deployment runs it, on a free loopback port: (URL, container)."""
@@ -185,7 +179,7 @@ def service(images: Images) -> Iterator[tuple[str, str]]:
     assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), f"the image user {user!r} is not a numeric non-root user"
     # The host's network on a free loopback port: podman's bridge needs netavark's firewall (iptables or nft),
     # which CI machines lack, and a bridge would leave namespaces and tables behind on a crash.
-    port = _free_port()
+    port = free_port()
     listen = ("--network=host", "--env=APIBASE_HOST=127.0.0.1", f"--env=APIBASE_PORT={port}")
     container = checked("run", "--detach", *options, *listen, images.service).strip()
     try:
