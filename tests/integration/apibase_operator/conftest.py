@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import pytest
 from kopf.testing import KopfRunner
 from kubernetes.client import ApiClient, Configuration
 
+from apibase.testing.processes import free_port, stop_process
 from apibase_operator.kube.client import KubeClient
 
 __all__ = [
@@ -55,14 +55,6 @@ class OpenBao(NamedTuple):
     address: str
     root_token: str
     pid: int  # to pause it (SIGSTOP) as a hanging server
-
-
-def free_port() -> int:
-    """A loopback port nobody listened on a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _healthy(address: str) -> bool:
@@ -108,12 +100,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGCONT (a test may have paused it), SIGTERM to our own PID, SIGKILL if it lingers."""
     if process.poll() is None:
         process.send_signal(signal.SIGCONT)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apibase.testing.processes import free_port
+from apibase.testing.processes import free_port, stop_process
 from apibase_operator.canary import AnalysisResult, PrometheusAnalysis
 from apibase_operator.crd.models import CanaryAnalysis
 
@@ -59,12 +59,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 async def evaluate(url: str, query: str, max_value: float | None = 0.5) -> AnalysisResult:
