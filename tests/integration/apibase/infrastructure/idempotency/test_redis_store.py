@@ -15,20 +15,18 @@ from redis.backoff import NoBackoff
 
 from apibase.application.ports.idempotency import (
     Claimed,
+    IdempotencyStore,
     IdempotencyUnavailable,
-    InProgress,
-    Mismatch,
     Replay,
-    StoredResponse,
 )
 from apibase.infrastructure.idempotency import RedisIdempotencyStore
 from apibase.interface.http.middleware.idempotency import IdempotencyMiddleware
 from apibase.interface.http.problems import install_problem_handlers
+from apibase.testing.idempotency import RESPONSE, IdempotencyStoreContract, claim
 
 pytestmark = pytest.mark.integration
 
 REDIS_URL = os.environ.get("APIBASE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RESPONSE = StoredResponse(201, (("content-type", "application/json"), ("etag", '"1"')), b'{"id":1}\x00\xff')
 
 
 @pytest.fixture
@@ -53,52 +51,20 @@ def store(client: Redis, prefix: str) -> RedisIdempotencyStore:
     return RedisIdempotencyStore(client, key_prefix=prefix)
 
 
-async def claim(store: RedisIdempotencyStore, key: str = "t:k", fingerprint: str = "fp") -> Claimed:
-    outcome = await store.begin(key, fingerprint, 30)
-    assert isinstance(outcome, Claimed)
-    return outcome
+class TestRedisIdempotencyStore(IdempotencyStoreContract):
+    async def lapse(self, store: IdempotencyStore, key: str) -> None:
+        await self.client.delete(f"{self.prefix}{key}")  # what Redis does when the PX lease runs out
+
+    @pytest.fixture(autouse=True)
+    def _server(self, client: Redis, prefix: str) -> None:
+        self.client, self.prefix = client, prefix
 
 
-async def test_claim_replay_and_mismatch(store: RedisIdempotencyStore, client: Redis, prefix: str) -> None:
+async def test_leases_and_kept_responses_expire_by_px(store: RedisIdempotencyStore, client: Redis, prefix: str) -> None:
     owner = await claim(store)
-    assert await store.begin("t:k", "fp", 30) == InProgress()
-    assert await store.begin("t:k", "other", 30) == Mismatch()
     assert 0 < await client.pttl(f"{prefix}t:k") <= 30_000
     await store.complete(owner, RESPONSE, 600)
     assert 30_000 < await client.pttl(f"{prefix}t:k") <= 600_000
-    await store.release(owner)  # a kept response is never released
-    assert await store.begin("t:k", "fp", 30) == Replay(RESPONSE)
-
-
-async def test_a_response_kept_without_its_body_replays_as_such(store: RedisIdempotencyStore) -> None:
-    unkept = StoredResponse(200, (), None)
-    await store.complete(await claim(store), unkept, 60)
-    assert await store.begin("t:k", "fp", 30) == Replay(unkept)
-
-
-async def test_only_the_owner_can_release_or_complete(store: RedisIdempotencyStore) -> None:
-    owner = await claim(store)
-    intruder = Claimed("t:k", "fp", "not-the-token")
-    await store.release(intruder)
-    await store.complete(intruder, RESPONSE, 60)
-    assert await store.begin("t:k", "fp", 30) == InProgress()
-    await store.release(owner)
-    await claim(store)
-
-
-async def test_a_claim_expires_with_its_lease(store: RedisIdempotencyStore, client: Redis, prefix: str) -> None:
-    stale = await claim(store)
-    await client.pexpire(f"{prefix}t:k", 1)
-    await asyncio.sleep(0.01)
-    await claim(store, fingerprint="a-new-request")
-    await store.complete(stale, RESPONSE, 60)  # the lapsed owner writes nothing
-    assert await store.begin("t:k", "a-new-request", 30) == InProgress()
-
-
-async def test_concurrent_claims_have_exactly_one_winner(store: RedisIdempotencyStore) -> None:
-    outcomes = await asyncio.gather(*(store.begin("t:k", "fp", 30) for _ in range(20)))
-    assert sum(isinstance(outcome, Claimed) for outcome in outcomes) == 1
-    assert outcomes.count(InProgress()) == 19
 
 
 async def test_a_client_with_decoded_responses_works_too(client: Redis, prefix: str) -> None:
