@@ -10,7 +10,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
 
-__all__ = ["create_engine", "create_session_factory", "is_sqlite"]
+__all__ = [
+    "create_engine",
+    "create_session_factory",
+    "is_sqlite",
+    "serialize_sqlite_transactions",
+]
 
 
 def is_sqlite(url: str) -> bool:
@@ -35,33 +40,44 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not the sqlite3 module, emit BEGIN: otherwise SAVEPOINTs silently do nothing.
+    """WAL (readers never block the writer), foreign keys, and transactions as ``serialize_sqlite_transactions``."""
 
-    ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts, so transactions queue (within the busy
-    timeout) instead of failing: a deferred one that read before a background writer (the outbox relay, a
-    subscription) committed could no longer write, and its request would answer 409 for no reason of the client's.
-    SQLite has one writer anyway; PostgreSQL is for concurrency. Also turns on WAL, foreign keys and the timeout.
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    serialize_sqlite_transactions(engine)
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        # A transaction that waited for the write lock longer than the busy timeout: a lost race, which the command
+        # bus runs again and a client that still sees it retries.
+        if "database is locked" in str(context.original_exception):
+            raise WriteContention("the data changed concurrently; retry the request") from None
+
+
+def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, emit BEGIN (otherwise SAVEPOINTs and DDL run outside any
+    transaction), and make it ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts, so
+    transactions queue (within a busy timeout) instead of failing. A deferred one that read before a background
+    writer (the outbox relay, a subscription) committed could no longer write, and its request would answer 409 for
+    no reason of the client's; two workers migrating one new database at once would both create its tables.
+    SQLite has one writer anyway; PostgreSQL is for concurrency.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000", "synchronous=NORMAL"):
-            cursor.execute(f"PRAGMA {pragma}")
+        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: object) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
-
-    @event.listens_for(engine.sync_engine, "handle_error")
-    def on_error(context: ExceptionContext) -> None:
-        # In WAL mode a transaction that read before another writer committed cannot write any more: SQLite
-        # answers "database is locked" at once. That is a lost race: the command bus runs the command again, and
-        # a client that still sees it retries.
-        if "database is locked" in str(context.original_exception):
-            raise WriteContention("the data changed concurrently; retry the request") from None
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.branches import KERNEL_BRANCH, Migrations, in_order
+from apibase.infrastructure.persistence.database import is_sqlite, serialize_sqlite_transactions
 from apibase.infrastructure.persistence.schema import TABLE_MODELS
 
 __all__ = [
@@ -180,6 +181,8 @@ def _in_transaction(settings: Settings, work: _Work) -> None:
 
 async def _in_transaction_async(settings: Settings, work: _Work) -> None:
     engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    if is_sqlite(settings.database_url):  # one migration at a time: several workers may start on a new database
+        serialize_sqlite_transactions(engine)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(work)
