@@ -8,6 +8,7 @@ add the store's own (its TTL arithmetic, its failure modes) beside them.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 
 from apibase.application.ports.idempotency import (
     Claimed,
@@ -30,10 +31,10 @@ async def claim(store: IdempotencyStore, key: str = "t:k", fingerprint: str = "f
     return outcome
 
 
-class IdempotencyStoreContract:
+class IdempotencyStoreContract(ABC):
+    @abstractmethod
     async def lapse(self, store: IdempotencyStore, key: str) -> None:
         """Make the claim on ``key`` run out (its lease expired)."""
-        raise NotImplementedError
 
     async def test_claim_replay_and_mismatch(self, store: IdempotencyStore) -> None:
         owner = await claim(store)
