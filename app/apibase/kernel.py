@@ -35,6 +35,7 @@ from apibase.infrastructure.observability.log_shipping import LogShipper
 from apibase.infrastructure.observability.metrics import Metrics
 from apibase.infrastructure.observability.shipper_metrics import ShipperCollector
 from apibase.infrastructure.persistence.database import create_engine, create_session_factory
+from apibase.infrastructure.persistence.read_only import read_only_session_factory
 from apibase.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
 from apibase.security import SecurityContainer, build_security
 
@@ -53,6 +54,8 @@ class Kernel:
     session_factory: async_sessionmaker[AsyncSession]
     #: Opens a breaker-guarded SQL unit of work: what every use case commits through.
     unit_of_work: Callable[[], UnitOfWork]
+    #: The same for use cases that only read (``GenericService`` reads): on SQLite their transactions take no lock.
+    read_unit_of_work: Callable[[], UnitOfWork]
     cursor_codec: CursorCodec
     #: Where every committing command's events are stored, in its transaction; the events module's relay sends them.
     outbox: SqlOutbox
@@ -141,6 +144,7 @@ def build_kernel(
         engine=engine,
         session_factory=session_factory,
         unit_of_work=guarded,
+        read_unit_of_work=guarded_sql_unit_of_work_factory(read_only_session_factory(session_factory), breakers),
         cursor_codec=CursorCodec(settings.security.secret_key.get_secret_value()),
         outbox=outbox,
         publisher=publisher,

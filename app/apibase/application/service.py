@@ -5,7 +5,8 @@ Subclasses customise behaviour through hooks instead of re-implementing the flow
 Domain events go to the ``outbox`` in the write's own transaction (kept exactly when the write is) and to the
 ``publisher`` only after a successful commit, so nobody hears about a write that was undone.
 The ``actor`` of a create or update (the caller's subject) reaches the repository, which records it on auditable
-entities as ``created_by``/``updated_by``.
+entities as ``created_by``/``updated_by``. Reads (``get``, ``list``, ``list_by_cursor``) run in units from
+``read_unit_of_work`` when one is given: units that declare they only read (on SQLite they take no write lock).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class GenericService[
         self,
         *,
         unit_of_work: Callable[[], UnitOfWork],
+        read_unit_of_work: Callable[[], UnitOfWork] | None = None,
         repository: Callable[[UnitOfWork], Repository[TEntity, TCreate, TUpdate, ID]],
         mapper: ResponseMapper[TEntity, TResponse],
         publisher: EventPublisher | None = None,
@@ -64,6 +66,7 @@ class GenericService[
         outbox: Outbox | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
+        self._read_unit_of_work = read_unit_of_work or unit_of_work
         self._outbox = outbox
         self._repository = repository
         self._mapper = mapper
@@ -141,7 +144,7 @@ class GenericService[
             return Ok(cached)
 
         async def work() -> Result[TResponse, AnyAppError]:
-            async with self._unit_of_work() as uow:
+            async with self._read_unit_of_work() as uow:
                 entity = await self._repository(uow).get_by_id(entity_id)
             if entity is None:
                 return self._not_found(entity_id)
@@ -162,7 +165,7 @@ class GenericService[
         count: CountStrategy = CountStrategy.EXACT,
     ) -> Result[Page[TResponse], AnyAppError]:
         async def work() -> Result[Page[TResponse], AnyAppError]:
-            async with self._unit_of_work() as uow:
+            async with self._read_unit_of_work() as uow:
                 page = await self._repository(uow).get_all(
                     where=where, sort=sort, offset=offset, limit=limit, count=count
                 )
@@ -180,7 +183,7 @@ class GenericService[
         limit: int = 50,
     ) -> Result[CursorPage[TResponse, str], AnyAppError]:
         async def work() -> Result[CursorPage[TResponse, str], AnyAppError]:
-            async with self._unit_of_work() as uow:
+            async with self._read_unit_of_work() as uow:
                 page = await self._repository(uow).get_page(where=where, sort=sort, cursor=cursor, limit=limit)
             return Ok(CursorPage(self._mapper.to_dto_list(page.items), page.limit, page.next_cursor))
 

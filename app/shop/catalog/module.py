@@ -71,6 +71,7 @@ class CatalogModule:
             publisher=kernel.publisher,
             outbox=kernel.outbox,
             unit_of_work=kernel.unit_of_work,
+            read_unit_of_work=kernel.read_unit_of_work,
         )
         v1: ProductServiceV1 = CreationCountingService(
             catalog, kernel.metrics.counter("products_created", "Products created")

@@ -9,6 +9,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
+from apibase.infrastructure.persistence.read_only import READ_ONLY_OPTION
 
 __all__ = [
     "create_engine",
@@ -65,7 +66,8 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
     transactions queue (within a busy timeout) instead of failing. A deferred one that read before a background
     writer (the outbox relay, a subscription) committed could no longer write, and its request would answer 409 for
     no reason of the client's; two workers migrating one new database at once would both create its tables.
-    SQLite has one writer anyway; PostgreSQL is for concurrency.
+    SQLite has one writer anyway; PostgreSQL is for concurrency. Read-only sessions (``read_only.py``) begin
+    deferred: under WAL a reader needs no lock, and queueing it behind every writer only made it slow.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -77,7 +79,8 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: object) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

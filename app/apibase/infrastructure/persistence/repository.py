@@ -251,9 +251,25 @@ class SQLAlchemyRepository[
         return row
 
     async def _insert(self, rows: list[dict[str, object]]) -> None:
+        """One INSERT; a unique violation is a ``ConflictError`` and leaves the unit of work usable.
+
+        A savepoint protects the transaction's earlier work only when there is any: an insert that opens the
+        transaction (a create use case's) runs bare, and on a conflict the transaction, which holds nothing else, is
+        rolled back instead (PostgreSQL refuses every later statement of a failed transaction). That saves a
+        ``SAVEPOINT``/``RELEASE`` pair per create.
+        """
+        session = self._uow.session
+        statement = insert(self._table)
         try:
-            async with self._uow.session.begin_nested():
-                await self._uow.session.execute(insert(self._table), rows)
+            if session.in_transaction():
+                async with session.begin_nested():
+                    await session.execute(statement, rows)
+            else:
+                try:
+                    await session.execute(statement, rows)
+                except IntegrityError:
+                    await session.rollback()
+                    raise
         except IntegrityError as exc:
             raise ConflictError(f"a {self.mapper.entity_type.__name__} with the same key already exists") from exc
 

@@ -6,8 +6,8 @@ A taken sku surfaces as ``DuplicateSkuError`` (409, ``catalog.duplicate_sku``) o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -29,28 +29,29 @@ class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate,
     filterable_fields = PRODUCT_FIELDS
     sortable_fields = PRODUCT_FIELDS
 
-    @asynccontextmanager
-    async def _unique_sku(self, skus: Sequence[str]) -> AsyncIterator[None]:
-        """A savepoint around the write, so that a unique-index violation leaves the transaction usable."""
+    @contextmanager
+    def _unique_sku(self, skus: Sequence[str]) -> Iterator[None]:
+        """A unique-index violation of the write is a taken sku (the write itself keeps the transaction usable)."""
         try:
-            async with self._uow.session.begin_nested():
-                yield
+            yield
         except (IntegrityError, ConflictError) as exc:
             raise DuplicateSkuError(
                 f"a product with sku {', '.join(skus)} already exists", extensions={"skus": list(skus)}
             ) from exc
 
     async def add(self, entity: Product) -> Product:
-        async with self._unique_sku([entity.sku]):
+        with self._unique_sku([entity.sku]):  # the insert opens a savepoint only when the transaction holds work
             return await super().add(entity)
 
     async def create_many(self, data: Sequence[ProductCreate]) -> list[Product]:
-        async with self._unique_sku([item.sku for item in data]):
+        with self._unique_sku([item.sku for item in data]):
             return await super().create_many(data)
 
     async def save(self, entity: Product) -> Product:
-        async with self._unique_sku([entity.sku]):
-            return await super().save(entity)
+        # The UPDATE has no savepoint of its own, and the product was read in this transaction first.
+        with self._unique_sku([entity.sku]):
+            async with self._uow.session.begin_nested():
+                return await super().save(entity)
 
     async def update(
         self,

@@ -11,6 +11,7 @@ from apibase.application.ports.events import EventPublisher
 from apibase.application.ports.outbox import Outbox
 from apibase.application.ports.store import Store
 from apibase.application.ports.unit_of_work import UnitOfWork
+from apibase.infrastructure.persistence.read_only import read_only_session_factory
 from apibase.infrastructure.persistence.sql_unit_of_work import require_sql_unit_of_work, sql_unit_of_work_factory
 from shop.catalog.application.dto import ProductOut
 from shop.catalog.application.sales_counters import SalesCounters
@@ -45,10 +46,16 @@ def build_product_service(
     cache: Store[str, ProductOut] | None = None,
     cache_ttl_seconds: float | None = 60.0,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
+    read_unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> ProductService:
-    """``unit_of_work`` replaces the plain SQL one, e.g. with one guarded by the database circuit breaker."""
+    """``unit_of_work`` replaces the plain SQL one, e.g. with one guarded by the database circuit breaker, and
+    ``read_unit_of_work`` the one reads use (by default ``unit_of_work``, or read-only SQL units without it)."""
+    if unit_of_work is None:
+        unit_of_work = sql_unit_of_work_factory(session_factory)
+        read_unit_of_work = read_unit_of_work or sql_unit_of_work_factory(read_only_session_factory(session_factory))
     return ProductService(
-        unit_of_work=unit_of_work or sql_unit_of_work_factory(session_factory),
+        unit_of_work=unit_of_work,
+        read_unit_of_work=read_unit_of_work,
         repository=product_repository_factory(cursor_codec),
         mapper=ProductMapper(),
         publisher=publisher,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -322,3 +322,25 @@ async def test_infrastructure_failures_become_errs(repository: Widgets) -> None:
     error = err(await service.get(uuid.uuid4()))
     assert isinstance(error, DependencyUnavailable)
     assert error.status == 503
+
+
+async def test_reads_run_in_read_units_and_writes_in_the_others(repository: Widgets) -> None:
+    opened: list[str] = []
+
+    def unit(kind: str) -> Callable[[], InMemoryUnitOfWork]:
+        def open_unit() -> InMemoryUnitOfWork:
+            opened.append(kind)
+            return InMemoryUnitOfWork(repository)
+
+        return open_unit
+
+    reads = RecordingService(repository, read_unit_of_work=unit("read"))
+    reads._unit_of_work = unit("write")  # the writes' factory, recorded too
+    created = ok(await reads.create(widget()))
+    ok(await reads.get(created.id))
+    ok(await reads.list())
+    ok(await reads.list_by_cursor())
+    ok(await reads.update(created.id, WidgetUpdate(name="cog")))
+    ok(await reads.delete(created.id))
+
+    assert opened == ["write", "read", "read", "read", "write", "write"]

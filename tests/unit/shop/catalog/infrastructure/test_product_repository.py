@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.cursor import CursorCodec
@@ -144,6 +145,30 @@ async def test_a_taken_sku_is_refused_on_add_create_many_and_save(
     assert on_create.value.extensions == {"skus": ["MUG-001"]}
     assert on_many.value.extensions == {"skus": ["NEW-001", "NEW-001"]}
     assert await read(session_factory, codec, "count") == 5
+
+
+async def test_a_create_that_opens_the_transaction_needs_no_savepoint(
+    session_factory: async_sessionmaker[AsyncSession], codec: CursorCodec, seeded: list[Product]
+) -> None:
+    statements: list[str] = []
+    engine = session_factory.kw["bind"].sync_engine
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.split(maxsplit=1)[0])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with SQLAlchemyUnitOfWork(session_factory) as uow:
+            repository = ProductRepository(uow, cursor_codec=codec)
+            await repository.create(new("NEW-010"))
+            with pytest.raises(DuplicateSkuError):  # now the transaction holds the first insert: a savepoint
+                await repository.create(new("MUG-001"))
+            await uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert statements == ["BEGIN", "INSERT", "SAVEPOINT", "INSERT", "ROLLBACK"]  # to the savepoint; then COMMIT
+    assert await read(session_factory, codec, "count") == 5  # the first insert was kept
 
 
 async def test_update_goes_through_the_aggregate(
