@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import event
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.read_only import READ_ONLY_OPTION
+from apibase.infrastructure.persistence.sqlite_writers import queue_sqlite_writers, take_turn
 
 __all__ = [
     "create_engine",
@@ -67,8 +68,10 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
     writer (the outbox relay, a subscription) committed could no longer write, and its request would answer 409 for
     no reason of the client's; two workers migrating one new database at once would both create its tables.
     SQLite has one writer anyway; PostgreSQL is for concurrency. Read-only sessions (``read_only.py``) begin
-    deferred: under WAL a reader needs no lock, and queueing it behind every writer only made it slow.
+    deferred: under WAL a reader needs no lock, and queueing it behind every writer only made it slow. Writers of
+    one process queue in order for their turn (``sqlite_writers.py``) rather than in SQLite's busy handler.
     """
+    queue_sqlite_writers(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
@@ -78,9 +81,12 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: object) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)  # type: ignore[attr-defined]
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+            return
+        take_turn(connection)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
