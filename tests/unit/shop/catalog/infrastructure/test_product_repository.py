@@ -171,6 +171,31 @@ async def test_a_create_that_opens_the_transaction_needs_no_savepoint(
     assert await read(session_factory, codec, "count") == 5  # the first insert was kept
 
 
+async def test_the_first_page_reads_an_index_in_order_instead_of_sorting_every_row(
+    session_factory: async_sessionmaker[AsyncSession], codec: CursorCodec, seeded: list[Product]
+) -> None:
+    pages: list[tuple[str, object]] = []
+    engine = session_factory.kw["bind"].sync_engine
+
+    def record(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        if "ORDER BY" in statement:
+            pages.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await read(session_factory, codec, "get_all", limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    ((statement, parameters),) = pages
+    async with session_factory() as session:
+        connection = await session.connection()
+        plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()  # type: ignore[arg-type]
+
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "ix_products_live_id" in details
+    assert "TEMP B-TREE" not in details
+
+
 async def test_update_goes_through_the_aggregate(
     session_factory: async_sessionmaker[AsyncSession], codec: CursorCodec, seeded: list[Product]
 ) -> None:
