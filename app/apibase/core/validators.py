@@ -13,6 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Final
 from urllib.parse import urlsplit
 
@@ -156,6 +157,20 @@ def sanitise_html(value: str) -> str:
     """
     if len(value) > MAX_HTML_INPUT_LENGTH:
         raise _invalid("html_too_long", f"an HTML fragment has at most {MAX_HTML_INPUT_LENGTH} characters")
+    return _sanitised_recently(value) if len(value) <= _CACHED_HTML_LENGTH else _sanitised(value)
+
+
+#: Stored fragments are sanitised again each time a row is read (a page of 50 products: 100 passes of the
+#: sanitiser); the same short fragments come back again and again, so their results are kept (a bounded few MB).
+_CACHED_HTML_LENGTH: Final = 4000
+
+
+@lru_cache(maxsize=1024)
+def _sanitised_recently(value: str) -> str:
+    return _sanitised(value)  # a refused fragment raises, and lru_cache keeps no exceptions
+
+
+def _sanitised(value: str) -> str:
     cleaned = _clean_html(value)
     for _ in range(_HTML_MAX_PASSES):
         again = _clean_html(cleaned)

@@ -382,3 +382,14 @@ def test_checks_become_result_validators() -> None:
         case other:
             pytest.fail(f"expected Err(ValidationFailed), got {other!r}")
     assert Validated.check("ADA@EXAMPLE.COM", validator).unwrap().value == "ada@example.com"
+
+
+def test_a_fragment_read_again_is_not_sanitised_again() -> None:
+    from apibase.core import validators
+
+    fragment = "<p>Read <b>again</b> and again</p><script>x</script>"
+    first = sanitise_html(fragment)
+    hits = validators._sanitised_recently.cache_info().hits
+
+    assert sanitise_html(fragment) == first == "<p>Read <b>again</b> and again</p>"
+    assert validators._sanitised_recently.cache_info().hits == hits + 1
