@@ -21,7 +21,8 @@ Every method returns a new builder, so a base query can be shared and refined::
     revenue = await paid.sum(OrderRow.amount).value(session)  # a single aggregate's value
 
 Three result shapes share :class:`QueryBase`'s ``where``, ``order_by``, ``paginate``, ``join``,
-``include_deleted`` and ``count_rows``; each has ``build()``, ``await all(session)`` and ``await first(session)``:
+``include_deleted``, ``hints`` (index hints; load_only and eager loads for entity rows: see ``query_hints``) and
+``count_rows``; each has ``build()``, ``await all(session)`` and ``await first(session)``:
 
 * ``QueryBuilder[T]``: rows are model instances ``T``;
 * ``ProjectionQuery`` (from ``.select(...)``): rows are ``dict[str, object]`` keyed by column name or label;
@@ -71,6 +72,7 @@ from apibase.application.pagination import SortField
 from apibase.application.query_guards import MAX_LIMIT
 from apibase.core.errors import FieldError, ValidationFailed
 from apibase.domain.specification import Specification
+from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 
 __all__ = [
@@ -236,6 +238,7 @@ class _QueryState:
     groups: tuple[Expression, ...] = ()
     aggregates: tuple[tuple[str, Aggregate], ...] = ()
     having: tuple[Condition, ...] = ()
+    hints: QueryHints = NO_HINTS
 
     def source(self, name: str) -> _Source | None:
         return next((source for source in self.sources() if source.name == name), None)
@@ -259,6 +262,10 @@ class _QueryState:
             clause = clause.join(join.source.table, onclause, isouter=join.outer)
         return clause
 
+    def hinted_tables(self) -> dict[str | None, FromClause]:
+        """The tables an index hint may name: the root as None or by its name, and each join by its name."""
+        return {None: self.root.table, **{source.name: source.table for source in self.sources()}}
+
     def where(self) -> list[Condition]:
         conditions = list(self.conditions)
         if not self.include_deleted and SOFT_DELETE_COLUMN in self.root.table.c:
@@ -268,6 +275,7 @@ class _QueryState:
     def finish[*Ts](self, statement: Select[*Ts], *, ordered: bool = True, paged: bool = True) -> Select[*Ts]:
         statement = statement.select_from(self.from_clause(include_deleted=self.include_deleted))
         statement = statement.where(*self.where())
+        statement = self.hints.with_indexes(statement, self.hinted_tables())
         if ordered:
             statement = statement.order_by(*self.order)
         if paged and self.offset:
@@ -376,6 +384,12 @@ class QueryBase:
         """Also return soft-deleted rows (of the root and of joined tables)."""
         return self._evolve(replace(self._state, include_deleted=include))
 
+    def hints(self, hints: QueryHints) -> Self:
+        """Read with these hints (see ``query_hints``); column subsets and eager loads are for entity rows only."""
+        if hints.shapes_entities and not isinstance(self, QueryBuilder):
+            raise ValueError("columns and eager loads shape entity rows; a projection or aggregate selects its own")
+        return self._evolve(replace(self._state, hints=hints))
+
     def _count_statement(self) -> Select[int]:
         return self._state.finish(select(func.count()), ordered=False, paged=False)
 
@@ -405,7 +419,9 @@ class QueryBuilder[T: DeclarativeBase](QueryBase):
         self._model = model
 
     def build(self) -> Select[T]:
-        return self._state.finish(select(self._model))
+        statement = self._state.finish(select(self._model))
+        options = self._state.hints.options(self._model)
+        return statement.options(*options) if options else statement
 
     async def all(self, session: AsyncSession) -> list[T]:
         return list((await session.scalars(self.build())).all())
