@@ -55,6 +55,7 @@ from typing import Self, cast
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    ScalarResult,
     Select,
     SQLColumnExpression,
     UnaryExpression,
@@ -423,11 +424,16 @@ class QueryBuilder[T: DeclarativeBase](QueryBase):
         options = self._state.hints.options(self._model)
         return statement.options(*options) if options else statement
 
+    async def _scalars(self, session: AsyncSession, statement: Select[T]) -> ScalarResult[T]:
+        result = await session.scalars(statement)
+        # A joined eager load of a collection repeats the root row per child: the ORM needs them made unique.
+        return result.unique() if self._state.hints.joins_collections(self._model) else result
+
     async def all(self, session: AsyncSession) -> list[T]:
-        return list((await session.scalars(self.build())).all())
+        return list((await self._scalars(session, self.build())).all())
 
     async def first(self, session: AsyncSession) -> T | None:
-        return (await session.scalars(self.build().limit(1))).first()
+        return (await self._scalars(session, self.build().limit(1))).first()
 
     def select(self, *columns: Expression) -> ProjectionQuery:
         """Only these columns, as dicts keyed by column name (label expressions to name them)."""

@@ -26,10 +26,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import FromClause, Select, Table, inspect, select
-from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, joinedload, load_only, selectinload
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    QueryableAttribute,
+    RelationshipProperty,
+    joinedload,
+    load_only,
+    selectinload,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm.strategy_options import _AbstractLoad
@@ -42,6 +49,7 @@ __all__ = [
     "IndexHint",
     "IndexHintKind",
     "QueryHints",
+    "columns_except",
     "force_index",
     "ignore_index",
     "joined",
@@ -110,20 +118,29 @@ class EagerLoad:
     path: str
     strategy: EagerStrategy = EagerStrategy.SELECTIN
 
-    def option(self, model: type[DeclarativeBase]) -> _AbstractLoad:
-        """The ORM loader option, the path resolved relationship by relationship (a wrong name is a ValueError)."""
-        load = selectinload if self.strategy is EagerStrategy.SELECTIN else joinedload
-        option: _AbstractLoad | None = None
+    def loads_joined_collection(self, model: type[DeclarativeBase]) -> bool:
+        """Whether a joined load along the path reaches a collection (its rows then repeat the root's)."""
+        return self.strategy is EagerStrategy.JOINED and any(step.uselist for step in self._steps(model))
+
+    def _steps(self, model: type[DeclarativeBase]) -> list[RelationshipProperty[object]]:
+        steps: list[RelationshipProperty[object]] = []
         owner = model
         for name in self.path.split("."):
             relationship = inspect(owner).relationships.get(name)
             if relationship is None:
                 raise ValueError(f"{owner.__name__} has no relationship {name!r}")
-            attribute = getattr(owner, name)
-            option = load(attribute) if option is None else getattr(option, load.__name__)(attribute)
+            steps.append(relationship)
             owner = relationship.mapper.class_
-        if option is None:
-            raise ValueError("an eager load needs a relationship path")
+        return steps
+
+    def option(self, model: type[DeclarativeBase]) -> _AbstractLoad:
+        """The ORM loader option, the path resolved relationship by relationship (a wrong name is a ValueError)."""
+        load = selectinload if self.strategy is EagerStrategy.SELECTIN else joinedload
+        steps = self._steps(model)
+        attributes = [cast("QueryableAttribute[object]", step.class_attribute) for step in steps]
+        option = load(attributes[0])
+        for attribute in attributes[1:]:
+            option = getattr(option, load.__name__)(attribute)
         return option
 
 
@@ -149,6 +166,9 @@ class QueryHints:
             raise ValueError("one index hint per table: list its indexes in one hint")
         if self.columns is not None and not self.columns:
             raise ValueError("columns needs at least one column name (None loads them all)")
+
+    def joins_collections(self, model: type[DeclarativeBase]) -> bool:
+        return any(eager.loads_joined_collection(model) for eager in self.eager)
 
     @property
     def shapes_entities(self) -> bool:
@@ -203,6 +223,15 @@ def table_select(table: Table, hints: QueryHints, entity: type) -> Select[tuple[
         select(table) if hints.columns is None else select(*(table.c[name] for name in names))
     )
     return hints.with_indexes(statement, {None: table, table.name: table})
+
+
+def columns_except(model: type[DeclarativeBase], *left_out: str) -> tuple[str, ...]:
+    """The names of ``model``'s columns but ``left_out``: a column subset written as what it leaves out."""
+    columns = inspect(model).columns.keys()
+    unknown = sorted(set(left_out) - set(columns))
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {', '.join(unknown)}")
+    return tuple(name for name in columns if name not in left_out)
 
 
 #: The default everywhere: no hint at all.
