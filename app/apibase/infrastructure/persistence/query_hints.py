@@ -3,7 +3,7 @@
 Why a value of its own: hints are a tuning decision made once, next to a repository or a report query, not in every
 call; a frozen :class:`QueryHints` is shared freely and applies the same way to the repository and the QueryBuilder::
 
-    hints = QueryHints(indexes=(use_index("ix_orders_paid_at"),), columns=("id", "total"), eager=(selectin("lines"),))
+    hints = QueryHints(indexes=(use_index("ix_orders_status"),), columns=("id", "total"), eager=(selectin("lines"),))
     rows = await QueryBuilder(OrderRow).hints(hints).all(session)
 
 What each part does on each database:
