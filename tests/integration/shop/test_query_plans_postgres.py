@@ -3,13 +3,14 @@
 The statements are the ones the service sends: the product repository's keyset pages (first and next) and the sales
 report, captured as they execute and then asked of ``EXPLAIN`` with the same parameters. The tables are the
 models' (the migration tests prove models and migrations agree), seeded once per module in a scratch schema with
-``INSERT ... SELECT generate_series`` (unlogged; keys and indexes built after the rows) and analysed, so that the
-planner sees what a real table of that size shows it. A plan is checked by its node types and index names, not by
-costs: costs move between versions, a sequential scan of 100k rows does not hide.
+``INSERT ... SELECT generate_series`` (unlogged; keys and indexes built after the rows; the three tables side by
+side) and analysed, so that the planner sees what a real table of that size shows it. A plan is checked by its
+node types and index names, not by costs: costs move between versions, a sequential scan of 100k rows does not hide.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date
 
@@ -55,55 +56,63 @@ def _uuid(prefix: str, number: str) -> str:
 
 
 _PRODUCT = f"1 + i * 7 % {ROWS}"
-SEED = (
+SEED = {
     # One product in 100 soft-deleted, one in 10 inactive, 1,000 prices; names in no order related to the ids.
-    f"""INSERT INTO products (id, tenant_id, sku, name, description, price, currency, stock, active, created_at,
-        updated_at, deleted_at, version)
+    "products": f"""INSERT INTO products (id, tenant_id, sku, name, description, price, currency, stock, active,
+        created_at, updated_at, deleted_at, version)
     SELECT {_uuid("0001", "i")}, '{TENANT}', 'SKU-' || i, 'Product ' || {_scattered("i")}, NULL, (i % 1000) / 10.0,
         'EUR', i % 50, i % 10 <> 0, timestamptz '2026-01-01' + i * interval '1 minute',
         timestamptz '2026-01-01' + i * interval '1 minute', CASE WHEN i % 100 = 0 THEN timestamptz '2026-06-01' END, 1
     FROM generate_series(1, {ROWS}) AS i""",  # noqa: S608 - module constants only
     # Three years of orders, one every ~16 minutes; half of them paid or shipped (the report's statuses).
-    f"""INSERT INTO orders (id, tenant_id, customer_email, currency, status, total, paid_at, created_at, updated_at,
-        version)
+    "orders": f"""INSERT INTO orders (id, tenant_id, customer_email, currency, status, total, paid_at, created_at,
+        updated_at, version)
     SELECT {_uuid("0002", "i")}, '{TENANT}', 'c' || (i % 5000) || '@example.com', 'EUR',
         (ARRAY['placed', 'paid', 'shipped', 'cancelled'])[1 + i % 4], 9.90,
         CASE WHEN i % 4 IN (1, 2) THEN timestamptz '2024-01-01' + i * interval '945 seconds' END,
         timestamptz '2024-01-01' + i * interval '945 seconds', timestamptz '2024-01-01' + i * interval '945 seconds', 1
     FROM generate_series(1, {ROWS}) AS i""",  # noqa: S608 - module constants only
-    f"""INSERT INTO order_lines (order_id, position, product_id, sku, unit_price, currency, quantity)
+    "order_lines": f"""INSERT INTO order_lines (order_id, position, product_id, sku, unit_price, currency, quantity)
     SELECT {_uuid("0002", "i")}, 1, {_uuid("0001", _PRODUCT)}, 'SKU-' || ({_PRODUCT}), 9.90, 'EUR', 1 + i % 3
     FROM generate_series(1, {ROWS}) AS i""",  # noqa: S608 - module constants only
-)
+}
 
 type Plan = dict[str, object]
 type Read = Callable[[SQLAlchemyUnitOfWork], Awaitable[object]]
 
 
-def _constraints(kind: type[AddConstraint] | type[DropConstraint]) -> list[ExecutableDDLElement]:
-    """Foreign keys, then primary keys and indexes: built once after the rows, not updated row by row."""
-    foreign = [kind(key) for table in TABLES for key in table.foreign_key_constraints]
-    primary = [kind(table.primary_key) for table in TABLES]
-    indexes = [
-        (CreateIndex if kind is AddConstraint else DropIndex)(index) for table in TABLES for index in table.indexes
-    ]
-    return [*foreign, *primary, *indexes]
+def _foreign_keys(kind: type[AddConstraint] | type[DropConstraint]) -> list[ExecutableDDLElement]:
+    return [kind(key) for table in TABLES for key in table.foreign_key_constraints]
+
+
+def _keys(table: Table, *, add: bool) -> list[ExecutableDDLElement]:
+    """A table's primary key and indexes: built once after its rows, not updated row by row."""
+    primary: ExecutableDDLElement = (AddConstraint if add else DropConstraint)(table.primary_key)
+    return [primary, *((CreateIndex if add else DropIndex)(index) for index in table.indexes)]
+
+
+async def _fill(engine: AsyncEngine, table: Table, seed: str) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text(seed))
+        for ddl in _keys(table, add=True):
+            await connection.execute(ddl)
+        await connection.execute(text(f"ANALYZE {table.name}"))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def seeded(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    """The three tables filled side by side (a connection each), then linked by their foreign key again."""
     async with scratch_engine(postgres_url, prefix="plans") as engine:
         async with engine.begin() as connection:
             await connection.run_sync(lambda sync: ProductRow.metadata.create_all(sync, tables=list(TABLES)))
             for table in TABLES:
                 await connection.execute(text(f"ALTER TABLE {table.name} SET UNLOGGED"))
-            for ddl in _constraints(DropConstraint):
+            for ddl in [*_foreign_keys(DropConstraint), *(ddl for table in TABLES for ddl in _keys(table, add=False))]:
                 await connection.execute(ddl)
-            for statement in SEED:
-                await connection.execute(text(statement))
-            for ddl in reversed(_constraints(AddConstraint)):
+        await asyncio.gather(*(_fill(engine, table, SEED[table.name]) for table in TABLES))
+        async with engine.begin() as connection:
+            for ddl in _foreign_keys(AddConstraint):
                 await connection.execute(ddl)
-            await connection.execute(text(f"ANALYZE {', '.join(table.name for table in TABLES)}"))
         yield engine
 
 
