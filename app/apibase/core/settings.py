@@ -79,7 +79,11 @@ class PoolSettings(_Section):
     @model_validator(mode="after")
     def _keepalive_within_limit(self) -> PoolSettings:
         if self.http_max_keepalive_connections > self.http_max_connections:
-            raise ValueError("http_max_keepalive_connections cannot exceed http_max_connections")
+            raise ValueError(
+                "http_max_keepalive_connections cannot exceed http_max_connections (idle connections are kept "
+                "within the limit): lower APIBASE_POOLS__HTTP_MAX_KEEPALIVE_CONNECTIONS or raise "
+                "APIBASE_POOLS__HTTP_MAX_CONNECTIONS"
+            )
         return self
 
 
