@@ -51,6 +51,8 @@ class EventsModule:
 
     def build(self, kernel: Kernel) -> Features:
         transport = build_transport(kernel.settings, kernel.dispatcher)
+        if transport.pool is not None:
+            kernel.pools.track(kernel.settings.events.publisher, transport.pool)
         relay = outbox_relay(kernel, transport)
         tasks: list[BackgroundTask] = []
         if kernel.settings.events.relay_enabled:

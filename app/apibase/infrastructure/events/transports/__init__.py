@@ -11,6 +11,7 @@ from typing import assert_never
 
 from apibase.application.ports.messaging import EventDispatcher, MessageSink
 from apibase.core.settings import Settings
+from apibase.infrastructure.pools.status import PoolStatus
 
 __all__ = ["Transport", "build_transport"]
 
@@ -27,6 +28,8 @@ class Transport:
     stop: Callable[[], Awaitable[None]] | None = None
     #: Readiness: raises when the broker cannot be reached.
     check: Callable[[], Awaitable[None]] | None = None
+    #: The broker connection's figures for ``connection_pool_*{pool=<publisher>}``, where the client exposes them.
+    pool: Callable[[], PoolStatus] | None = None
 
 
 def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
