@@ -156,7 +156,7 @@ def build_security(
     sql_idempotency: SqlIdempotencyStore | None = None
     idempotency: IdempotencyStore
     if backend == "dapr":
-        idempotency = _dapr_idempotency_store(settings)
+        idempotency = _dapr_idempotency_store(settings, pools)
     elif use_redis and redis is not None:
         idempotency = RedisIdempotencyStore(redis)
     else:
@@ -175,7 +175,7 @@ def build_security(
     )
     return SecurityContainer(
         settings=settings,
-        secrets=build_secrets_provider(settings.secrets, settings.dapr),
+        secrets=build_secrets_provider(settings.secrets, settings.dapr, sidecar=pools.dapr),
         hasher=Argon2PasswordHashing(
             time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
         ),
@@ -191,10 +191,9 @@ def build_security(
     )
 
 
-def _dapr_idempotency_store(settings: Settings) -> IdempotencyStore:
+def _dapr_idempotency_store(settings: Settings, pools: ConnectionPools) -> IdempotencyStore:
     """Keys in the sidecar's state store (``APIBASE_IDEMPOTENCY__BACKEND=dapr``); the ``dapr`` extra, imported here."""
-    from apibase.infrastructure.dapr.client import DaprSidecar  # noqa: PLC0415 - the extra
     from apibase.infrastructure.dapr.idempotency import DaprIdempotencyStore  # noqa: PLC0415 - the extra
     from apibase.infrastructure.dapr.state import DaprState  # noqa: PLC0415 - the extra
 
-    return DaprIdempotencyStore(DaprState(DaprSidecar(settings.dapr), settings.dapr.state_store))
+    return DaprIdempotencyStore(DaprState(pools.dapr(), settings.dapr.state_store))

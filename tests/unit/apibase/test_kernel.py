@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 from limits.aio.storage import RedisStorage
 
+from apibase.core.settings import DaprSettings
 from apibase.domain.identity.permissions import PermissionRegistry
 from apibase.domain.identity.roles import kernel_role_policy
+from apibase.infrastructure.dapr import client as dapr_client
+from apibase.infrastructure.events.transports import dapr as dapr_transport
 from apibase.infrastructure.pools import LOG_SHIPPING, PoolStatus
 from apibase.kernel import build_kernel
 from apibase.main import create_app
@@ -53,4 +56,28 @@ async def test_the_log_shipper_sends_through_a_pooled_client_of_its_own(tmp_path
 
     assert {"database", "http", "http_log_shipping"} <= set(kernel.pools.statuses())
     assert kernel.pools.http(LOG_SHIPPING) is not kernel.pools.http()
+    await kernel.pools.close()
+
+
+async def test_every_dapr_adapter_shares_one_sidecar_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dapr_client.DaprSidecar] = []
+
+    class CountedSidecar(dapr_client.DaprSidecar):
+        def __init__(self, settings: DaprSettings, *, timeout_seconds: float = 5.0) -> None:
+            super().__init__(settings, timeout_seconds=timeout_seconds)
+            made.append(self)
+
+    for module in (dapr_client, dapr_transport):
+        monkeypatch.setattr(module, "DaprSidecar", CountedSidecar)
+    settings = service_settings(
+        tmp_path / "k.db",
+        idempotency={"backend": "dapr"},
+        secrets={"provider": "dapr"},
+        events={"publisher": "dapr"},
+        dapr={"grpc_endpoint": "127.0.0.1:1"},
+    )
+    kernel = create_app(settings).state.kernel  # nothing is contacted before start-up
+
+    assert made == [kernel.pools.dapr()], "the secrets provider, idempotency store and publisher share one client"
+    assert kernel.pools.statuses()["dapr"] == PoolStatus(limit=1, open=0, in_use=0, idle=0)
     await kernel.pools.close()

@@ -6,6 +6,8 @@ connections without bound and pay the TCP and TLS handshakes again each time. Wh
 - ``redis``: one client over one bounded pool, used by rate limiting, idempotency keys and the replay cache;
 - ``http(purpose)``: one ``httpx.AsyncClient`` per purpose (``outbound``: JWKS and calls to other services;
   ``log_shipping``), so a slow log cluster cannot take the connections a token check needs;
+- ``dapr()``: one client of the Dapr sidecar (a gRPC channel, one multiplexed connection) for the secrets
+  provider, the idempotency store and the events publisher that use it;
 - the database engine and the broker connections are built by their owners and ``track``-ed here, so that every
   pool is read in one place (``statuses``, exported as ``connection_pool_*`` metrics).
 """
@@ -13,7 +15,7 @@ connections without bound and pay the TCP and TLS handshakes again each time. Wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -21,6 +23,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from apibase.core.settings import Settings
 from apibase.infrastructure.pools.clients import build_http_client, build_redis_pool, redis_client
 from apibase.infrastructure.pools.status import PoolStatus, http_status, redis_status
+
+if TYPE_CHECKING:
+    from apibase.infrastructure.dapr.client import DaprSidecar
 
 __all__ = ["LOG_SHIPPING", "OUTBOUND", "ConnectionPools"]
 
@@ -39,6 +44,7 @@ class ConnectionPools:
         self.settings = settings
         self._http: dict[str, httpx.AsyncClient] = {}
         self._readers: dict[str, PoolReader] = {}
+        self._dapr: DaprSidecar | None = None
         self.redis_pool: BlockingConnectionPool | None = None
         self.redis: Redis | None = None
         if settings.redis_url is not None:
@@ -60,6 +66,15 @@ class ConnectionPools:
                 self.track(name, lambda: self._http_status(purpose))
         return client
 
+    def dapr(self) -> DaprSidecar:
+        """The sidecar client every Dapr adapter shares (the ``dapr`` extra, imported on first use)."""
+        if self._dapr is None:
+            from apibase.infrastructure.dapr.client import DaprSidecar  # noqa: PLC0415 - the extra
+
+            self._dapr = DaprSidecar(self.settings.dapr)
+            self.track("dapr", self._dapr.status)
+        return self._dapr
+
     def track(self, name: str, read: PoolReader) -> None:
         """Report the pool ``read`` describes as ``connection_pool_*{pool=name}``; ``None`` readings are skipped."""
         self._readers[name] = read
@@ -75,6 +90,8 @@ class ConnectionPools:
         if self.redis is not None and self.redis_pool is not None:
             await self.redis.aclose()
             await self.redis_pool.aclose()
+        if self._dapr is not None:
+            await self._dapr.close()  # reopened on the next use, like the pools above
 
     def _http_status(self, purpose: str) -> PoolStatus:
         return http_status(self._http.get(purpose), self.settings.pools.http_max_connections)
