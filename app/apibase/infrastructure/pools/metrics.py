@@ -1,8 +1,8 @@
 """The pools' figures as Prometheus gauges ``connection_pool_{limit,open,in_use,idle}{pool}``, read at scrape time.
 
-``pool`` is ``database``, ``redis``, ``http`` (outbound calls), ``http_log_shipping``, ``dapr`` or ``rabbitmq``. An alert on
-``connection_pool_in_use >= connection_pool_limit`` catches a pool sized too small (requests then wait for a
-connection). In multiprocess mode each worker copies its own readings into ``livesum`` gauges before a scrape,
+``pool`` is ``database``, ``redis``, ``http`` (outbound calls), ``http_log_shipping``, ``dapr`` or ``rabbitmq``.
+An alert on ``connection_pool_in_use >= connection_pool_limit`` catches a pool sized too small (requests then wait
+for a connection). In multiprocess mode each worker copies its own readings into ``livesum`` gauges before a scrape,
 so the figures are summed over the live workers.
 """
 
