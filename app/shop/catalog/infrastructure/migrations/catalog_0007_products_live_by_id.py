@@ -1,7 +1,7 @@
 """An index for the product list's default order: a tenant's live products by id.
 
-Revision ID: catalog_0006
-Revises: catalog_0005
+Revision ID: catalog_0007
+Revises: catalog_0006
 Create Date: 2026-12-07
 
 ``(tenant_id, id)``, partial (``WHERE deleted_at IS NULL``) on PostgreSQL and SQLite like the sku index. Without it
@@ -19,8 +19,8 @@ from alembic import op
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
-revision: str = "catalog_0006"
-down_revision: str | Sequence[str] | None = "catalog_0005"
+revision: str = "catalog_0007"
+down_revision: str | Sequence[str] | None = "catalog_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
