@@ -11,10 +11,12 @@ as uvicorn's supervisor does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
+import socket
 import ssl
 import sys
 from multiprocessing.connection import wait
@@ -75,13 +77,32 @@ def serve_worker(options: ServerOptions, config: Config, sockets: Sockets) -> No
     async def serve() -> None:
         stopped = asyncio.Event()
         stage_stop_signals(asyncio.get_running_loop(), stopped.set, options.drain_delay_seconds)
+        waking: list[asyncio.Task[None]] = []
+
+        async def stop_requested() -> None:
+            await stopped.wait()
+            waking.append(asyncio.create_task(_wake_quic(sockets.quic_sockets)))
+
         try:
-            await worker_serve(app, config, sockets=sockets, shutdown_trigger=stopped.wait)
+            await worker_serve(app, config, sockets=sockets, shutdown_trigger=stop_requested)
         finally:
             exit_cleanly_on_signal()  # the loop closes after this: no more stages to queue on it
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve())
+
+
+async def _wake_quic(quic_sockets: list[socket.socket]) -> None:
+    """Empty datagrams to hypercorn's QUIC sockets until the worker ends (the runner cancels this).
+
+    hypercorn's QUIC server looks at its shutdown only when a datagram arrives, so an idle one would keep the
+    worker for the whole grace; it drops an empty datagram (no QUIC header) at once.
+    """
+    while quic_sockets:
+        for quic in quic_sockets:
+            with contextlib.suppress(OSError):
+                quic.sendto(b"", quic.getsockname())
+        await asyncio.sleep(0.1)
 
 
 def _supervise(options: ServerOptions, config: Config, sockets: Sockets) -> None:
