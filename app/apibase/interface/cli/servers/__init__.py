@@ -74,10 +74,10 @@ def run(server: ServerKind, options: ServerOptions) -> None:
 def service_app(factory: str) -> ASGIApp:
     """The app a worker serves under granian or hypercorn, with uvicorn's handling of proxy headers.
 
-    uvicorn rewrites the client address from ``X-Forwarded-For`` when the peer is a trusted proxy (127.0.0.1, or
+    uvicorn rewrites the client address from ``X-Forwarded-For`` when the peer is a trusted proxy (127.0.0.1 and ::1, or
     ``FORWARDED_ALLOW_IPS``); its middleware does the same under the other servers, so rate limits and audit see
     the same client whichever server runs.
     """
     app = import_from_string(factory)()
-    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
     return cast("ASGIApp", ProxyHeadersMiddleware(app, trusted_hosts=trusted))  # uvicorn's ASGI types: the same
