@@ -71,8 +71,8 @@ def _refusal(server: ServerKind, options: ServerOptions) -> str | None:
     """Why ``server`` cannot serve ``options``, if it cannot."""
     if options.http3_port is not None and (server is not ServerKind.HYPERCORN or options.certificate is None):
         return "APIBASE_HTTP3_PORT needs --server hypercorn and TLS (APIBASE_TLS__CERT_FILE and KEY_FILE)"
-    if options.reload and server is ServerKind.HYPERCORN:
-        return "--reload runs under uvicorn or granian"
+    if options.reload and server is not ServerKind.UVICORN:
+        return "--reload runs under uvicorn (development)"
     return None
 
 
@@ -80,7 +80,7 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default: APIBASE_HOST)"),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port (default: APIBASE_PORT)"),
     workers: int | None = typer.Option(None, min=1, max=64, help="Worker processes (default: APIBASE_WORKERS)"),
-    reload: bool = typer.Option(False, help="Restart on code changes (development only; one worker)"),
+    reload: bool = typer.Option(False, help="Restart on code changes (development only; one worker; uvicorn)"),
     drain_delay: float | None = typer.Option(
         None,
         min=0,

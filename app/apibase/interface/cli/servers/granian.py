@@ -47,7 +47,6 @@ def granian_server(options: ServerOptions) -> MPServer:
         ssl_ca=options.tls.ca_file,
         ssl_client_verify=options.tls.require_client_cert,
         workers_kill_timeout=math.ceil(options.drain_delay_seconds) + options.grace_seconds + KILL_MARGIN_SECONDS,
-        reload=options.reload,
     )
 
 

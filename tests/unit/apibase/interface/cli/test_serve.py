@@ -208,10 +208,11 @@ def test_http3_is_served_by_hypercorn_over_tls(served: Served, monkeypatch: pyte
     assert options.http3_port == 8443
 
 
-def test_hypercorn_does_not_reload(served: Served) -> None:
-    result = CliRunner().invoke(cli, ["serve", "--server", "hypercorn", "--reload"])
+@pytest.mark.parametrize("kind", ["granian", "hypercorn"])
+def test_only_uvicorn_reloads(served: Served, kind: str) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--server", kind, "--reload"])
     assert result.exit_code == 2
-    assert "--reload runs under uvicorn or granian" in result.output
+    assert "--reload runs under uvicorn (development)" in result.output
     assert served.runs == []
 
 
