@@ -7,7 +7,8 @@ the service's API; the same load generator (``wrk`` when on PATH, else ``bench/l
 configuration (server x workers) runs as ``apibase serve --server S --workers W`` on a port of its own, all at once,
 and is loaded in turn, ``--repeats`` rounds in alternating order (the best run counts), so drift on a shared
 machine hits each alike. The table gives requests/s, p50 and p99 per configuration, each server's throughput
-against uvicorn with as many workers, and what a second worker brings (the goal: >= 1.6x one worker). The load
+against uvicorn with as many workers, the server's CPU milliseconds per request (its workers' included: a figure
+that other work on the machine hardly moves), and what a second worker brings (the goal: >= 1.6x one worker). The load
 generator runs on the same cores as the server: with two workers on two cores it takes CPU they would use.
 
 Everything talks to 127.0.0.1 only; the servers are stopped by PID, also on Ctrl-C.
@@ -16,6 +17,7 @@ Everything talks to 127.0.0.1 only; the servers are stopped by PID, also on Ctrl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import string
@@ -55,6 +57,9 @@ from shop.main import SERVICE  # noqa: E402
 
 SERVERS = ("uvicorn", "granian", "hypercorn")
 SCALING_GOAL = 1.6
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: (configuration, scenario) -> the server's CPU milliseconds per request, one entry per measured run
+CPU_PER_REQUEST: dict[tuple[str, str], list[float]] = {}
 
 
 def signing_key(folder: Path) -> Path:
@@ -82,6 +87,23 @@ def start_served(app: App, server: str, workers: int, database_url: str, logs: P
         app.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server process and its workers (Linux ``/proc``), in seconds.
+
+    Unlike requests/s it hardly depends on what else runs on the machine: CPU per request compares the servers
+    even on a loaded one.
+    """
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return total
+
+
 def run_rounds(apps: list[App], ids: list[str], args: argparse.Namespace) -> None:
     tag = "".join(random.choices(string.ascii_uppercase, k=4))
     for kind in args.scenarios:
@@ -90,12 +112,15 @@ def run_rounds(apps: list[App], ids: list[str], args: argparse.Namespace) -> Non
             load(app, kind, args.warmup, args, ids, f"{tag}W{number}")
         for repeat in range(args.repeats):
             for number, app in enumerate(apps if repeat % 2 == 0 else apps[::-1]):
+                used = cpu_seconds(app.process.pid) if app.process else 0.0
                 result = load(app, kind, args.seconds, args, ids, f"{tag}{repeat}R{number}")
+                used = (cpu_seconds(app.process.pid) if app.process else 0.0) - used
                 app.runs.setdefault(kind, []).append(result)
+                CPU_PER_REQUEST.setdefault((app.name, kind), []).append(1000 * used / max(result.requests, 1))
                 flag = f"  ERRORS {result.errors}" if result.error_count else ""
                 print(
                     f"  {app.name:<14}{result.rps:>9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                    f"p99 {result.p99_ms:7.2f} ms{flag}",
+                    f"p99 {result.p99_ms:7.2f} ms  CPU {CPU_PER_REQUEST[app.name, kind][-1]:.2f} ms/request{flag}",
                     flush=True,
                 )
 
@@ -104,7 +129,7 @@ def report(apps: dict[tuple[str, int], App], args: argparse.Namespace) -> bool:
     """Print the table; return whether every run was free of errors."""
     header = (
         f"| {'scenario':<22} | {'server':<9} | {'workers':>7} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
-        f"| {'vs uvicorn':>10} | {'2 vs 1 worker':>13} |"
+        f"| {'CPU ms/req':>10} | {'vs uvicorn':>10} | {'2 vs 1 worker':>13} |"
     )
     print()
     print(header)
@@ -120,7 +145,8 @@ def report(apps: dict[tuple[str, int], App], args: argparse.Namespace) -> bool:
                 scaling = f"{ratio:.2f}x {'ok' if ratio >= SCALING_GOAL else 'NO'}"
             print(
                 f"| {TITLES[kind]:<22} | {server:<9} | {workers:>7} | {result.rps:>7.0f} | {result.p50_ms:>7.2f} "
-                f"| {result.p99_ms:>7.2f} | {versus:>10} | {scaling:>13} |"
+                f"| {result.p99_ms:>7.2f} | {min(CPU_PER_REQUEST[app.name, kind]):>10.2f} | {versus:>10} "
+                f"| {scaling:>13} |"
             )
     failed = [
         (app.name, kind) for app in apps.values() for kind, runs in app.runs.items() if any(r.error_count for r in runs)
