@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from apibase.core.settings import TlsSettings
 from apibase.interface.cli.servers import ServerOptions, service_app
 from apibase.interface.cli.servers import granian as granian_adapter
 from apibase.interface.cli.servers.granian import granian_server, load_worker_app, staged_worker_signal
-from apibase.interface.cli.servers.hypercorn import hypercorn_config
+from apibase.interface.cli.servers.hypercorn import _wake_quic, hypercorn_config
 from apibase.interface.http.health import SHUTTING_DOWN
 
 pytestmark = pytest.mark.unit
@@ -144,3 +146,18 @@ def test_the_served_app_trusts_proxy_headers_from_loopback_or_the_configured_add
     assert isinstance(app, ProxyHeadersMiddleware)
     assert app.trusted_hosts.always_trust is False
     assert "10.0.0.1" in app.trusted_hosts
+
+
+async def test_an_idle_quic_server_is_woken_by_empty_datagrams_until_the_worker_ends() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quic:
+        quic.bind(("127.0.0.1", 0))
+        quic.setblocking(False)
+        waking = asyncio.create_task(_wake_quic([quic]))
+        await asyncio.sleep(0.25)
+        waking.cancel()
+        received = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                received.append(quic.recv(64))
+    assert len(received) >= 2  # one at once, then every 0.1 s
+    assert set(received) == {b""}
