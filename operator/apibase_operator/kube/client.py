@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
@@ -20,8 +20,9 @@ from kubernetes.client import ApiClient
 
 from apibase_operator import API_VERSION, KIND, PLURAL
 from apibase_operator.kube.kinds import Kind, kind_of
+from apibase_operator.kube.stream import watch_events
 
-__all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Write"]
+__all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Listing", "Write", "has_labels"]
 
 FIELD_MANAGER = "apibase-operator"
 _log = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ class KubeError(Exception):
 class Write:
     method: str
     path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Every object of a collection and the ``resourceVersion`` a watch continues from."""
+
+    items: list[dict[str, object]]
+    resource_version: str | None
 
 
 @dataclass
@@ -81,10 +90,40 @@ class KubeClient:
         The selector is checked again here: pruning deletes what this returns, so a server (an emulator, a proxy)
         that ignored ``labelSelector`` must not make the operator delete objects that are not its own.
         """
-        query = urlencode({"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))})
+        query = urlencode({"labelSelector": _selector(selector)})
         _, body = await self._call("GET", f"{kind.collection(namespace)}?{query}")
         items = [cast("dict[str, object]", item) for item in cast("list[object]", (body or {}).get("items") or [])]
-        return [item for item in items if _has_labels(item, selector)]
+        return [item for item in items if has_labels(item, selector)]
+
+    async def list_collection(
+        self, kind: Kind, namespace: str | None, selector: Mapping[str, str], page_size: int = 500
+    ) -> Listing:
+        """A consistent listing (one snapshot, read in pages), for a watch cache to start from."""
+        items: list[dict[str, object]] = []
+        query = {"labelSelector": _selector(selector), "limit": str(page_size)}
+        while True:
+            _, body = await self._call("GET", f"{kind.collection(namespace)}?{urlencode(query)}")
+            page = cast("list[object]", (body or {}).get("items") or [])
+            items.extend(item for item in cast("list[dict[str, object]]", page) if has_labels(item, selector))
+            metadata = cast("Mapping[str, object]", (body or {}).get("metadata") or {})
+            if not (token := metadata.get("continue")):
+                version = metadata.get("resourceVersion")
+                return Listing(items, str(version) if version else None)
+            query["continue"] = str(token)
+
+    def watch(
+        self, kind: Kind, namespace: str | None, selector: Mapping[str, str], resource_version: str | None, seconds: int
+    ) -> AsyncGenerator[dict[str, object]]:
+        """Watch events after ``resource_version`` (bookmarks asked for), until the server ends it after ``seconds``."""
+        query = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "labelSelector": _selector(selector),
+            "timeoutSeconds": str(seconds),
+        }
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        return watch_events(self.api, f"{kind.collection(namespace)}?{urlencode(query)}", seconds + 30.0)
 
     async def apply(self, obj: dict[str, object]) -> dict[str, object] | None:
         """Server-side apply under our field manager; where the server has no SSA, create or merge-patch."""
@@ -151,7 +190,11 @@ class KubeClient:
             _log.warning("could not record event %s on %s/%s", reason, namespace, metadata["name"], exc_info=True)
 
 
-def _has_labels(item: Mapping[str, object], selector: Mapping[str, str]) -> bool:
+def _selector(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def has_labels(item: Mapping[str, object], selector: Mapping[str, str]) -> bool:
     metadata = item.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
     return isinstance(labels, Mapping) and all(labels.get(key) == value for key, value in selector.items())
