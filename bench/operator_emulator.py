@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import itertools
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import kmock
 from aiohttp import web
@@ -79,6 +79,13 @@ class FastEmulator(Emulator):
             self._requests[:] = [other for other in self._requests if other is not request]
             for payload in self._payloads:
                 payload._requests.clear()  # kept for assertions; nobody asserts here
+
+    async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[kmock.Payload]:
+        """kmock's watch, forgotten as soon as it streams: routing scans every request in flight, and a watch
+        stays in flight for the whole run."""
+        self._requests[:] = [other for other in self._requests if other is not request]
+        async for item in super()._serve_watch(request):
+            yield item
 
     async def _create_on_apply(self, request: kmock.Request) -> None:
         """An apply (``application/apply-patch+yaml``) to a missing object creates it, as on an API server.
