@@ -111,7 +111,7 @@ async def run_pass(
     concurrency: int,
 ) -> PassResult:
     semaphore = asyncio.Semaphore(concurrency)
-    writes_before, requests_before = len(kube.writes), kube.requests.copy()
+    requests_before = kube.requests.copy()
 
     async def one(namespace: str, name: str) -> None:
         async with semaphore:
@@ -121,8 +121,8 @@ async def run_pass(
     await asyncio.gather(*(one(namespace, name) for namespace, name in keys))
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     sent = kube.requests - requests_before
-    writes = Counter(write.method for write in kube.writes[writes_before:])
-    return PassResult(seconds, cpu_seconds, sent.total(), sent["GET"], dict(writes), _rss_mib())
+    writes = {method: n for method, n in sent.items() if method not in {"GET", "WATCH"}}
+    return PassResult(seconds, cpu_seconds, sent.total(), sent["GET"], writes, _rss_mib())
 
 
 async def _settled(cache: WatchCache) -> None:
@@ -160,7 +160,7 @@ async def operate(url: str, args: argparse.Namespace, profiler: cProfile.Profile
     try:
         if cache is not None:
             cache.start()
-            await cache.wait_synced(30.0)
+            await cache.wait_synced(seconds=30.0)
         if profiler is not None:
             profiler.enable()
         created = await run_pass(reconciler, kube, keys, read_back, args.concurrency)
@@ -168,24 +168,38 @@ async def operate(url: str, args: argparse.Namespace, profiler: cProfile.Profile
             profiler.disable()
         if cache is not None:
             await _settled(cache)
-        for _ in range(args.rounds):
-            rounds.append(await run_pass(reconciler, kube, keys, read_back, args.concurrency))
+        rounds = [await run_pass(reconciler, kube, keys, read_back, args.concurrency) for _ in range(args.rounds)]
     finally:
         if cache is not None:
             await cache.stop()
         api.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"create": asdict(created), "rounds": [asdict(r) for r in rounds], "peak_rss_mib": peak}
+    return {"create": asdict(created), "rounds": [asdict(one) for one in rounds], "peak_rss_mib": peak}
 
 
-def run_mode(mode: str, args: argparse.Namespace) -> dict[str, object]:
+@dataclass(frozen=True)
+class ModeResult:
+    create: PassResult
+    rounds: list[PassResult]
+    peak_rss_mib: float
+
+    @classmethod
+    def parse(cls, document: str) -> ModeResult:
+        data = json.loads(document)
+        return cls(
+            PassResult(**data["create"]), [PassResult(**one) for one in data["rounds"]], float(data["peak_rss_mib"])
+        )
+
+
+def run_mode(mode: str, args: argparse.Namespace) -> ModeResult:
     """A fresh emulator process and an operator process (this script, ``--mode``) against it."""
     here = Path(__file__).resolve().parent
     emulator_command = [sys.executable, str(here / "operator_emulator.py")]
     emulator_command += ["--count", str(args.count), "--namespaces", str(args.namespaces)]
     emulator_command += ["--raw-kmock"] if args.raw_kmock else []
     with subprocess.Popen(emulator_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as emulator:
-        assert emulator.stdout is not None and emulator.stdin is not None
+        assert emulator.stdout is not None
+        assert emulator.stdin is not None
         url = emulator.stdout.readline().strip()
         command = [sys.executable, __file__, "--mode", mode, "--url", url]
         command += [f"--{name}={getattr(args, name)}" for name in ("count", "concurrency", "namespaces")]
@@ -194,42 +208,33 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, object]:
             command += ["--profile", args.profile]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         emulator.stdin.close()
-    return dict(json.loads(done.stdout.splitlines()[-1]))
+    return ModeResult.parse(done.stdout.splitlines()[-1])
 
 
-def report(results: Mapping[str, Mapping[str, object]], count: int) -> int:
+def report(results: Mapping[str, ModeResult], count: int) -> int:
     print(f"{count:,} ApiBases ({', '.join(SHAPES)}); operator and emulator in separate processes")
-    print(f"{'':<26}" + "".join(f"{mode:>30}" for mode in results))
+    print(f"{'':<22}" + "".join(f"{mode:>40}" for mode in results))
 
-    def row(title: str, cell: Callable[[Mapping[str, object]], str]) -> None:
-        print(f"{title:<26}" + "".join(f"{cell(result):>30}" for result in results.values()))
+    def row(title: str, cell: Callable[[ModeResult], str]) -> None:
+        print(f"{title:<22}" + "".join(f"{cell(result):>40}" for result in results.values()))
 
-    def create(result: Mapping[str, object]) -> dict[str, object]:
-        return dict(result["create"])  # type: ignore[call-overload]
+    row("create: time", lambda r: f"{r.create.seconds:.1f} s")
+    row("create: operator CPU", lambda r: f"{r.create.cpu_seconds:.1f} s")
+    row("create: requests", lambda r: f"{r.create.requests:,} ({r.create.requests / count:.1f}/ApiBase)")
+    row("create: writes", lambda r: f"{sum(r.create.writes.values()):,}")
+    print(f"{'':<22}" + "".join(f"{'time, requests/ApiBase, writes, RSS':>40}" for _ in results))
+    for index in range(max(len(result.rounds) for result in results.values())):
 
-    def rounds(result: Mapping[str, object]) -> list[dict[str, object]]:
-        return list(result["rounds"])  # type: ignore[call-overload]
-
-    row("create: seconds", lambda r: f"{create(r)['seconds']:.1f} s")
-    row("create: operator CPU", lambda r: f"{create(r)['cpu_seconds']:.1f} s")
-    row("create: requests", lambda r: f"{create(r)['requests']:,}")
-    row("create: writes", lambda r: f"{sum(dict(create(r)['writes']).values()):,}")  # type: ignore[call-overload]
-    width = max(len(rounds(result)) for result in results.values())
-    for index in range(width):
-
-        def cell(result: Mapping[str, object], index: int = index) -> str:
-            if index >= len(rounds(result)):
+        def cell(result: ModeResult, index: int = index) -> str:
+            if index >= len(result.rounds):
                 return "-"
-            one = rounds(result)[index]
-            writes = sum(dict(one["writes"]).values())  # type: ignore[call-overload]
-            per = float(one["requests"]) / count  # type: ignore[arg-type]
-            return f"{one['seconds']:.1f} s {per:.2f} req/AB {writes} w {one['rss_mib']:.0f} MiB"
+            one = result.rounds[index]
+            per = one.requests / count
+            return f"{one.seconds:.1f} s  {per:.2f}  {sum(one.writes.values())}  {one.rss_mib:.0f} MiB"
 
         row(f"resync {index + 1}", cell)
-    row("operator peak RSS", lambda r: f"{r['peak_rss_mib']:.0f} MiB")
-    failed = [
-        mode for mode, result in results.items() if any(sum(dict(one["writes"]).values()) for one in rounds(result))
-    ]
+    row("operator peak RSS", lambda r: f"{r.peak_rss_mib:.0f} MiB")
+    failed = [mode for mode, result in results.items() if any(sum(one.writes.values()) for one in result.rounds)]
     if failed:
         print(f"FAILED: a no-change round made write requests ({', '.join(failed)}); it must make none")
         return 1

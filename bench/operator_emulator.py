@@ -92,7 +92,8 @@ class FastEmulator(Emulator):
 
         kmock then handles the request as the patch of an existing object: same content, so nothing changes.
         """
-        if "apply-patch" not in request.headers.get("Content-Type", "") or request.resource is None:
+        apply = "apply-patch" in request.headers.get("Content-Type", "")
+        if not apply or request.resource is None or request.name is None:
             return
         key = (kmock.resource(request.resource), request.namespace, request.name)
         async with self._lock:
@@ -174,8 +175,6 @@ def spec_for(index: int, name: str) -> dict[str, object]:
     if shape == "vault":
         spec["vault"] = VAULT
     return spec
-
-
 
 
 def apibase_keys(count: int, namespaces: int) -> list[tuple[str, str]]:

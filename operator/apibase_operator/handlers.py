@@ -69,7 +69,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: ko
 
     reconciler.cache = cache = WatchCache(reconciler.kube, namespaces, on_change=owner_changed)
     cache.start()
-    if not await cache.wait_synced(CACHE_SYNC_SECONDS):
+    if not await cache.wait_synced(seconds=CACHE_SYNC_SECONDS):
         logger.warning("watch caches not filled in %.0f s: reading from the API server meanwhile", CACHE_SYNC_SECONDS)
 
 

@@ -128,7 +128,7 @@ class Reconciler:
             _log.warning("ApiBase %s/%s: could not record the failure", meta.get("namespace"), meta.get("name"))
 
     async def _reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
-        writes_before = len(self.kube.writes)
+        writes_before = self.kube.write_count
         now = self.clock()
         generation = int(cast("Mapping[str, int]", body["metadata"]).get("generation") or 1)
         old_status = ApiBaseStatus.model_validate(body.get("status") or {})
@@ -421,7 +421,7 @@ class Reconciler:
             await self.kube.patch_status(meta["namespace"], meta["name"], payload)
             self.metrics.write_request("patch", "ApiBase")
         return ReconcileResult(
-            writes=len(self.kube.writes) - writes_before, requeue_after_seconds=requeue, status=payload
+            writes=self.kube.write_count - writes_before, requeue_after_seconds=requeue, status=payload
         )
 
     async def cleanup(self, body: Mapping[str, object]) -> int:

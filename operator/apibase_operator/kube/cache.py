@@ -55,10 +55,10 @@ class WatchCache:
         for informer in self._all():
             self._tasks.append(asyncio.create_task(informer.run(), name=f"watch {informer.kind.plural}"))
 
-    async def wait_synced(self, timeout: float) -> bool:
-        """Wait until every cache has its first listing; False if some did not within ``timeout`` seconds."""
+    async def wait_synced(self, seconds: float) -> bool:
+        """Wait until every cache has its first listing; False if some did not within ``seconds``."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 await asyncio.gather(*(informer.wait_synced() for informer in self._all()))
         return all(informer.synced for informer in self._all())
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ __all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Listing", "Write", "has_
 FIELD_MANAGER = "apibase-operator"
 _log = logging.getLogger(__name__)
 _JSON = "application/json"
+#: How many of the latest writes ``KubeClient.writes`` keeps.
+_RECENT_WRITES = 1000
 
 
 class KubeError(Exception):
@@ -53,12 +56,17 @@ class Listing:
 
 @dataclass
 class KubeClient:
-    """One per operator process; ``writes`` records every mutating request (a no-op resync must add none)."""
+    """One per operator process; ``write_count`` counts every mutating request (a no-op resync must add none).
+
+    ``writes`` keeps the latest of them, for tests and debugging: bounded, so that a long-running operator does
+    not grow with every write it ever made.
+    """
 
     api: ApiClient
     field_manager: str = FIELD_MANAGER
     server_side_apply: bool = True
-    writes: list[Write] = field(default_factory=list)
+    writes: deque[Write] = field(default_factory=lambda: deque(maxlen=_RECENT_WRITES))
+    write_count: int = 0
 
     async def _call(
         self, method: str, path: str, body: object = None, content_type: str = _JSON
@@ -74,6 +82,7 @@ class KubeClient:
 
         if method != "GET":
             self.writes.append(Write(method, path))
+            self.write_count += 1
         status, raw = await asyncio.to_thread(call)
         if status == 404 and method in {"GET", "DELETE"}:
             return status, None

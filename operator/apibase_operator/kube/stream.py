@@ -12,9 +12,11 @@ import contextlib
 import json
 import threading
 from collections.abc import AsyncGenerator, Iterator
+from http import HTTPStatus
 from typing import cast
 
 from kubernetes.client import ApiClient
+from urllib3 import HTTPResponse
 
 __all__ = ["StreamError", "watch_events"]
 
@@ -43,6 +45,13 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield buffer
 
 
+def _chunks(status: int, path: str, raw: HTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives (``read1``: what is there, without waiting to fill a buffer); a refusal raises."""
+    if status >= HTTPStatus.BAD_REQUEST:
+        raise StreamError(status, path, raw.read().decode(errors="replace"))
+    return iter(lambda: raw.read1(_CHUNK), b"")
+
+
 async def watch_events(api: ApiClient, path: str, read_timeout_seconds: float) -> AsyncGenerator[dict[str, object]]:
     """The events of the watch at ``path`` (with its query) until the server ends the stream.
 
@@ -51,7 +60,7 @@ async def watch_events(api: ApiClient, path: str, read_timeout_seconds: float) -
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     closing = threading.Event()
-    opened: list[object] = []
+    opened: list[HTTPResponse] = []
 
     def hand_over(item: object) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed while the thread was reading
@@ -68,21 +77,21 @@ async def watch_events(api: ApiClient, path: str, read_timeout_seconds: float) -
             )
             raw = response.response
             opened.append(raw)
-            if closing.is_set():
-                return
-            if response.status >= 400:
-                raise StreamError(response.status, path, raw.read().decode(errors="replace"))
-            for line in _lines(iter(lambda: raw.read1(_CHUNK), b"")):
-                hand_over(json.loads(line))
-        except BaseException as error:  # noqa: BLE001 - every failure is the consumer's to handle
+            if not closing.is_set():
+                for line in _lines(_chunks(response.status, path, raw)):
+                    hand_over(json.loads(line))
+        except BaseException as error:  # every failure is the consumer's to handle
             if not closing.is_set():
                 hand_over(error)
         finally:
             hand_over(_END)
             for raw in opened:  # a stream cut short is closed, one the server ended goes back to the pool
-                raw.close() if closing.is_set() else raw.release_conn()
+                if closing.is_set():
+                    raw.close()
+                else:
+                    raw.release_conn()
 
-    threading.Thread(target=read, name=f"watch {path.split('?')[0]}", daemon=True).start()
+    threading.Thread(target=read, name=f"watch {path.split('?', maxsplit=1)[0]}", daemon=True).start()
     try:
         while (item := await queue.get()) is not _END:
             if isinstance(item, BaseException):
@@ -92,4 +101,4 @@ async def watch_events(api: ApiClient, path: str, read_timeout_seconds: float) -
         closing.set()
         for raw in opened:
             with contextlib.suppress(Exception):
-                raw.shutdown()  # type: ignore[attr-defined]
+                raw.shutdown()

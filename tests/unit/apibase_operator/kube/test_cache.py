@@ -33,11 +33,22 @@ def service(name: str) -> dict[str, object]:
     }
 
 
-async def until(check: Callable[[], bool]) -> None:
-    """Wait for a watch event to land (the cache is fed from another thread's stream)."""
-    async with asyncio.timeout(5):
-        while not check():
-            await asyncio.sleep(0.01)
+class Changes:
+    """The caches' ``on_change``: lets a test wait for watch events instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.seen: list[Mapping[str, object]] = []
+        self._arrived = asyncio.Event()
+
+    def __call__(self, obj: Mapping[str, object]) -> None:
+        self.seen.append(obj)
+        self._arrived.set()
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not check():
+                self._arrived.clear()
+                await self._arrived.wait()
 
 
 @pytest.fixture
@@ -52,32 +63,36 @@ async def kube(kmock: kmock.KubernetesEmulator) -> AsyncIterator[KubeClient]:
 
 
 @pytest.fixture
-async def cache(kube: KubeClient) -> AsyncIterator[WatchCache]:
-    cache = WatchCache(kube)
+def changes() -> Changes:
+    return Changes()
+
+
+@pytest.fixture
+async def cache(kube: KubeClient, changes: Changes) -> AsyncIterator[WatchCache]:
+    cache = WatchCache(kube, on_change=changes)
     cache.start()
-    assert await cache.wait_synced(5)
+    assert await cache.wait_synced(seconds=5)
     yield cache
     await cache.stop()
 
 
-async def test_the_cache_follows_the_servers_watch_stream(kube: KubeClient) -> None:
-    changed: list[Mapping[str, object]] = []
-    cache = WatchCache(kube, kinds=(SERVICE,), on_change=changed.append)
+async def test_the_cache_follows_the_servers_watch_stream(kube: KubeClient, changes: Changes) -> None:
+    cache = WatchCache(kube, kinds=(SERVICE,), on_change=changes)
     assert cache.get(SERVICE, NS, "api") is None  # not listed yet: it cannot say
     assert cache.owned_by(SERVICE, NS, NAME) is None
     await kube.apply(service("api"))  # exists before the listing
     cache.start()
     try:
-        assert await cache.wait_synced(5)
+        assert await cache.wait_synced(seconds=5)
         assert cache.get(SERVICE, NS, "api") is not None
         await kube.apply(service("metrics"))  # arrives as a watch event
-        await until(lambda: cache.get(SERVICE, NS, "metrics") is not None)
+        await changes.until(lambda: cache.get(SERVICE, NS, "metrics") is not None)
         owned = cache.owned_by(SERVICE, NS, NAME) or []
         assert sorted(str(obj["metadata"]["name"]) for obj in owned) == ["api", "metrics"]  # type: ignore[index]
         await kube.delete(SERVICE, NS, "api")
-        await until(lambda: cache.get(SERVICE, NS, "api") is None)
+        await changes.until(lambda: cache.get(SERVICE, NS, "api") is None)
         assert len(cache) == 1
-        assert {str(obj["metadata"]["name"]) for obj in changed} >= {"metrics", "api"}  # type: ignore[index]
+        assert {str(obj["metadata"]["name"]) for obj in changes.seen} >= {"metrics", "api"}  # type: ignore[index]
     finally:
         await cache.stop()
 
@@ -86,7 +101,7 @@ async def test_a_namespaced_cache_answers_for_its_namespaces_only(kube: KubeClie
     cache = WatchCache(kube, namespaces=(NS,), kinds=(SERVICE,))
     cache.start()
     try:
-        assert await cache.wait_synced(5)
+        assert await cache.wait_synced(seconds=5)
         assert cache.owned_by(SERVICE, NS, NAME) == []
         assert cache.owned_by(SERVICE, "billing", NAME) is None  # not watched here: ask the API server
     finally:
@@ -123,7 +138,7 @@ def gets(kmock: kmock.KubernetesEmulator, since: int) -> list[str]:
 
 
 async def test_a_miss_reads_from_the_api_server_and_a_no_change_resync_reads_nothing(
-    kmock: kmock.KubernetesEmulator, kube: KubeClient, cache: WatchCache
+    kmock: kmock.KubernetesEmulator, kube: KubeClient, cache: WatchCache, changes: Changes
 ) -> None:
     body = await apibase(kmock, kube)
     operator = reconciler(kube, cache)
@@ -133,7 +148,7 @@ async def test_a_miss_reads_from_the_api_server_and_a_no_change_resync_reads_not
     assert f"/apis/apps/v1/namespaces/{NS}/deployments/{NAME}" in created  # a miss: asked the server
     assert not [path for path in created if "labelSelector" in path]  # pruning listed from the caches
     owned = len([w for w in kube.writes if w.method == "POST" and not w.path.endswith("/events")])  # kmock: no SSA
-    await until(lambda: len(cache) >= owned)  # the watch events of the objects just created
+    await changes.until(lambda: len(cache) >= owned)  # the watch events of the objects just created
 
     body = await kube.get_apibase(NS, NAME)
     assert body is not None
@@ -143,13 +158,13 @@ async def test_a_miss_reads_from_the_api_server_and_a_no_change_resync_reads_not
 
 
 async def test_an_object_the_cache_has_not_seen_is_read_from_the_api_server(
-    kmock: kmock.KubernetesEmulator, kube: KubeClient, cache: WatchCache
+    kmock: kmock.KubernetesEmulator, kube: KubeClient, cache: WatchCache, changes: Changes
 ) -> None:
     """kmock stores objects put in directly without a watch event: the cache misses it, a GET finds it."""
     body = await apibase(kmock, kube)
     operator = reconciler(kube, cache)
     await operator.reconcile(body)
-    await until(lambda: cache.get(DEPLOYMENT, NS, NAME) is not None)
+    await changes.until(lambda: cache.get(DEPLOYMENT, NS, NAME) is not None)
     del cache.informers[DEPLOYMENT][0]._objects[NS, NAME]  # as if its event were still on the way
     before = len(list(kmock))
     body = await kube.get_apibase(NS, NAME)
