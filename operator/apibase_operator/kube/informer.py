@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -55,11 +56,19 @@ def _owner(obj: Mapping[str, object]) -> str | None:
 
 
 def _slim(obj: dict[str, object]) -> dict[str, object]:
-    """Without ``managedFields``: often the larger half of an object, and never compared by the operator."""
-    metadata = _metadata(obj)
-    if "managedFields" not in metadata:
-        return obj
-    return {**obj, "metadata": {key: value for key, value in metadata.items() if key != "managedFields"}}
+    """The object as the cache keeps it: without ``managedFields`` (often the larger half of an object, and never
+    compared by the operator), and with its keys interned: each parsed event brings its own copies of the same
+    few hundred field names, which would otherwise be about a third of the cache's memory."""
+    metadata = {key: value for key, value in _metadata(obj).items() if key != "managedFields"}
+    return cast("dict[str, object]", _interned({**obj, "metadata": metadata}))
+
+
+def _interned(value: object) -> object:
+    if isinstance(value, dict):
+        return {sys.intern(str(key)): _interned(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interned(item) for item in value]
+    return value
 
 
 @dataclass(eq=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 
@@ -104,6 +106,11 @@ async def test_watch_events_add_modify_and_delete_what_is_cached(client: Scripte
     assert api is not None
     assert api["metadata"]["resourceVersion"] == "12"  # type: ignore[index]
     assert "managedFields" not in api["metadata"]  # type: ignore[operator]
+    other = Informer(client, SERVICE, None, OURS)
+    other.handle(json.loads(json.dumps({"type": "ADDED", "object": service("grpc", "14")})))  # fresh key strings
+    grpc = other.get("shop", "grpc")
+    assert grpc is not None
+    assert all(key is sys.intern(key) for key in grpc["metadata"])  # type: ignore[attr-defined]  # one copy each
     assert cache.get("shop", "metrics") is None
     assert names(cache) == ["api"]
     assert [c["metadata"]["resourceVersion"] for c in changed] == ["11", "12", "13"]  # type: ignore[index]
