@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))  # run as a script: make ``bench`` importable from
 from apibase_operator.canary.analysis import AnalysisReason, AnalysisResult  # noqa: E402
 from apibase_operator.crd.models import CanaryAnalysis  # noqa: E402
 from apibase_operator.kube.cache import WatchCache  # noqa: E402
-from apibase_operator.kube.client import KubeClient  # noqa: E402
-from apibase_operator.kube.kinds import Kind  # noqa: E402
+from apibase_operator.kube.client import REQUEST_THREADS, KubeClient  # noqa: E402
+from apibase_operator.kube.kinds import MANAGED_KINDS, Kind  # noqa: E402
 from apibase_operator.metrics import OperatorMetrics  # noqa: E402
 from apibase_operator.runtime import OperatorConfig, Reconciler  # noqa: E402
 from bench.operator_emulator import SHAPES, apibase_keys  # noqa: E402
@@ -136,7 +136,9 @@ async def _settled(cache: WatchCache) -> None:
 async def operate(url: str, args: argparse.Namespace, profiler: cProfile.Profile | None) -> dict[str, object]:
     """The operator process: pass 1, then ``--rounds`` no-change rounds; the results as one JSON document."""
     keys = apibase_keys(args.count, args.namespaces)
-    api = ApiClient(Configuration(host=url))
+    configuration = Configuration(host=url)
+    configuration.connection_pool_maxsize = REQUEST_THREADS + len(MANAGED_KINDS)  # as wiring.kube_configuration
+    api = ApiClient(configuration)
     kube = CountingClient(api)
     cache = WatchCache(kube) if args.mode == "cached" else None
     reconciler = Reconciler(

@@ -1,17 +1,21 @@
 """An async façade over the official Kubernetes client: get, list, server-side apply, delete, status, events.
 
-The official client is synchronous, so each call runs in a worker thread; the operator's concurrency comes
-from kopf handling many resources at once, not from parallel requests within one reconcile.
+The official client is synchronous, so each call runs in a worker thread of the client's own pool (the default
+executor has only CPUs + 4 threads, and would cap the requests in flight for every ApiBase at once); the
+operator's concurrency comes from kopf handling many resources at once, not from parallel requests within one
+reconcile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
@@ -23,13 +27,15 @@ from apibase_operator import API_VERSION, KIND, PLURAL
 from apibase_operator.kube.kinds import Kind, kind_of
 from apibase_operator.kube.stream import watch_events
 
-__all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Listing", "Write", "has_labels"]
+__all__ = ["FIELD_MANAGER", "REQUEST_THREADS", "KubeClient", "KubeError", "Listing", "Write", "has_labels"]
 
 FIELD_MANAGER = "apibase-operator"
 _log = logging.getLogger(__name__)
 _JSON = "application/json"
 #: How many of the latest writes ``KubeClient.writes`` keeps.
 _RECENT_WRITES = 1000
+#: Requests in flight at once; the connection pool of the ``ApiClient`` should hold as many connections.
+REQUEST_THREADS = 16
 
 
 class KubeError(Exception):
@@ -67,6 +73,10 @@ class KubeClient:
     server_side_apply: bool = True
     writes: deque[Write] = field(default_factory=lambda: deque(maxlen=_RECENT_WRITES))
     write_count: int = 0
+    #: Threads for requests (the client blocks): as many requests can be in flight at once.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="kube")
+    )
 
     async def _call(
         self, method: str, path: str, body: object = None, content_type: str = _JSON
@@ -83,7 +93,8 @@ class KubeClient:
         if method != "GET":
             self.writes.append(Write(method, path))
             self.write_count += 1
-        status, raw = await asyncio.to_thread(call)
+        context = contextvars.copy_context()  # the caller's log context, as asyncio.to_thread would pass it
+        status, raw = await asyncio.get_running_loop().run_in_executor(self.executor, context.run, call)
         if status == 404 and method in {"GET", "DELETE"}:
             return status, None
         if status >= 400:
