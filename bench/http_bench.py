@@ -339,8 +339,8 @@ def main() -> int:
     args = parse_args()
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; load average {load_average()}")
     print(
-        f"profile {args.profile}, database {args.database}, load generator {args.load}, {args.concurrency} connections, "
-        f"{args.seconds:g} s per run, best of {args.repeats}, {args.products} products seeded"
+        f"profile {args.profile}, database {args.database}, load generator {args.load}, {args.concurrency} "
+        f"connections, {args.seconds:g} s per run, best of {args.repeats}, {args.products} products seeded"
     )
     service = App("service", "shop.main:create_app", "/api/v1/products")
     bare = App("bare", "bench.bare_app:create_app", "/products")

@@ -39,6 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apibase.core.context import current_correlation_id
 from apibase.core.settings import Settings
+from apibase.infrastructure.observability.server_spans import (
+    instrument_server_spans,
+    lean_server_spans_suffice,
+    uninstrument_server_spans,
+)
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -124,10 +129,16 @@ class TracingHandle:
         """Server spans for every request but metrics scrapes; call before the first request.
 
         Probes stay traced on purpose: excluding a URL drops only its server span, so the readiness check's SQL
-        would turn into orphan root spans.
+        would turn into orphan root spans. The span comes from ``ServerSpanMiddleware`` (the same span for a
+        fraction of the cost) unless a global meter provider or header capture asks for what only
+        ``FastAPIInstrumentor`` does (see ``apibase.infrastructure.observability.server_spans``).
         """
         self._check_open()
         if self._provider is None:
+            return
+        self._apps.append(app)
+        if lean_server_spans_suffice():
+            instrument_server_spans(app, tracer_provider=self._provider, excluded_urls=self._excluded_urls)
             return
         FastAPIInstrumentor.instrument_app(
             app,
@@ -135,7 +146,6 @@ class TracingHandle:
             excluded_urls=self._excluded_urls,
             exclude_spans=["receive", "send"],
         )
-        self._apps.append(app)
 
     def instrument_engine(self, engine: AsyncEngine | Engine) -> None:
         """A span per SQL statement on this engine only.
@@ -175,7 +185,10 @@ class TracingHandle:
             return
         self._closed = True
         for app in self._apps:
-            FastAPIInstrumentor.uninstrument_app(app)
+            if getattr(app, "_is_instrumented_by_opentelemetry", False):
+                FastAPIInstrumentor.uninstrument_app(app)
+            else:
+                uninstrument_server_spans(app)
         for engine in self._engines:
             _remove_engine_listeners(engine)
         for redis_client in self._redis_clients:
