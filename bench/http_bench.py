@@ -165,7 +165,7 @@ def start(app: App, database_url: str, logs: Path, environment: dict[str, str]) 
         app.process = subprocess.Popen(command, cwd=ROOT, env=variables, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_ready(app: App, timeout: float = 30) -> None:
+def wait_ready(app: App, timeout: float = 120) -> None:
     """Until the list endpoint answers 200: the process is up and has reached its database."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,10 @@ excluded URLs, a global response propagator, exceptions recorded on the span, an
 body chunk. A request that no route named (a 404, or a refusal before routing) gets the name and ``http.route``
 the FastAPI instrumentation would have given it, computed only then.
 
+A request the sampler drops costs one context extraction and a non-recording span when the sampler is known not to
+read attributes (``configure_tracing``'s own: parent-based, then a trace-id ratio): the request attributes are
+collected only for a span that records.
+
 What it leaves out are the instrumentation's HTTP *metrics*, so ``lean_server_spans_suffice()`` says when it may be
 used: when no global meter provider is installed (those instruments are no-ops then) and no header capture is
 configured through the ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*`` variables. Otherwise the caller keeps
@@ -117,12 +121,16 @@ class ServerSpanMiddleware:
         excluded_urls: ExcludeList | None,
         mode: _StabilityMode,
         default_span_details: Callable[[Scope], tuple[str, dict[str, str]]] = _get_default_span_details,
+        sampler_reads_attributes: bool = True,
     ) -> None:
+        """``sampler_reads_attributes=False``: the request attributes are collected only for a span the sampler
+        kept, which makes an unsampled request nearly free; say so only for a sampler that ignores them."""
         self.app = app
         self._tracer = tracer
         self._excluded_urls = excluded_urls
         self._mode = mode
         self._default_span_details = default_span_details
+        self._attributes_at_start = sampler_reads_attributes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not is_http_instrumentation_enabled():
@@ -134,7 +142,6 @@ class ServerSpanMiddleware:
         # Named after the method for now: the route layer renames it; ``_finish`` names an unrouted request.
         provisional = sanitize_method(str(scope.get("method", "")).strip())
         provisional = "HTTP" if provisional == "_OTHER" else provisional
-        attributes = _collect_request_attributes(scope, self._mode)
         token = None
         if trace.get_current_span() is trace.INVALID_SPAN:
             parent = extract(scope, getter=asgi.asgi_getter)  # type: ignore[misc]  # the getter is untyped
@@ -143,7 +150,13 @@ class ServerSpanMiddleware:
         else:
             parent = context.get_current()
             kind = SpanKind.INTERNAL
-        span = self._tracer.start_span(provisional, context=parent, kind=kind, attributes=attributes)  # type: ignore[arg-type]
+        if self._attributes_at_start:
+            attributes = _collect_request_attributes(scope, self._mode)
+            span = self._tracer.start_span(provisional, context=parent, kind=kind, attributes=attributes)  # type: ignore[arg-type]
+        else:
+            span = self._tracer.start_span(provisional, context=parent, kind=kind)
+            if span.is_recording():
+                span.set_attributes(_collect_request_attributes(scope, self._mode))  # type: ignore[arg-type]
         propagator = _response_propagator()
 
         async def send_with_span(message: Message) -> None:
@@ -178,7 +191,9 @@ class ServerSpanMiddleware:
         span.end()
 
 
-def instrument_server_spans(app: FastAPI, *, tracer_provider: trace.TracerProvider, excluded_urls: str) -> None:
+def instrument_server_spans(
+    app: FastAPI, *, tracer_provider: trace.TracerProvider, excluded_urls: str, sampler_reads_attributes: bool = True
+) -> None:
     """Wrap ``app`` as ``FastAPIInstrumentor.instrument_app`` does (outside every middleware, exceptions recorded
     inside Starlette's error middleware), with ``ServerSpanMiddleware``; call before the first request."""
     if hasattr(app, _ORIGINAL_BUILD):
@@ -195,7 +210,14 @@ def instrument_server_spans(app: FastAPI, *, tracer_provider: trace.TracerProvid
         if not isinstance(errors, ServerErrorMiddleware):  # Starlette changed its stack: leave it alone
             return errors
         inner = ServerErrorMiddleware(_RecordExceptions(errors.app), handler=errors.handler, debug=errors.debug)
-        return ServerErrorMiddleware(ServerSpanMiddleware(inner, tracer=tracer, excluded_urls=excluded, mode=mode))
+        spans = ServerSpanMiddleware(
+            inner,
+            tracer=tracer,
+            excluded_urls=excluded,
+            mode=mode,
+            sampler_reads_attributes=sampler_reads_attributes,
+        )
+        return ServerErrorMiddleware(spans)
 
     setattr(app, _ORIGINAL_BUILD, original)
     app.build_middleware_stack = types.MethodType(build_middleware_stack, app)  # type: ignore[method-assign]

@@ -95,7 +95,8 @@ def configure_tracing(
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     for processor in processors:
         provider.add_span_processor(processor)
-    return TracingHandle(provider, settings)
+    # Parent-based, then a trace-id ratio: neither reads a span's attributes, so unsampled requests skip them.
+    return TracingHandle(provider, settings, sampler_reads_attributes=False)
 
 
 def _traces_url(endpoint: str) -> str:
@@ -107,8 +108,12 @@ def _traces_url(endpoint: str) -> str:
 class TracingHandle:
     """What one application instrumented, and the provider its spans go to; ``shutdown()`` reverts it all."""
 
-    def __init__(self, provider: TracerProvider | None, settings: Settings) -> None:
+    def __init__(
+        self, provider: TracerProvider | None, settings: Settings, *, sampler_reads_attributes: bool = True
+    ) -> None:
+        """``sampler_reads_attributes=False`` only for a provider whose sampler ignores span attributes."""
         self._provider = provider
+        self._sampler_reads_attributes = sampler_reads_attributes
         self._excluded_urls = re.escape(settings.observability.metrics_path) + r"(\?|$)"
         self._apps: list[FastAPI] = []
         self._engines: list[Engine] = []
@@ -138,7 +143,12 @@ class TracingHandle:
             return
         self._apps.append(app)
         if lean_server_spans_suffice():
-            instrument_server_spans(app, tracer_provider=self._provider, excluded_urls=self._excluded_urls)
+            instrument_server_spans(
+                app,
+                tracer_provider=self._provider,
+                excluded_urls=self._excluded_urls,
+                sampler_reads_attributes=self._sampler_reads_attributes,
+            )
             return
         FastAPIInstrumentor.instrument_app(
             app,

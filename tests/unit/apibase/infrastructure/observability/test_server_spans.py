@@ -14,7 +14,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import Attributes
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.observability.server_spans import (
@@ -34,6 +36,10 @@ type Instrument = Callable[[FastAPI, TracerProvider], None]
 
 def _lean(app: FastAPI, provider: TracerProvider) -> None:
     instrument_server_spans(app, tracer_provider=provider, excluded_urls=EXCLUDED)
+
+
+def _lean_late_attributes(app: FastAPI, provider: TracerProvider) -> None:
+    instrument_server_spans(app, tracer_provider=provider, excluded_urls=EXCLUDED, sampler_reads_attributes=False)
 
 
 def _generic(app: FastAPI, provider: TracerProvider) -> None:
@@ -60,9 +66,11 @@ def _app() -> FastAPI:
     return app
 
 
-async def _spans(instrument: Instrument, path: str, headers: dict[str, str] | None = None) -> list[ReadableSpan]:
+async def _spans(
+    instrument: Instrument, path: str, headers: dict[str, str] | None = None, sampler: Sampler | None = None
+) -> list[ReadableSpan]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=sampler)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     app = _app()
     instrument(app, provider)
@@ -80,9 +88,10 @@ def _shape(span: ReadableSpan) -> tuple[object, ...]:
     return span.name, span.kind, dict(span.attributes or {}), span.status.status_code, parent, events
 
 
+@pytest.mark.parametrize("lean_instrument", [_lean, _lean_late_attributes])
 @pytest.mark.parametrize("path", ["/items/7?x=1", "/missing", "/boom", "/items/not-a-number"])
-async def test_the_lean_span_is_the_instrumentors_span(path: str) -> None:
-    [lean] = await _spans(_lean, path, {"traceparent": PARENT})
+async def test_the_lean_span_is_the_instrumentors_span(path: str, lean_instrument: Instrument) -> None:
+    [lean] = await _spans(lean_instrument, path, {"traceparent": PARENT})
     [generic] = await _spans(_generic, path, {"traceparent": PARENT})
     assert _shape(lean) == _shape(generic)
     assert lean.kind is SpanKind.SERVER
@@ -127,3 +136,30 @@ def test_the_tracing_handle_falls_back_to_the_instrumentor(monkeypatch: pytest.M
     assert getattr(app, "_is_instrumented_by_opentelemetry", False)
     handle.shutdown()
     assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+
+
+class _Witness(Sampler):
+    """Keeps every span and remembers the attributes it was asked about."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, object]] = []
+
+    def should_sample(self, *args: object, attributes: Attributes = None, **kwargs: object) -> SamplingResult:
+        self.seen.append(dict(attributes or {}))
+        return SamplingResult(Decision.RECORD_AND_SAMPLE)
+
+    def get_description(self) -> str:
+        return "witness"
+
+
+async def test_a_sampler_that_reads_attributes_sees_them_unless_told_it_does_not() -> None:
+    reading, blind = _Witness(), _Witness()
+    [told] = await _spans(_lean, "/items/1", sampler=reading)
+    [untold] = await _spans(_lean_late_attributes, "/items/1", sampler=blind)
+    assert reading.seen[0]["http.method"] == "GET"
+    assert blind.seen == [{}]
+    assert told.attributes == untold.attributes
+
+
+async def test_an_unsampled_request_records_nothing() -> None:
+    assert await _spans(_lean_late_attributes, "/items/1", sampler=ALWAYS_OFF) == []
