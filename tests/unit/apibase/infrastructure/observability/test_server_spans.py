@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry import metrics
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
 from apibase.core.settings import Settings
@@ -144,9 +145,18 @@ class _Witness(Sampler):
     def __init__(self) -> None:
         self.seen: list[dict[str, object]] = []
 
-    def should_sample(self, *args: object, attributes: Attributes = None, **kwargs: object) -> SamplingResult:
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
         self.seen.append(dict(attributes or {}))
-        return SamplingResult(Decision.RECORD_AND_SAMPLE)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE)  # no attributes: the span's must still be set
 
     def get_description(self) -> str:
         return "witness"
