@@ -11,8 +11,9 @@ reference service, that was about a tenth of a request's CPU.
 under an active span), parent (W3C trace context and baggage from the headers), request attributes (the ASGI
 instrumentation's own ``collect_request_attributes``), status code and span status (its ``set_status_code``),
 excluded URLs, a global response propagator, exceptions recorded on the span, and the span ends with the last
-body chunk. A request that no route named (a 404, or a refusal before routing) gets the name and ``http.route``
-the FastAPI instrumentation would have given it, computed only then.
+body chunk (also when HTTP trailers follow, which the generic middleware waits for; nothing here sends any). A
+request that no route named (a 404, or a refusal before routing) gets the name and ``http.route`` the FastAPI
+instrumentation would have given it, computed only then.
 
 A request the sampler drops costs one context extraction and a non-recording span when the sampler is known not to
 read attributes (``configure_tracing``'s own: parent-based, then a trace-id ratio): the request attributes are
