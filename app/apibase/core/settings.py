@@ -29,6 +29,7 @@ __all__ = [
     "RateLimitSection",
     "SecretsSettings",
     "SecuritySettings",
+    "ServerKind",
     "Settings",
     "SettingsError",
     "SigningSettings",
@@ -46,6 +47,14 @@ class Environment(StrEnum):
     TEST = "test"
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+class ServerKind(StrEnum):
+    """The HTTP server ``apibase serve`` runs (``APIBASE_SERVER``); granian and hypercorn are optional extras."""
+
+    UVICORN = "uvicorn"
+    GRANIAN = "granian"
+    HYPERCORN = "hypercorn"
 
 
 class _Section(BaseModel):
@@ -312,6 +321,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    server: ServerKind = Field(
+        default=ServerKind.UVICORN,
+        description="uvicorn (HTTP/1.1); granian (speed; HTTP/2, also h2c), `apibase[granian]`; hypercorn (HTTP/2, "
+        "h2c and HTTP/3), `apibase[http3]`",
+    )
+    http3_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="UDP port for HTTP/3 over QUIC (hypercorn with TLS), advertised in `Alt-Svc`; default: none",
+    )
     shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
     worker_healthcheck_timeout_seconds: int = Field(
         default=30,
