@@ -33,7 +33,7 @@ PYTEST_WORKERS ?= 2
 
 # The total, then the kernel and the reference service each on its own: one cannot carry the other.
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report=term --cov-fail-under=90 \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-fail-under=90 \
 		--cov-config=pyproject.toml $(PYTEST_ARGS)
 	@printf 'kernel (app/apibase): ' && $(BIN)/coverage report --rcfile=pyproject.toml \
 		--include='*/app/apibase/*' --format=total --fail-under=90

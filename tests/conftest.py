@@ -1,14 +1,14 @@
 """Shared test configuration: pytest rewrites asserts in the reusable contract suites too.
 
-``make pytest`` runs the suite on both cores (pytest-xdist, ``-n 2 --dist loadgroup``). The unit tests spread over
-both workers; the integration tests share servers' state (one PostgreSQL database, Redis, brokers) and time
-subprocesses, so they stay one group that one worker runs in collection order, as a serial run would. The image
-tests are a group of their own, last: their build (``scripts/build-images.sh``, minutes of downloads) runs beside
-the rest of the suite when ``.ci/run`` starts it early (tests/integration/deploy/test_images.py).
+``make pytest`` runs the suite on both cores (pytest-xdist, ``-n 2``). The unit test files spread
+over both workers, file by file; the integration tests share servers' state (one PostgreSQL database, Redis,
+brokers) and time subprocesses, so they stay one group that one worker runs in collection order, as a serial run
+would. The image tests are a group of their own, last: their build (``scripts/build-images.sh``, minutes of
+downloads) runs beside the rest of the suite when ``.ci/run`` starts it early (tests/integration/deploy/test_images.py).
+Test ids must not be random (every worker collects the suite and xdist checks they agree).
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +16,10 @@ from apibase.infrastructure.persistence.tenancy import tenant_scope
 
 pytest.register_assert_rewrite("apibase.testing")
 
-TESTS = Path(__file__).parent
-INTEGRATION = TESTS / "integration"
-END_TO_END = TESTS / "e2e"
-IMAGES = INTEGRATION / "deploy" / "test_images.py"
+#: Node id prefixes (paths from the root directory).
+INTEGRATION = "tests/integration"
+END_TO_END = "tests/e2e"
+IMAGES = f"{INTEGRATION}/deploy/test_images.py"
 
 
 @pytest.fixture
@@ -29,26 +29,31 @@ def in_tenant() -> Iterator[str]:
         yield "default"
 
 
-def xdist_group(path: Path) -> str | None:
-    """The worker group a test file belongs to: None for a unit test, which any worker may run."""
+def worker_group(nodeid: str) -> str:
+    """The group of tests one worker runs in order: the image tests, the integration tests, the end-to-end tests,
+    else the test's file (its module fixtures are made once and its tests keep their order, as ``--dist loadfile``)."""
+    path = nodeid.split("::", 1)[0]
     if path == IMAGES:
         return "images"
-    if path.is_relative_to(INTEGRATION):
-        return "integration"
-    if path.is_relative_to(END_TO_END):
-        return "e2e"
-    return None
+    for folder in (INTEGRATION, END_TO_END):
+        if path.startswith(f"{folder}/"):
+            return folder
+    return path
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The image tests last (their build then has the whole run to finish); under xdist, the groups above.
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadfile`` with the groups above (in the controller; xdist's ``xdist_group`` marks are not read:
+    pytest 9 ignores the node id suffix they rely on)."""
+    from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped] # xdist ships no py.typed
 
-    ``tryfirst``: xdist reads the group markers in its own hook of the same name.
-    """
-    items.sort(key=lambda item: item.path == IMAGES)
-    if not hasattr(config, "workerinput"):
-        return
-    for item in items:
-        if (group := xdist_group(item.path)) is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    class Grouped(LoadFileScheduling):  # type: ignore[misc] # untyped base
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return Grouped(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The image tests last: their build (when .ci/run started it early) then has the whole run to finish."""
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] == IMAGES)
