@@ -35,6 +35,8 @@ from apibase.infrastructure.observability.log_shipping import LogShipper
 from apibase.infrastructure.observability.metrics import Metrics
 from apibase.infrastructure.observability.shipper_metrics import ShipperCollector
 from apibase.infrastructure.persistence.database import create_engine, create_session_factory
+from apibase.infrastructure.pools import ConnectionPools, report_pools
+from apibase.infrastructure.pools.status import database_status
 from apibase.infrastructure.resilience import CircuitBreakers, guarded_sql_unit_of_work_factory
 from apibase.security import SecurityContainer, build_security
 
@@ -72,6 +74,8 @@ class Kernel:
     metrics: Metrics
     #: Runs the modules' subscriptions on delivered events, through the inbox (``Features.subscriptions``).
     dispatcher: SubscriptionDispatcher
+    #: Every pooled client to an external service (Redis, HTTP), shared by the adapters; closed last at stop.
+    pools: ConnectionPools
     log_shipper: LogShipper | None = None
     #: Runs every background task (the log shipper's flush loop, modules' tasks), restarting crashed ones.
     supervisor: Supervisor = field(default_factory=Supervisor)
@@ -87,6 +91,7 @@ class Kernel:
         await self.supervisor.stop(grace_seconds=SHUTDOWN_FLUSH_SECONDS)
         await self.security.stop()
         await self.engine.dispose()
+        await self.pools.close()
         self.metrics.close()
 
     async def check_database(self) -> None:
@@ -114,13 +119,18 @@ def build_kernel(
     roles: RolePolicy,
     tracer_provider: TracerProvider | None = None,
     log_shipper: LogShipper | None = None,
+    pools: ConnectionPools | None = None,
 ) -> Kernel:
-    """``roles``: the service's role policy, over the permissions its modules declared."""
+    """``roles``: the service's role policy, over the permissions its modules declared; ``pools``: the shared
+    clients when the caller made them already (the log shipper's HTTP client is one), else made here."""
     encryptor = encryptor_from_settings(settings)  # first: production without keys fails before anything opens
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
+    pools = pools or ConnectionPools(settings)
+    pools.track("database", lambda: database_status(engine.pool))
     metrics = Metrics()
     metrics.track_database(engine)
+    report_pools(metrics, pools.statuses)
     if log_shipper is not None:
         metrics.registry.register(ShipperCollector(log_shipper))
     # Domain events leave only through the outbox (stored with the change, as CloudEvents that carry the trace
@@ -150,9 +160,12 @@ def build_kernel(
         files=LocalFileStore(settings.uploads_dir),
         commands=commands,
         queries=queries,
-        security=build_security(settings, session_factory, roles=roles, commands=commands, encryptor=encryptor),
+        security=build_security(
+            settings, session_factory, roles=roles, commands=commands, pools=pools, encryptor=encryptor
+        ),
         breakers=breakers,
         metrics=metrics,
         dispatcher=SubscriptionDispatcher(guarded, metrics=metrics, before_commit=outbox.store_raised),
+        pools=pools,
         log_shipper=log_shipper,
     )

@@ -22,6 +22,7 @@ from apibase.infrastructure.observability.logging import configure_logging
 from apibase.infrastructure.observability.tracing import TracingHandle, configure_tracing
 from apibase.infrastructure.persistence.database import is_sqlite
 from apibase.infrastructure.persistence.migrate import upgrade_database_async
+from apibase.infrastructure.pools import LOG_SHIPPING, ConnectionPools
 from apibase.interface.http.asyncapi import asyncapi_router, link_from_openapi
 from apibase.interface.http.health import HealthRegistry, build_health_router
 from apibase.interface.http.internal import internal_router
@@ -95,13 +96,16 @@ def create_app(
     handle from ``configure_tracing`` to use instead of one built from settings (tests pass an in-memory one)."""
     # 1. settings and the signals every later step reports through
     settings = settings or load_settings()
-    shipper = _configure_logging(settings)
+    pools = ConnectionPools(settings)  # first: the log shipper sends through one of its clients
+    shipper = _configure_logging(settings, pools)
     tracing = tracing or configure_tracing(settings)
     # 2. who may do what: every module's permissions, and the service's role grants over them
     every = with_kernel_modules(modules, api)
     policy = roles(permission_registry(every))
     # 3. infrastructure
-    kernel = build_kernel(settings, roles=policy, tracer_provider=tracing.tracer_provider, log_shipper=shipper)
+    kernel = build_kernel(
+        settings, roles=policy, tracer_provider=tracing.tracer_provider, log_shipper=shipper, pools=pools
+    )
     tracing.instrument_engine(kernel.engine)
     if kernel.security.redis is not None:
         tracing.instrument_redis(kernel.security.redis)
@@ -115,8 +119,8 @@ def create_app(
     return _http_app(runtime, api, tracing)
 
 
-def _configure_logging(settings: Settings) -> LogShipper | None:
-    shipper = build_log_shipper(settings)
+def _configure_logging(settings: Settings, pools: ConnectionPools) -> LogShipper | None:
+    shipper = build_log_shipper(settings, client=lambda: pools.http(LOG_SHIPPING))
     configure_logging(
         json=settings.log_json if settings.log_json is not None else settings.is_production,
         level=settings.log_level,

@@ -11,9 +11,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Final
 
-import httpx
 from limits.aio.storage import Storage
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +34,8 @@ from apibase.infrastructure.idempotency import RedisIdempotencyStore
 from apibase.infrastructure.idempotency.encrypted import EncryptedIdempotencyStore
 from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
 from apibase.infrastructure.persistence.idempotency.store import SqlIdempotencyStore
+from apibase.infrastructure.pools import ConnectionPools
+from apibase.infrastructure.pools.clients import REDIS_TIMEOUT_SECONDS
 from apibase.infrastructure.rate_limiting import build_rate_limit_storage, close_rate_limit_storage
 from apibase.infrastructure.secrets.cached import CachedSecretsProvider
 from apibase.infrastructure.secrets.factory import build_secrets_provider
@@ -49,15 +49,14 @@ from apibase.infrastructure.security.tokens.verifier import TokenPolicy, TokenVe
 
 __all__ = ["REDIS_TIMEOUT_SECONDS", "SecurityContainer", "build_security"]
 
-#: A Redis that does not answer must cost a request one second, not the client's default retry backoff.
-REDIS_TIMEOUT_SECONDS: Final = 1.0
-
 
 @dataclass
 class SecurityContainer:
     settings: Settings
     secrets: SecretsProvider
     hasher: Argon2PasswordHashing
+    #: The process's shared clients (Redis, HTTP); their owner, the kernel, closes them.
+    pools: ConnectionPools
     redis: Redis | None
     rate_limit_storage: Storage
     idempotency_store: IdempotencyStore
@@ -65,7 +64,6 @@ class SecurityContainer:
     sql_idempotency: SqlIdempotencyStore | None
     audit_log: AuditLog
     request_verifier: RequestVerifier | None
-    http: httpx.AsyncClient | None
     roles: RolePolicy
     #: Where API keys are checked (``AuthenticateApiKey``, handled by the identity module).
     commands: CommandBus
@@ -93,8 +91,7 @@ class SecurityContainer:
         auth = self.settings.auth
         if auth.external_jwks_url is None or auth.external_issuer is None or auth.external_audience is None:
             return None
-        self.http = self.http or httpx.AsyncClient()
-        jwks = self._external_jwks = RemoteJwks(auth.external_jwks_url, self.http)
+        jwks = self._external_jwks = RemoteJwks(auth.external_jwks_url, self.pools.http())
         # Identity providers rarely set ``typ`` or ``jti`` on access tokens; signature, issuer, audience and
         # lifetime are still checked exactly as for our own tokens.
         policy = TokenPolicy(
@@ -104,10 +101,6 @@ class SecurityContainer:
 
     async def stop(self) -> None:
         await close_rate_limit_storage(self.rate_limit_storage)
-        if self.redis is not None:
-            await self.redis.aclose()
-        if self.http is not None:
-            await self.http.aclose()
 
     async def check_secrets(self) -> None:
         """Readiness: the secrets backend itself (not the cache) answers for the signing key's secret.
@@ -150,17 +143,12 @@ def build_security(
     *,
     roles: RolePolicy,
     commands: CommandBus,
+    pools: ConnectionPools,
     encryptor: FieldEncryptor | None = None,
 ) -> SecurityContainer:
     """``roles``: the role policy every principal's permissions come from; ``commands``: the kernel's command bus,
-    on which the identity module handles ``AuthenticateApiKey``."""
-    redis = (
-        Redis.from_url(
-            settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        if settings.redis_url is not None
-        else None
-    )
+    on which the identity module handles ``AuthenticateApiKey``; ``pools``: the clients every store shares."""
+    redis = pools.redis
     backend = settings.idempotency.backend
     use_redis = backend == "redis" or (backend == "auto" and redis is not None)
     if use_redis and redis is None:
@@ -168,7 +156,7 @@ def build_security(
     sql_idempotency: SqlIdempotencyStore | None = None
     idempotency: IdempotencyStore
     if backend == "dapr":
-        idempotency = _dapr_idempotency_store(settings)
+        idempotency = _dapr_idempotency_store(settings, pools)
     elif use_redis and redis is not None:
         idempotency = RedisIdempotencyStore(redis)
     else:
@@ -187,26 +175,25 @@ def build_security(
     )
     return SecurityContainer(
         settings=settings,
-        secrets=build_secrets_provider(settings.secrets, settings.dapr),
+        secrets=build_secrets_provider(settings.secrets, settings.dapr, sidecar=pools.dapr),
         hasher=Argon2PasswordHashing(
             time_cost=settings.auth.password_time_cost, memory_cost=settings.auth.password_memory_kib
         ),
+        pools=pools,
         redis=redis,
-        rate_limit_storage=build_rate_limit_storage(settings.redis_url),
+        rate_limit_storage=build_rate_limit_storage(settings.redis_url, connection_pool=pools.redis_pool),
         idempotency_store=idempotency,
         sql_idempotency=sql_idempotency,
         audit_log=SqlAuditLog(session_factory),
         request_verifier=verifier,
-        http=None,
         roles=roles,
         commands=commands,
     )
 
 
-def _dapr_idempotency_store(settings: Settings) -> IdempotencyStore:
+def _dapr_idempotency_store(settings: Settings, pools: ConnectionPools) -> IdempotencyStore:
     """Keys in the sidecar's state store (``APIBASE_IDEMPOTENCY__BACKEND=dapr``); the ``dapr`` extra, imported here."""
-    from apibase.infrastructure.dapr.client import DaprSidecar  # noqa: PLC0415 - the extra
     from apibase.infrastructure.dapr.idempotency import DaprIdempotencyStore  # noqa: PLC0415 - the extra
     from apibase.infrastructure.dapr.state import DaprState  # noqa: PLC0415 - the extra
 
-    return DaprIdempotencyStore(DaprState(DaprSidecar(settings.dapr), settings.dapr.state_store))
+    return DaprIdempotencyStore(DaprState(pools.dapr(), settings.dapr.state_store))

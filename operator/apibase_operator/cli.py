@@ -192,6 +192,7 @@ def run_command(
         namespaces=namespace or (),
         standalone=True,
         liveness_endpoint=liveness,
+        memo=kopf.Memo(namespaces=tuple(namespace or ())),  # the watch caches' scope: the same namespaces
     )
 
 

@@ -4,6 +4,8 @@
   reconciliation asked for (a canary step's end, a Vault refresh, at the latest the resync interval): see
   ``schedule``;
 - spec updates and changes to owned objects (someone edited or deleted one: drift repair) wake that daemon;
+  owned objects are watched by the operator's own watch caches (``kube.cache``), label-selected to its objects,
+  which also answer the reconciler's reads, so kopf watches ApiBases only;
 - deletion runs behind kopf's finalizer and removes every owned object.
 """
 
@@ -15,24 +17,18 @@ from collections.abc import Mapping
 import kopf
 
 from apibase_operator import GROUP, PLURAL, VERSION
-from apibase_operator.runtime import MANAGED_BY, Reconciler
+from apibase_operator.kube.cache import WatchCache
+from apibase_operator.kube.informer import OWNER_LABEL
+from apibase_operator.runtime import Reconciler
 from apibase_operator.schedule import Schedule
 from apibase_operator.wiring import kube_configuration, reconciler_from_env
 
-__all__ = ["ERROR_BACKOFF_SECONDS", "OWNED_KINDS"]
+__all__ = ["CACHE_SYNC_SECONDS", "ERROR_BACKOFF_SECONDS"]
 
 #: After a reconciliation raised, kopf restarts the ApiBase's daemon this much later.
 ERROR_BACKOFF_SECONDS = 10.0
-#: Owned kinds watched for drift (group, version, plural); kopf skips any whose CRD is not installed.
-OWNED_KINDS = (
-    ("apps", "v1", "deployments"),
-    ("", "v1", "services"),
-    ("", "v1", "secrets"),
-    ("networking.istio.io", "v1", "virtualservices"),
-    ("networking.istio.io", "v1", "destinationrules"),
-    ("dapr.io", "v1alpha1", "components"),
-)
-_OWNED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+#: How long start-up waits for the watch caches' first listings; reads fall back to the API server until then.
+CACHE_SYNC_SECONDS = 60.0
 
 
 @kopf.on.login()
@@ -52,13 +48,36 @@ def login(**_: object) -> kopf.ConnectionInfo:
 
 
 @kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: object) -> None:
     # kopf's own per-handler events would be writes on every resync; ours say what changed, and only then.
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     if getattr(memo, "reconciler", None) is None:
         memo.reconciler = reconciler_from_env()
-    memo.schedule = Schedule()
+    memo.schedule = schedule = Schedule()
+    reconciler = _reconciler(memo)
+    namespaces: tuple[str, ...] = tuple(getattr(memo, "namespaces", None) or ())
+
+    def owner_changed(obj: Mapping[str, object]) -> None:
+        """Wake the ApiBase an owned object belongs to; an unchanged owner makes no writes, so no loop."""
+        metadata = obj.get("metadata")
+        labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+        owner = labels.get(OWNER_LABEL) if isinstance(labels, Mapping) else None
+        namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+        if isinstance(owner, str) and isinstance(namespace, str):
+            schedule.wake(namespace, owner)
+
+    reconciler.cache = cache = WatchCache(reconciler.kube, namespaces, on_change=owner_changed)
+    cache.start()
+    if not await cache.wait_synced(seconds=CACHE_SYNC_SECONDS):
+        logger.warning("watch caches not filled in %.0f s: reading from the API server meanwhile", CACHE_SYNC_SECONDS)
+
+
+@kopf.on.cleanup()
+async def stop_watching(memo: kopf.Memo, **_: object) -> None:
+    cache = _reconciler(memo).cache
+    if cache is not None:
+        await cache.stop()
 
 
 def _reconciler(memo: kopf.Memo) -> Reconciler:
@@ -101,17 +120,3 @@ async def spec_changed(namespace: str | None, name: str, memo: kopf.Memo, **_: o
 async def delete(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: object) -> None:
     removed = await _reconciler(memo).cleanup(body)
     logger.info("removed %d owned object(s)", removed)
-
-
-async def _owner_changed(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
-    """Wake the ApiBase an owned object belongs to; an unchanged owner makes no writes, so no loop."""
-    metadata: Mapping[str, object] = body.get("metadata", {})
-    labels = metadata.get("labels") or {}
-    owner = labels.get("app.kubernetes.io/instance") if isinstance(labels, Mapping) else None
-    namespace = metadata.get("namespace")
-    if isinstance(owner, str) and isinstance(namespace, str):
-        _schedule(memo).wake(namespace, owner)
-
-
-for _group, _version, _plural in OWNED_KINDS:
-    kopf.on.event(_group, _version, _plural, labels=_OWNED)(_owner_changed)

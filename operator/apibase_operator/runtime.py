@@ -2,7 +2,9 @@
 
 Everything the cluster sees goes through :class:`KubeClient`; every decision is made by the pure modules
 (``reconcile``, ``canary.progression``, ``vault.sync``). A write happens only when the cluster differs from
-the desired state, so a resync of an unchanged ApiBase makes no write request at all.
+the desired state, so a resync of an unchanged ApiBase makes no write request at all; with a
+:class:`WatchCache` it makes no read request either (owned objects are read from the watch caches, and the API
+server only when a cache cannot answer).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from apibase_operator.crd.models import (
     ConditionType,
     Vault,
 )
+from apibase_operator.kube.cache import WatchCache
 from apibase_operator.kube.client import KubeClient, KubeError
 from apibase_operator.kube.compare import contains
-from apibase_operator.kube.kinds import MANAGED_KINDS, kind_of
+from apibase_operator.kube.kinds import MANAGED_KINDS, Kind, kind_of
 from apibase_operator.metrics import METRICS, OperatorMetrics
 from apibase_operator.reconcile.desired import desired_objects
 from apibase_operator.reconcile.observed import Observed
@@ -85,6 +88,8 @@ class Reconciler:
     Vault syncs block (hvac, and the Kubernetes client for credentials), so they run on ``vault_executor``,
     a bounded pool of their own: a hanging Vault neither stalls the event loop (every other ApiBase) nor
     takes the default executor's threads, which the Kubernetes calls use.
+
+    Owned objects are read from ``cache`` when it can answer; without one (or on a miss) from the API server.
     """
 
     kube: KubeClient
@@ -95,6 +100,7 @@ class Reconciler:
     metrics: OperatorMetrics = METRICS
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     vault_executor: Executor | None = None
+    cache: WatchCache | None = None
 
     def __post_init__(self) -> None:
         if self.vault_executor is None:
@@ -122,7 +128,7 @@ class Reconciler:
             _log.warning("ApiBase %s/%s: could not record the failure", meta.get("namespace"), meta.get("name"))
 
     async def _reconcile(self, body: Mapping[str, object]) -> ReconcileResult:
-        writes_before = len(self.kube.writes)
+        writes_before = self.kube.write_count
         now = self.clock()
         generation = int(cast("Mapping[str, int]", body["metadata"]).get("generation") or 1)
         old_status = ApiBaseStatus.model_validate(body.get("status") or {})
@@ -331,7 +337,7 @@ class Reconciler:
         owner = {"metadata": resource.metadata.model_dump()}
         for obj in desired:
             kind, meta = kind_of(obj), cast("Mapping[str, str]", obj["metadata"])
-            existing = await self.kube.get(kind, meta["namespace"], meta["name"])
+            existing = await self._read(kind, meta["namespace"], meta["name"])
             if existing is not None and contains(existing, obj):
                 continue
             await self.kube.apply(obj)
@@ -346,18 +352,29 @@ class Reconciler:
             wanted.add(("Secret", vault_secret))  # between syncs, or while Vault is down, the last values stay
         owner = {"metadata": resource.metadata.model_dump()}
         for kind in MANAGED_KINDS:
-            for item in await self.kube.list(kind, resource.metadata.namespace, owned_selector(resource.metadata.name)):
+            for item in await self._owned(kind, resource.metadata.namespace, resource.metadata.name):
                 name = cast("Mapping[str, str]", item["metadata"])["name"]
                 if (kind.kind, name) not in wanted and await self.kube.delete(kind, resource.metadata.namespace, name):
                     self.metrics.write_request("delete", kind.kind)
                     await self.kube.event(owner, "Normal", "Pruned", f"Deleted {kind.kind} {name}: no longer desired")
+
+    async def _read(self, kind: Kind, namespace: str, name: str) -> dict[str, object] | None:
+        """From the watch cache; on a miss (not cached, or not yet listed) from the API server."""
+        if self.cache is not None and (cached := self.cache.get(kind, namespace, name)) is not None:
+            return cached
+        return await self.kube.get(kind, namespace, name)
+
+    async def _owned(self, kind: Kind, namespace: str, owner: str) -> list[dict[str, object]]:
+        if self.cache is not None and (cached := self.cache.owned_by(kind, namespace, owner)) is not None:
+            return cached
+        return await self.kube.list(kind, namespace, owned_selector(owner))
 
     async def _readiness(
         self, resource: ApiBaseResource, status: ApiBaseStatus, generation: int, now: datetime
     ) -> ApiBaseStatus:
         """Ready follows the stable Deployment's availability, as the Deployment controller reports it."""
         kind = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
-        deployment = await self.kube.get(kind, resource.metadata.namespace, resource.metadata.name) or {}
+        deployment = await self._read(kind, resource.metadata.namespace, resource.metadata.name) or {}
         observed = cast("Mapping[str, object]", deployment.get("status") or {})
         autoscaling = resource.spec.autoscaling
         wanted = autoscaling.min_replicas if autoscaling is not None and autoscaling.enabled else resource.spec.replicas
@@ -404,7 +421,7 @@ class Reconciler:
             await self.kube.patch_status(meta["namespace"], meta["name"], payload)
             self.metrics.write_request("patch", "ApiBase")
         return ReconcileResult(
-            writes=len(self.kube.writes) - writes_before, requeue_after_seconds=requeue, status=payload
+            writes=self.kube.write_count - writes_before, requeue_after_seconds=requeue, status=payload
         )
 
     async def cleanup(self, body: Mapping[str, object]) -> int:

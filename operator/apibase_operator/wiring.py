@@ -15,7 +15,8 @@ from kubernetes import config as k8s_config
 
 from apibase_operator.crd.models import Vault
 from apibase_operator.hash_key import DEFAULT_SECRET_NAME, load_hash_key
-from apibase_operator.kube.client import KubeClient
+from apibase_operator.kube.client import REQUEST_THREADS, KubeClient
+from apibase_operator.kube.kinds import MANAGED_KINDS
 from apibase_operator.runtime import OperatorConfig, Reconciler
 from apibase_operator.vault.client import HvacVaultReader, VaultReader
 from apibase_operator.vault.credentials import DEFAULT_AUDIENCE, KubernetesCredentials, Workload
@@ -50,6 +51,8 @@ def kube_configuration() -> k8s.Configuration:
         k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
         )
+    # A connection for each request thread and each watch (one per owned kind): none opened and dropped per call.
+    configuration.connection_pool_maxsize = REQUEST_THREADS + len(MANAGED_KINDS)
     return configuration
 
 

@@ -152,6 +152,9 @@ EXTRA_ADAPTERS = {
     Path("app/apibase/infrastructure/events/transports/kafka.py"): "kafka",
     # A package: its modules import each other (app/apibase/infrastructure/events/transports/__init__.py imports it).
     Path("app/apibase/infrastructure/events/transports/rabbitmq"): "rabbitmq",
+    # The optional servers (app/apibase/interface/cli/servers/__init__.py imports them when chosen).
+    Path("app/apibase/interface/cli/servers/granian.py"): "granian",
+    Path("app/apibase/interface/cli/servers/hypercorn.py"): "http3",
 }
 #: Modules that need an extra only through its adapters, which they import eagerly: loaded as lazily as those
 #: (by the factories, when their backend is selected).

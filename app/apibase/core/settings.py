@@ -25,9 +25,11 @@ __all__ = [
     "IdempotencySettings",
     "ObservabilitySettings",
     "PaginationSettings",
+    "PoolSettings",
     "RateLimitSection",
     "SecretsSettings",
     "SecuritySettings",
+    "ServerKind",
     "Settings",
     "SettingsError",
     "SigningSettings",
@@ -47,6 +49,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class ServerKind(StrEnum):
+    """The HTTP server ``apibase serve`` runs (``APIBASE_SERVER``); granian and hypercorn are optional extras."""
+
+    UVICORN = "uvicorn"
+    GRANIAN = "granian"
+    HYPERCORN = "hypercorn"
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,6 +69,31 @@ class DatabaseSettings(_Section):
     pool_timeout_seconds: float = Field(default=30.0, gt=0)
     pool_pre_ping: bool = True
     echo: bool = False
+
+
+class PoolSettings(_Section):
+    """How many connections each shared client keeps to Redis and to HTTP services (JWKS, log shipping, outbound
+    calls); one client per process, so these bound the whole process. The database pool is sized in
+    ``DatabaseSettings`` (``APIBASE_DATABASE__POOL_SIZE``); broker clients keep one connection each."""
+
+    redis_max_connections: int = Field(default=20, ge=1, le=10_000, description="Connections to Redis at most")
+    redis_wait_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How long a Redis command waits for a free connection before failing"
+    )
+    http_max_connections: int = Field(default=50, ge=1, le=10_000, description="HTTP connections open at most")
+    http_max_keepalive_connections: int = Field(default=10, ge=0, le=10_000, description="Idle ones kept for reuse")
+    http_keepalive_seconds: float = Field(default=5.0, gt=0, le=3600, description="An idle connection's lifetime")
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="Connect, read, write and pool wait")
+
+    @model_validator(mode="after")
+    def _keepalive_within_limit(self) -> PoolSettings:
+        if self.http_max_keepalive_connections > self.http_max_connections:
+            raise ValueError(
+                "http_max_keepalive_connections cannot exceed http_max_connections (idle connections are kept "
+                "within the limit): lower APIBASE_POOLS__HTTP_MAX_KEEPALIVE_CONNECTIONS or raise "
+                "APIBASE_POOLS__HTTP_MAX_CONNECTIONS"
+            )
+        return self
 
 
 class PaginationSettings(_Section):
@@ -286,6 +321,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    server: ServerKind = Field(
+        default=ServerKind.UVICORN,
+        description="uvicorn (HTTP/1.1); granian (speed; HTTP/2, also h2c), `apibase[granian]`; hypercorn (HTTP/2, "
+        "h2c and HTTP/3), `apibase[http3]`",
+    )
+    http3_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="UDP port for HTTP/3 over QUIC (hypercorn with TLS), advertised in `Alt-Svc`; default: none",
+    )
     shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
     worker_healthcheck_timeout_seconds: int = Field(
         default=30,
@@ -299,6 +345,7 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = Field(default=None, description="Migrate at start-up; default: only on SQLite")
     database_url: str = Field(default="sqlite+aiosqlite:///./apibase.db", min_length=1)
     database: DatabaseSettings = DatabaseSettings()
+    pools: PoolSettings = PoolSettings()
     pagination: PaginationSettings = PaginationSettings()
     security: SecuritySettings = SecuritySettings()
     request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)

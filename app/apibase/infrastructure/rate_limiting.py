@@ -7,9 +7,10 @@ root from ``APIBASE_REDIS_URL`` and closed at shutdown.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from redis.asyncio import ConnectionPool
 
 __all__ = ["DEFAULT_KEY_PREFIX", "build_rate_limit_storage", "close_rate_limit_storage"]
 
@@ -19,8 +20,11 @@ DEFAULT_KEY_PREFIX: Final = "apibase:ratelimit"
 _REDIS_SCHEMES: Final = ("redis://", "rediss://", "redis+unix://")
 
 
-def build_rate_limit_storage(url: str | None = None, *, key_prefix: str = DEFAULT_KEY_PREFIX) -> Storage:
-    """In-memory storage without a URL, else a Redis storage (redis-py client) under ``key_prefix``.
+def build_rate_limit_storage(
+    url: str | None = None, *, key_prefix: str = DEFAULT_KEY_PREFIX, connection_pool: ConnectionPool | None = None
+) -> Storage:
+    """In-memory storage without a URL, else a Redis storage (redis-py client) under ``key_prefix``, on
+    ``connection_pool`` when given (the process's shared pool; closing the storage then leaves it open).
 
     Any other URL is a ``ValueError`` at start-up: counting nowhere would silently switch the limits off.
     """
@@ -29,7 +33,14 @@ def build_rate_limit_storage(url: str | None = None, *, key_prefix: str = DEFAUL
     redis_url = url.removeprefix("async+")
     if not redis_url.startswith(_REDIS_SCHEMES):
         raise ValueError("the rate-limit storage must be a redis:// or rediss:// URL (or None to count in memory)")
-    return RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=key_prefix, wrap_exceptions=True)
+    uri = f"async+{redis_url}"
+    if connection_pool is None:
+        return RedisStorage(uri, implementation="redispy", key_prefix=key_prefix, wrap_exceptions=True)
+    # limits documents ``connection_pool`` but types its options as scalars.
+    pool: Any = connection_pool
+    return RedisStorage(
+        uri, implementation="redispy", key_prefix=key_prefix, wrap_exceptions=True, connection_pool=pool
+    )
 
 
 async def close_rate_limit_storage(storage: Storage) -> None:

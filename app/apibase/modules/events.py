@@ -50,7 +50,9 @@ class EventsModule:
         return {}
 
     def build(self, kernel: Kernel) -> Features:
-        transport = build_transport(kernel.settings, kernel.dispatcher)
+        transport = build_transport(kernel.settings, kernel.dispatcher, sidecar=kernel.pools.dapr)
+        if transport.pool is not None:
+            kernel.pools.track(kernel.settings.events.publisher, transport.pool)
         relay = outbox_relay(kernel, transport)
         tasks: list[BackgroundTask] = []
         if kernel.settings.events.relay_enabled:

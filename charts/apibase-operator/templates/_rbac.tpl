@@ -1,10 +1,9 @@
 {{/*
 RBAC rules, least privilege: exactly the verbs the operator's code uses.
 
-- Owned kinds (apibase_operator.kube.kinds.MANAGED_KINDS): the reconciler reads one object (get), lists them by
-  label to prune (list), applies with server-side apply (patch; create when the server has no SSA) and prunes
-  (delete). Never update.
-- The kinds kopf watches for drift (apibase_operator.handlers.OWNED_KINDS) also need watch.
+- Owned kinds (apibase_operator.kube.kinds.MANAGED_KINDS): the watch caches (apibase_operator.kube.cache) list
+  and watch each of them, label-selected; the reconciler reads one object the caches cannot answer (get), applies
+  with server-side apply (patch; create when the server has no SSA) and prunes (delete). Never update.
 - ApiBases: kopf lists and watches them and patches annotations and its finalizer; the reconciler reads one
   (get) and patches the status subresource; owner references with blockOwnerDeletion need update on
   apibases/finalizers (OwnerReferencesPermissionEnforcement).
@@ -34,16 +33,16 @@ RBAC rules, least privilege: exactly the verbs the operator's code uses.
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["serviceaccounts"]
-  verbs: ["get", "list", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["serviceaccounts/token"]
   verbs: ["create"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["get", "list", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "list", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["dapr.io"]
   resources: ["components"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
@@ -52,7 +51,7 @@ RBAC rules, least privilege: exactly the verbs the operator's code uses.
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["security.istio.io"]
   resources: ["peerauthentications", "authorizationpolicies"]
-  verbs: ["get", "list", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

@@ -1,16 +1,21 @@
 """An async façade over the official Kubernetes client: get, list, server-side apply, delete, status, events.
 
-The official client is synchronous, so each call runs in a worker thread; the operator's concurrency comes
-from kopf handling many resources at once, not from parallel requests within one reconcile.
+The official client is synchronous, so each call runs in a worker thread of the client's own pool (the default
+executor has only CPUs + 4 threads, and would cap the requests in flight for every ApiBase at once); the
+operator's concurrency comes from kopf handling many resources at once, not from parallel requests within one
+reconcile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import AsyncGenerator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
@@ -20,12 +25,17 @@ from kubernetes.client import ApiClient
 
 from apibase_operator import API_VERSION, KIND, PLURAL
 from apibase_operator.kube.kinds import Kind, kind_of
+from apibase_operator.kube.stream import watch_events
 
-__all__ = ["FIELD_MANAGER", "KubeClient", "KubeError", "Write"]
+__all__ = ["FIELD_MANAGER", "REQUEST_THREADS", "KubeClient", "KubeError", "Listing", "Write", "has_labels"]
 
 FIELD_MANAGER = "apibase-operator"
 _log = logging.getLogger(__name__)
 _JSON = "application/json"
+#: How many of the latest writes ``KubeClient.writes`` keeps.
+_RECENT_WRITES = 1000
+#: Requests in flight at once; the connection pool of the ``ApiClient`` should hold as many connections.
+REQUEST_THREADS = 16
 
 
 class KubeError(Exception):
@@ -42,14 +52,31 @@ class Write:
     path: str
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Every object of a collection and the ``resourceVersion`` a watch continues from."""
+
+    items: list[dict[str, object]]
+    resource_version: str | None
+
+
 @dataclass
 class KubeClient:
-    """One per operator process; ``writes`` records every mutating request (a no-op resync must add none)."""
+    """One per operator process; ``write_count`` counts every mutating request (a no-op resync must add none).
+
+    ``writes`` keeps the latest of them, for tests and debugging: bounded, so that a long-running operator does
+    not grow with every write it ever made.
+    """
 
     api: ApiClient
     field_manager: str = FIELD_MANAGER
     server_side_apply: bool = True
-    writes: list[Write] = field(default_factory=list)
+    writes: deque[Write] = field(default_factory=lambda: deque(maxlen=_RECENT_WRITES))
+    write_count: int = 0
+    #: Threads for requests (the client blocks): as many requests can be in flight at once.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="kube")
+    )
 
     async def _call(
         self, method: str, path: str, body: object = None, content_type: str = _JSON
@@ -65,7 +92,9 @@ class KubeClient:
 
         if method != "GET":
             self.writes.append(Write(method, path))
-        status, raw = await asyncio.to_thread(call)
+            self.write_count += 1
+        context = contextvars.copy_context()  # the caller's log context, as asyncio.to_thread would pass it
+        status, raw = await asyncio.get_running_loop().run_in_executor(self.executor, context.run, call)
         if status == 404 and method in {"GET", "DELETE"}:
             return status, None
         if status >= 400:
@@ -81,10 +110,40 @@ class KubeClient:
         The selector is checked again here: pruning deletes what this returns, so a server (an emulator, a proxy)
         that ignored ``labelSelector`` must not make the operator delete objects that are not its own.
         """
-        query = urlencode({"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))})
+        query = urlencode({"labelSelector": _selector(selector)})
         _, body = await self._call("GET", f"{kind.collection(namespace)}?{query}")
         items = [cast("dict[str, object]", item) for item in cast("list[object]", (body or {}).get("items") or [])]
-        return [item for item in items if _has_labels(item, selector)]
+        return [item for item in items if has_labels(item, selector)]
+
+    async def list_collection(
+        self, kind: Kind, namespace: str | None, selector: Mapping[str, str], page_size: int = 500
+    ) -> Listing:
+        """A consistent listing (one snapshot, read in pages), for a watch cache to start from."""
+        items: list[dict[str, object]] = []
+        query = {"labelSelector": _selector(selector), "limit": str(page_size)}
+        while True:
+            _, body = await self._call("GET", f"{kind.collection(namespace)}?{urlencode(query)}")
+            page = cast("list[object]", (body or {}).get("items") or [])
+            items.extend(item for item in cast("list[dict[str, object]]", page) if has_labels(item, selector))
+            metadata = cast("Mapping[str, object]", (body or {}).get("metadata") or {})
+            if not (token := metadata.get("continue")):
+                version = metadata.get("resourceVersion")
+                return Listing(items, str(version) if version else None)
+            query["continue"] = str(token)
+
+    def watch(
+        self, kind: Kind, namespace: str | None, selector: Mapping[str, str], resource_version: str | None, seconds: int
+    ) -> AsyncGenerator[dict[str, object]]:
+        """Watch events after ``resource_version`` (bookmarks asked for), until the server ends it after ``seconds``."""
+        query = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "labelSelector": _selector(selector),
+            "timeoutSeconds": str(seconds),
+        }
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        return watch_events(self.api, f"{kind.collection(namespace)}?{urlencode(query)}", seconds + 30.0)
 
     async def apply(self, obj: dict[str, object]) -> dict[str, object] | None:
         """Server-side apply under our field manager; where the server has no SSA, create or merge-patch."""
@@ -151,7 +210,11 @@ class KubeClient:
             _log.warning("could not record event %s on %s/%s", reason, namespace, metadata["name"], exc_info=True)
 
 
-def _has_labels(item: Mapping[str, object], selector: Mapping[str, str]) -> bool:
+def _selector(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def has_labels(item: Mapping[str, object], selector: Mapping[str, str]) -> bool:
     metadata = item.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
     return isinstance(labels, Mapping) and all(labels.get(key) == value for key, value in selector.items())

@@ -18,7 +18,10 @@ class Kind:
         group_version = self.api_version
         return f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
 
-    def collection(self, namespace: str) -> str:
+    def collection(self, namespace: str | None) -> str:
+        """The namespace's collection; ``None``: every namespace's (what a cluster-wide watch reads)."""
+        if namespace is None:
+            return f"{self.base}/{self.plural}"
         return f"{self.base}/namespaces/{namespace}/{self.plural}"
 
     def item(self, namespace: str, name: str) -> str:

@@ -16,6 +16,7 @@ from apibase.core.settings import DaprSettings, IdempotencySettings
 from apibase.domain.identity.permissions import PermissionRegistry
 from apibase.domain.identity.roles import kernel_role_policy
 from apibase.infrastructure.dapr.idempotency import DaprIdempotencyStore
+from apibase.infrastructure.pools import ConnectionPools
 from apibase.security import SecurityContainer, build_security
 from apibase.testing.service import service_settings
 
@@ -35,7 +36,10 @@ def container(tmp_path: Path, answer: Result[Principal, AnyAppError]) -> tuple[S
 
     settings = service_settings(tmp_path / "security.db")
     roles = kernel_role_policy(PermissionRegistry())
-    return build_security(settings, async_sessionmaker(), roles=roles, commands=commands), seen
+    security = build_security(
+        settings, async_sessionmaker(), roles=roles, commands=commands, pools=ConnectionPools(settings)
+    )
+    return security, seen
 
 
 async def test_an_api_key_is_checked_by_the_command_the_identity_module_handles(tmp_path: Path) -> None:
@@ -82,7 +86,11 @@ def test_the_dapr_idempotency_backend_keeps_keys_in_the_sidecars_state_store(tmp
         }
     )
     security = build_security(
-        settings, async_sessionmaker(), roles=kernel_role_policy(PermissionRegistry()), commands=CommandBus()
+        settings,
+        async_sessionmaker(),
+        roles=kernel_role_policy(PermissionRegistry()),
+        commands=CommandBus(),
+        pools=ConnectionPools(settings),
     )
     assert isinstance(security.idempotency_store, DaprIdempotencyStore)
     assert security.sql_idempotency is None

@@ -250,6 +250,7 @@ def test_run_logs_ecs_json_at_the_level_asked_then_runs_kopf(runner, monkeypatch
     assert result.exit_code == 0, result.output
     assert levels == ["DEBUG"]
     assert [(run["clusterwide"], run["namespaces"]) for run in runs] == [(False, ["shop"])]
+    assert runs[0]["memo"].namespaces == ("shop",)  # the watch caches watch the same namespaces
 
 
 def test_run_refuses_an_unknown_log_level_in_one_line(runner, monkeypatch):

@@ -44,7 +44,7 @@ from shop.testing.migrations import (
 
 pytestmark = pytest.mark.unit
 
-HEADS = {"apibase": ("apibase_0003",), "catalog": ("catalog_0005",), "ordering": ("ordering_0004",)}
+HEADS = {"apibase": ("apibase_0003",), "catalog": ("catalog_0006",), "ordering": ("ordering_0005",)}
 SHOP_TABLES = {"products", "product_sales", "product_sales_orders", "orders", "order_lines"}
 VERSION_TABLES = {"alembic_version", "alembic_version_catalog", "alembic_version_ordering"}
 
@@ -139,7 +139,7 @@ def test_autogenerate_on_an_up_to_date_database_finds_nothing(settings: Settings
 
     path = create_revision(settings, catalog, "nothing to do")
 
-    assert path.name == "catalog_0006_nothing_to_do.py"
+    assert path.name == "catalog_0007_nothing_to_do.py"
     assert "op." not in path.read_text()
 
 
@@ -191,5 +191,5 @@ def test_apibase_db_upgrade_reports_each_branch_of_the_shop(settings: Settings) 
 
     assert (result.exit_code, result.stdout) == (
         0,
-        "apibase at apibase_0003 (head)\ncatalog at catalog_0005 (head)\nordering at ordering_0004 (head)\n",
+        "apibase at apibase_0003 (head)\ncatalog at catalog_0006 (head)\nordering at ordering_0005 (head)\n",
     )

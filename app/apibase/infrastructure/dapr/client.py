@@ -18,6 +18,7 @@ from dapr.conf import settings as sdk_settings
 
 from apibase.core.settings import DaprSettings
 from apibase.infrastructure.dapr.call_metadata import CallMetadataInterceptor
+from apibase.infrastructure.pools.status import PoolStatus
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "DaprSidecar", "SidecarUnavailableError"]
 
@@ -56,6 +57,11 @@ class DaprSidecar:
                     raise SidecarUnavailableError(f"the Dapr sidecar is not healthy ({self!r})") from None
                 self._client = DaprClient(address=self.settings.grpc_endpoint, interceptors=[CallMetadataInterceptor()])
             return self._client
+
+    def status(self) -> PoolStatus:
+        """One gRPC channel, in use while open: calls are multiplexed on it."""
+        opened = int(self._client is not None)
+        return PoolStatus(limit=1, open=opened, in_use=opened, idle=0)
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -28,7 +28,7 @@ import random
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
@@ -366,8 +366,14 @@ def ship_to(shipper: LogShipper) -> Processor:
     return offer_copy
 
 
-def build_log_shipper(settings: Settings) -> LogShipper | None:
-    """The shipper ``settings.observability`` asks for, or ``None`` when no log cluster is configured."""
+def build_log_shipper(
+    settings: Settings, *, client: Callable[[], httpx.AsyncClient] | None = None
+) -> LogShipper | None:
+    """The shipper ``settings.observability`` asks for, or ``None`` when no log cluster is configured.
+
+    ``client`` makes the HTTP client it sends through (the process's pooled one, which its owner closes); it is
+    called only when a log cluster is configured.
+    """
     observability = settings.observability
     if observability.log_shipping_url is None:
         return None
@@ -377,4 +383,5 @@ def build_log_shipper(settings: Settings) -> LogShipper | None:
         batch_size=observability.log_shipping_batch_size,
         flush_seconds=observability.log_shipping_flush_seconds,
         buffer_size=observability.log_shipping_buffer,
+        client=client() if client is not None else None,
     )

@@ -139,6 +139,7 @@ class Metrics:
         self._login_failures = Counter("login_failures", "Refused logins, by error code", ["reason"], registry=registry)
         self._engines: dict[str, AsyncEngine] = {}
         self._pool_gauges: list[Gauge] = []
+        self._before_export: list[Callable[[], None]] = []
         if self.multiprocess_dir is None:
             registry.register(_PoolCollector(self._engines))
         else:
@@ -165,7 +166,13 @@ class Metrics:
         """Report ``engine``'s pool as ``db_pool_*{pool=name}``."""
         self._engines[name] = engine
 
+    def before_export(self, copy: Callable[[], None]) -> None:
+        """Multiprocess mode: run ``copy`` (which sets this process's gauges) wherever the pool status is copied."""
+        self._before_export.append(copy)
+
     def _copy_pool_status(self) -> None:
+        for copy in self._before_export:
+            copy()
         for name, engine in self._engines.items():
             status = _pool_status(engine.pool)
             if status is not None:

@@ -39,6 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apibase.core.context import current_correlation_id
 from apibase.core.settings import Settings
+from apibase.infrastructure.observability.server_spans import (
+    instrument_server_spans,
+    lean_server_spans_suffice,
+    uninstrument_server_spans,
+)
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -90,7 +95,8 @@ def configure_tracing(
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     for processor in processors:
         provider.add_span_processor(processor)
-    return TracingHandle(provider, settings)
+    # Parent-based, then a trace-id ratio: neither reads a span's attributes, so unsampled requests skip them.
+    return TracingHandle(provider, settings, sampler_reads_attributes=False)
 
 
 def _traces_url(endpoint: str) -> str:
@@ -102,8 +108,12 @@ def _traces_url(endpoint: str) -> str:
 class TracingHandle:
     """What one application instrumented, and the provider its spans go to; ``shutdown()`` reverts it all."""
 
-    def __init__(self, provider: TracerProvider | None, settings: Settings) -> None:
+    def __init__(
+        self, provider: TracerProvider | None, settings: Settings, *, sampler_reads_attributes: bool = True
+    ) -> None:
+        """``sampler_reads_attributes=False`` only for a provider whose sampler ignores span attributes."""
         self._provider = provider
+        self._sampler_reads_attributes = sampler_reads_attributes
         self._excluded_urls = re.escape(settings.observability.metrics_path) + r"(\?|$)"
         self._apps: list[FastAPI] = []
         self._engines: list[Engine] = []
@@ -124,10 +134,21 @@ class TracingHandle:
         """Server spans for every request but metrics scrapes; call before the first request.
 
         Probes stay traced on purpose: excluding a URL drops only its server span, so the readiness check's SQL
-        would turn into orphan root spans.
+        would turn into orphan root spans. The span comes from ``ServerSpanMiddleware`` (the same span for a
+        fraction of the cost) unless a global meter provider or header capture asks for what only
+        ``FastAPIInstrumentor`` does (see ``apibase.infrastructure.observability.server_spans``).
         """
         self._check_open()
         if self._provider is None:
+            return
+        self._apps.append(app)
+        if lean_server_spans_suffice():
+            instrument_server_spans(
+                app,
+                tracer_provider=self._provider,
+                excluded_urls=self._excluded_urls,
+                sampler_reads_attributes=self._sampler_reads_attributes,
+            )
             return
         FastAPIInstrumentor.instrument_app(
             app,
@@ -135,7 +156,6 @@ class TracingHandle:
             excluded_urls=self._excluded_urls,
             exclude_spans=["receive", "send"],
         )
-        self._apps.append(app)
 
     def instrument_engine(self, engine: AsyncEngine | Engine) -> None:
         """A span per SQL statement on this engine only.
@@ -175,7 +195,10 @@ class TracingHandle:
             return
         self._closed = True
         for app in self._apps:
-            FastAPIInstrumentor.uninstrument_app(app)
+            if getattr(app, "_is_instrumented_by_opentelemetry", False):
+                FastAPIInstrumentor.uninstrument_app(app)
+            else:
+                uninstrument_server_spans(app)
         for engine in self._engines:
             _remove_engine_listeners(engine)
         for redis_client in self._redis_clients:

@@ -36,7 +36,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=pool.max_overflow,
         pool_timeout=pool.pool_timeout_seconds,
         pool_pre_ping=pool.pool_pre_ping,
+        connect_args=_application_name(url, settings.service_name),
     )
+
+
+def _application_name(url: str, name: str) -> dict[str, object]:
+    """Name the connections after the service on PostgreSQL, so ``pg_stat_activity`` tells whose they are."""
+    match make_url(url).get_driver_name():
+        case "asyncpg":
+            return {"server_settings": {"application_name": name}}
+        case "psycopg" | "psycopg_async":
+            return {"application_name": name}
+        case _:
+            return {}
 
 
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:

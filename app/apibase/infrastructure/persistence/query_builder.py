@@ -21,7 +21,8 @@ Every method returns a new builder, so a base query can be shared and refined::
     revenue = await paid.sum(OrderRow.amount).value(session)  # a single aggregate's value
 
 Three result shapes share :class:`QueryBase`'s ``where``, ``order_by``, ``paginate``, ``join``,
-``include_deleted`` and ``count_rows``; each has ``build()``, ``await all(session)`` and ``await first(session)``:
+``include_deleted``, ``hints`` (index hints; load_only and eager loads for entity rows: see ``query_hints``) and
+``count_rows``; each has ``build()``, ``await all(session)`` and ``await first(session)``:
 
 * ``QueryBuilder[T]``: rows are model instances ``T``;
 * ``ProjectionQuery`` (from ``.select(...)``): rows are ``dict[str, object]`` keyed by column name or label;
@@ -54,6 +55,7 @@ from typing import Self, cast
 from sqlalchemy import (
     ColumnElement,
     FromClause,
+    ScalarResult,
     Select,
     SQLColumnExpression,
     UnaryExpression,
@@ -71,6 +73,7 @@ from apibase.application.pagination import SortField
 from apibase.application.query_guards import MAX_LIMIT
 from apibase.core.errors import FieldError, ValidationFailed
 from apibase.domain.specification import Specification
+from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 
 __all__ = [
@@ -236,6 +239,7 @@ class _QueryState:
     groups: tuple[Expression, ...] = ()
     aggregates: tuple[tuple[str, Aggregate], ...] = ()
     having: tuple[Condition, ...] = ()
+    hints: QueryHints = NO_HINTS
 
     def source(self, name: str) -> _Source | None:
         return next((source for source in self.sources() if source.name == name), None)
@@ -259,6 +263,10 @@ class _QueryState:
             clause = clause.join(join.source.table, onclause, isouter=join.outer)
         return clause
 
+    def hinted_tables(self) -> dict[str | None, FromClause]:
+        """The tables an index hint may name: the root as None or by its name, and each join by its name."""
+        return {None: self.root.table, **{source.name: source.table for source in self.sources()}}
+
     def where(self) -> list[Condition]:
         conditions = list(self.conditions)
         if not self.include_deleted and SOFT_DELETE_COLUMN in self.root.table.c:
@@ -268,6 +276,7 @@ class _QueryState:
     def finish[*Ts](self, statement: Select[*Ts], *, ordered: bool = True, paged: bool = True) -> Select[*Ts]:
         statement = statement.select_from(self.from_clause(include_deleted=self.include_deleted))
         statement = statement.where(*self.where())
+        statement = self.hints.with_indexes(statement, self.hinted_tables())
         if ordered:
             statement = statement.order_by(*self.order)
         if paged and self.offset:
@@ -376,6 +385,12 @@ class QueryBase:
         """Also return soft-deleted rows (of the root and of joined tables)."""
         return self._evolve(replace(self._state, include_deleted=include))
 
+    def hints(self, hints: QueryHints) -> Self:
+        """Read with these hints (see ``query_hints``); column subsets and eager loads are for entity rows only."""
+        if hints.shapes_entities and not isinstance(self, QueryBuilder):
+            raise ValueError("columns and eager loads shape entity rows; a projection or aggregate selects its own")
+        return self._evolve(replace(self._state, hints=hints))
+
     def _count_statement(self) -> Select[int]:
         return self._state.finish(select(func.count()), ordered=False, paged=False)
 
@@ -405,13 +420,20 @@ class QueryBuilder[T: DeclarativeBase](QueryBase):
         self._model = model
 
     def build(self) -> Select[T]:
-        return self._state.finish(select(self._model))
+        statement = self._state.finish(select(self._model))
+        options = self._state.hints.options(self._model)
+        return statement.options(*options) if options else statement
+
+    async def _scalars(self, session: AsyncSession, statement: Select[T]) -> ScalarResult[T]:
+        result = await session.scalars(statement)
+        # A joined eager load of a collection repeats the root row per child: the ORM needs them made unique.
+        return result.unique() if self._state.hints.joins_collections(self._model) else result
 
     async def all(self, session: AsyncSession) -> list[T]:
-        return list((await session.scalars(self.build())).all())
+        return list((await self._scalars(session, self.build())).all())
 
     async def first(self, session: AsyncSession) -> T | None:
-        return (await session.scalars(self.build().limit(1))).first()
+        return (await self._scalars(session, self.build().limit(1))).first()
 
     def select(self, *columns: Expression) -> ProjectionQuery:
         """Only these columns, as dicts keyed by column name (label expressions to name them)."""

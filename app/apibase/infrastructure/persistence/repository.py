@@ -16,9 +16,10 @@ stamped with it, so no caller can reach another tenant's rows; another tenant's 
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Hashable, Sequence
-from typing import ClassVar, Protocol, cast
+from typing import ClassVar, Protocol, Self, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, false, func, insert, or_, select, text, update
@@ -35,6 +36,7 @@ from apibase.core.types import Branded
 from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
 from apibase.domain.specification import Specification
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN, Tenancy, tenancy_of
+from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints, table_select
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 from apibase.infrastructure.persistence.tenancy import required_tenant
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
@@ -67,6 +69,8 @@ class SQLAlchemyRepository[
     filterable_fields: frozenset[str] = frozenset()
     sortable_fields: frozenset[str] = frozenset()
     soft_delete: ClassVar[bool] = True
+    #: How reads run (index hints, a column subset): see ``query_hints``; ``hinted()`` changes it per use.
+    query_hints: QueryHints = NO_HINTS
 
     def __init__(self, unit_of_work: SQLAlchemyUnitOfWork, *, cursor_codec: CursorCodec) -> None:
         self._uow = unit_of_work
@@ -131,7 +135,13 @@ class SQLAlchemyRepository[
         ]
 
     def _select(self) -> Select[tuple[object, ...]]:
-        return select(self._table)
+        return table_select(self._table, self.query_hints, self.mapper.entity_type)
+
+    def hinted(self, hints: QueryHints) -> Self:
+        """This repository, in the same unit of work, reading with ``hints`` instead of its class's."""
+        clone = copy.copy(self)
+        clone.query_hints = hints
+        return clone
 
     async def _entities(self, statement: Select[tuple[object, ...]]) -> list[TEntity]:
         rows = (await self._uow.session.execute(statement)).all()

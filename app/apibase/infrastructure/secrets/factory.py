@@ -7,10 +7,16 @@ are imported here, when selected, and never at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from apibase.application.ports.secrets import SecretsProvider
 from apibase.core.settings import DaprSettings, SecretsSettings
 from apibase.infrastructure.secrets.cached import CachedSecretsProvider
 from apibase.infrastructure.secrets.env_file import EnvFileSecretsProvider
+
+if TYPE_CHECKING:
+    from apibase.infrastructure.dapr.client import DaprSidecar
 
 __all__ = ["SECRETS_CACHE_SECONDS", "MissingExtraError", "build_secrets_provider"]
 
@@ -33,8 +39,14 @@ def _is_missing(exc: ModuleNotFoundError, *sdk: str) -> bool:
     return (exc.name or "").partition(".")[0] in sdk
 
 
-def build_secrets_provider(settings: SecretsSettings, dapr: DaprSettings | None = None) -> SecretsProvider:
-    """``dapr``: the sidecar the ``dapr`` provider reads from (``Settings.dapr``; its defaults when omitted)."""
+def build_secrets_provider(
+    settings: SecretsSettings,
+    dapr: DaprSettings | None = None,
+    *,
+    sidecar: Callable[[], DaprSidecar] | None = None,
+) -> SecretsProvider:
+    """``dapr``: the sidecar the ``dapr`` provider reads from (``Settings.dapr``; its defaults when omitted);
+    ``sidecar``: the process's shared client of it (``ConnectionPools.dapr``), else one of its own."""
     inner: SecretsProvider
     match settings.provider:
         case "vault":
@@ -73,7 +85,8 @@ def build_secrets_provider(settings: SecretsSettings, dapr: DaprSettings | None 
                     raise
                 raise MissingExtraError("dapr", "dapr", exc.name) from None
             sidecar_settings = dapr or DaprSettings()
-            inner = DaprSecretsProvider(DaprSidecar(sidecar_settings), sidecar_settings.secret_store)
+            client = sidecar() if sidecar is not None else DaprSidecar(sidecar_settings)
+            inner = DaprSecretsProvider(client, sidecar_settings.secret_store)
         case "env":
             inner = EnvFileSecretsProvider(directory=settings.directory)
     return CachedSecretsProvider(inner, ttl_seconds=SECRETS_CACHE_SECONDS)

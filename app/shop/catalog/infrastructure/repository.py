@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from apibase.core.errors import ConflictError, EntityNotFound, ValidationFailed
+from apibase.infrastructure.persistence.orm import TENANT_COLUMN
+from apibase.infrastructure.persistence.query_hints import QueryHints, columns_except
 from apibase.infrastructure.persistence.repository import SQLAlchemyRepository
 from shop.catalog.application.dto import ProductCreate, ProductUpdate
 from shop.catalog.application.errors import DuplicateSkuError
@@ -28,6 +30,8 @@ class ProductRepository(SQLAlchemyRepository[Product, ProductRow, ProductCreate,
     mapper = ProductMapper()
     filterable_fields = PRODUCT_FIELDS
     sortable_fields = PRODUCT_FIELDS
+    #: Every column but the tenant's: each statement already fixes it, and a product has no field for it.
+    query_hints = QueryHints(columns=columns_except(ProductRow, TENANT_COLUMN))
 
     @asynccontextmanager
     async def _unique_sku(self, skus: Sequence[str]) -> AsyncIterator[None]:

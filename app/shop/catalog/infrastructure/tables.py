@@ -15,10 +15,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from apibase.infrastructure.persistence.column_types import ExactDecimal
 from apibase.infrastructure.persistence.orm import AuditColumns, Base, TenantColumns, VersionedColumns
 
-__all__ = ["ProductRow"]
+__all__ = ["SORT_INDEXED", "ProductRow"]
 
-#: The predicate of the partial sku index, the same text on every supported database.
+#: The predicate of the partial indexes, the same text on every supported database.
 _LIVE_ROWS = "deleted_at IS NULL"
+#: The list sorts an index serves (with the tenant first and the id last); other sorts sort the tenant's rows.
+SORT_INDEXED = ("name", "price")
 
 
 class ProductRow(TenantColumns, VersionedColumns, AuditColumns, Base):
@@ -33,6 +35,19 @@ class ProductRow(TenantColumns, VersionedColumns, AuditColumns, Base):
             unique=True,
             sqlite_where=text(_LIVE_ROWS),
             postgresql_where=text(_LIVE_ROWS),
+        ),
+        # The list's sorts by name and by price walk these in order and stop after a page (no sort of the tenant's
+        # rows); ``id`` last matches the keyset tiebreaker. Checked with EXPLAIN on 100k rows (docs/performance.md).
+        *(
+            Index(
+                f"ix_products_live_{column}",
+                "tenant_id",
+                column,
+                "id",
+                sqlite_where=text(_LIVE_ROWS),
+                postgresql_where=text(_LIVE_ROWS),
+            )
+            for column in SORT_INDEXED
         ),
     )
 

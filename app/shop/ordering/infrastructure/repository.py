@@ -14,6 +14,8 @@ from sqlalchemy import Select, Table, delete, insert, select
 
 from apibase.application.cursor import CursorCodec
 from apibase.infrastructure.crypto.field_encryption import FieldEncryptor
+from apibase.infrastructure.persistence.orm import TENANT_COLUMN
+from apibase.infrastructure.persistence.query_hints import QueryHints, columns_except
 from apibase.infrastructure.persistence.repository import SQLAlchemyRepository
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from shop.ordering.domain.order import Order, OrderId
@@ -43,6 +45,8 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
     mapper = OrderMapper()
     filterable_fields = ORDER_FIELDS
     sortable_fields = ORDER_FIELDS
+    #: Every column but the tenant's: each statement already fixes it, and an order has no field for it.
+    query_hints = QueryHints(columns=columns_except(OrderRow, TENANT_COLUMN))
 
     def __init__(
         self, unit_of_work: SQLAlchemyUnitOfWork, *, cursor_codec: CursorCodec, encryptor: FieldEncryptor | None = None

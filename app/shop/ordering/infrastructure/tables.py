@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, Uuid
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apibase.infrastructure.persistence.column_types import ExactDecimal, UTCDateTime
@@ -25,7 +25,11 @@ _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 
 class OrderRow(TenantColumns, VersionedColumns, Base):
     __tablename__ = "orders"
-    __table_args__ = (CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
+        # The sales report's range: a tenant's orders paid between two instants (checked with EXPLAIN on 100k rows).
+        Index("ix_orders_tenant_id_paid_at", "tenant_id", "paid_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     customer_email: Mapped[str] = mapped_column(String(254), index=True)

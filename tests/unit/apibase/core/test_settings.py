@@ -206,3 +206,28 @@ def test_production_refuses_the_development_secret_key(monkeypatch: pytest.Monke
     with pytest.raises(SettingsError, match="APIBASE_SECURITY__SECRET_KEY") as refused:
         load_settings()
     assert "dev-insecure" not in str(refused.value)
+
+
+def test_pool_sizes_are_set_in_the_pools_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APIBASE_POOLS__REDIS_MAX_CONNECTIONS", "7")
+    monkeypatch.setenv("APIBASE_POOLS__HTTP_MAX_CONNECTIONS", "12")
+    monkeypatch.setenv("APIBASE_DATABASE__POOL_SIZE", "4")  # the database pool keeps its section and names
+
+    settings = load_settings()
+
+    assert (settings.pools.redis_max_connections, settings.pools.http_max_connections) == (7, 12)
+    assert settings.database.pool_size == 4
+
+
+def test_a_pool_of_no_connections_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APIBASE_POOLS__REDIS_MAX_CONNECTIONS", "0")
+    with pytest.raises(SettingsError, match=r"APIBASE_POOLS__REDIS_MAX_CONNECTIONS: .*greater than or equal to 1"):
+        load_settings()
+
+
+def test_more_idle_http_connections_than_the_limit_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APIBASE_POOLS__HTTP_MAX_CONNECTIONS", "5")
+    monkeypatch.setenv("APIBASE_POOLS__HTTP_MAX_KEEPALIVE_CONNECTIONS", "6")
+    with pytest.raises(SettingsError, match="lower APIBASE_POOLS__HTTP_MAX_KEEPALIVE_CONNECTIONS or raise") as error:
+        load_settings()
+    assert "APIBASE_POOLS: Value error, http_max_keepalive_connections cannot exceed" in str(error.value)

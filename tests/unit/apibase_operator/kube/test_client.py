@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import kmock
 import pytest
@@ -82,8 +84,49 @@ async def test_events_are_posted_and_errors_raise(client: KubeClient) -> None:
     assert refused.value.status == 404
 
 
+async def test_only_the_latest_writes_are_kept_but_all_are_counted(kmock: kmock.KubernetesEmulator) -> None:
+    api = ApiClient(Configuration(host=str(kmock.url).rstrip("/")))
+    client = KubeClient(api, writes=deque(maxlen=2))
+    for replicas in (1, 2, 3):
+        await client.apply(deployment(replicas))
+    api.close()
+    assert client.write_count == 4  # kmock has no server-side apply: the first one is a failed PATCH and a POST
+    assert [write.method for write in client.writes] == ["PATCH", "PATCH"]
+
+
+@dataclass
+class PagedServer(KubeClient):
+    """Answers GETs with the given pages in order, recording the paths asked for."""
+
+    pages: list[dict[str, object]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+    async def _call(
+        self, method: str, path: str, body: object = None, content_type: str = "application/json"
+    ) -> tuple[int, dict[str, object] | None]:
+        self.paths.append(path)
+        return 200, self.pages.pop(0)
+
+
+async def test_a_listing_is_read_in_pages_and_keeps_the_last_version() -> None:
+    ours = {"labels": {"app.kubernetes.io/instance": "shop"}}
+    server = PagedServer(ApiClient(Configuration(host="http://127.0.0.1:9")))
+    server.pages = [
+        {"metadata": {"continue": "t1"}, "items": [{"metadata": {**ours, "name": "a"}}, {"metadata": {"name": "x"}}]},
+        {"metadata": {"resourceVersion": "42"}, "items": [{"metadata": {**ours, "name": "b"}}]},
+    ]
+    listing = await server.list_collection(DEPLOYMENT, None, {"app.kubernetes.io/instance": "shop"}, page_size=2)
+    assert [item["metadata"]["name"] for item in listing.items] == ["a", "b"]  # type: ignore[index]
+    assert listing.resource_version == "42"
+    assert server.paths == [
+        "/apis/apps/v1/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dshop&limit=2",
+        "/apis/apps/v1/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dshop&limit=2&continue=t1",
+    ]
+
+
 def test_kind_paths() -> None:
     paths = {kind.kind: kind.item("ns", "x") for kind in MANAGED_KINDS}
     assert paths["Deployment"] == "/apis/apps/v1/namespaces/ns/deployments/x"
     assert paths["Service"] == "/api/v1/namespaces/ns/services/x"
     assert paths["VirtualService"] == "/apis/networking.istio.io/v1/namespaces/ns/virtualservices/x"
+    assert MANAGED_KINDS[0].collection(None) == "/apis/apps/v1/deployments"  # every namespace: a cluster-wide watch

@@ -32,7 +32,6 @@ from apibase_operator import API_VERSION, GROUP, KIND, PLURAL
 from apibase_operator.cli import cli
 from apibase_operator.crd.models import ApiBaseResource
 from apibase_operator.crd.schema import CRD_PATH, validate_against_crd
-from apibase_operator.handlers import OWNED_KINDS
 from apibase_operator.kube.kinds import MANAGED_KINDS
 from apibase_operator.reconcile import Observed, desired_objects
 from apibase_operator.reconcile.schemas import schema_for
@@ -293,8 +292,8 @@ def test_crd_is_left_out_without_crds_install(helm) -> None:
 
 type Grants = dict[tuple[str, str], set[str]]
 
-#: What the reconciler does with every kind it owns (kube/client.py): read, list to prune, apply, prune.
-_OWNED_VERBS = {"get", "list", "create", "patch", "delete"}
+#: What the operator does with every kind it owns: list and watch (kube/cache.py), read a miss, apply, prune.
+_OWNED_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
 #: kopf: namespaces and CRDs are cluster-scoped, so these are in a ClusterRole in both modes.
 CLUSTER_GRANTS: Grants = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
@@ -305,8 +304,6 @@ CLUSTER_GRANTS: Grants = {
 def _namespaced_grants() -> Grants:
     """The operator's needs in a namespace, derived from its code: a new managed kind needs a new rule."""
     grants: Grants = {(kind.api_version.rpartition("/")[0], kind.plural): set(_OWNED_VERBS) for kind in MANAGED_KINDS}
-    for group, _version, plural in OWNED_KINDS:  # kopf watches these for drift
-        grants[group, plural].add("watch")
     grants[GROUP, PLURAL] = {"get", "list", "watch", "patch"}  # kopf: watch, annotations, finalizer
     grants[GROUP, f"{PLURAL}/status"] = {"patch"}
     grants[GROUP, f"{PLURAL}/finalizers"] = {"update"}  # blockOwnerDeletion owner references

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from apibase.application.ports.messaging import EventDispatcher, MessageSink
 from apibase.core.settings import Settings
+from apibase.infrastructure.pools.status import PoolStatus
+
+if TYPE_CHECKING:
+    from apibase.infrastructure.dapr.client import DaprSidecar
 
 __all__ = ["Transport", "build_transport"]
 
@@ -27,9 +31,15 @@ class Transport:
     stop: Callable[[], Awaitable[None]] | None = None
     #: Readiness: raises when the broker cannot be reached.
     check: Callable[[], Awaitable[None]] | None = None
+    #: The broker connection's figures for ``connection_pool_*{pool=<publisher>}``, where the client exposes them.
+    pool: Callable[[], PoolStatus] | None = None
 
 
-def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transport:
+def build_transport(
+    settings: Settings, dispatcher: EventDispatcher, *, sidecar: Callable[[], DaprSidecar] | None = None
+) -> Transport:
+    """``sidecar``: the process's shared Dapr client (``ConnectionPools.dapr``); the dapr publisher otherwise opens
+    one of its own."""
     match settings.events.publisher:
         case "in-process":
             from apibase.infrastructure.events.transports.in_process import in_process_transport  # noqa: PLC0415 - as every case
@@ -38,7 +48,7 @@ def build_transport(settings: Settings, dispatcher: EventDispatcher) -> Transpor
         case "dapr":
             from apibase.infrastructure.events.transports.dapr import dapr_transport  # noqa: PLC0415 - the extra
 
-            return dapr_transport(settings)
+            return dapr_transport(settings, sidecar() if sidecar is not None else None)
         case "kafka":
             from apibase.infrastructure.events.transports.kafka import build_kafka_transport  # noqa: PLC0415 - the extra
 

@@ -60,12 +60,13 @@ class DaprMessageSink:
             await client.get_metadata()
 
 
-def dapr_transport(settings: Settings) -> Transport:
-    """The sink on ``settings.dapr.pubsub``/``settings.events_topic``.
+def dapr_transport(settings: Settings, shared: DaprSidecar | None = None) -> Transport:
+    """The sink on ``settings.dapr.pubsub``/``settings.events_topic``, through ``shared`` (whose owner closes it)
+    or a sidecar client of its own (closed when the transport stops).
 
     Nothing waits for the sidecar at start-up (it may come up after the app): the client opens on the first send
     or readiness check, and closes when the app stops.
     """
-    sidecar = DaprSidecar(settings.dapr)
+    sidecar = shared or DaprSidecar(settings.dapr)
     sink = DaprMessageSink(sidecar, pubsub=settings.dapr.pubsub, topic=settings.events_topic)
-    return Transport(sink=sink, stop=sidecar.close, check=sink.check)
+    return Transport(sink=sink, stop=None if shared is not None else sidecar.close, check=sink.check)

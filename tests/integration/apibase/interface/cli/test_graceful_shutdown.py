@@ -11,6 +11,10 @@ The other tests send signals in bursts (as fast as ``os.kill`` goes; the kernel 
 idle, under load and to the ``--workers`` supervisor, in a storm until the process is gone, and one at a time
 through the three stages: however many arrive, the process exits 0 within the drain delay plus a bound. A burst
 once deadlocked the signal handler (it took a lock it already held).
+
+The load test and the ``--workers`` test run under each server (``--server uvicorn|granian|hypercorn``); the
+latter also checks that a scrape merges every worker's metrics (``PROMETHEUS_MULTIPROC_DIR``), over cleartext
+HTTP/2 (h2c) where the server speaks it, and that each worker's teardown dropped its live gauges.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy
+from prometheus_client.parser import text_string_to_metric_families
 
 from apibase.testing.suppliers import sample_metadata
 
@@ -45,6 +50,9 @@ START_UP_BOUND = 120.0
 #: after the drain delay: the grace for in-flight requests and the application's shutdown, on a loaded machine
 EXIT_BOUND = GRACE + 5.0
 BURST = 20
+SERVERS = ["uvicorn", "granian", "hypercorn"]
+#: the servers that speak cleartext HTTP/2 (h2c, prior knowledge)
+H2C = {"granian", "hypercorn"}
 UPLOAD_SECONDS = 3.5  # the slow upload is still sending when the listener closes (after DRAIN_DELAY)
 
 
@@ -70,7 +78,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _launched(tmp_path: Path, *options: str, drain_delay: float = DRAIN_DELAY, grace: int = GRACE) -> Iterator[Server]:
+def _launched(
+    tmp_path: Path,
+    *options: str,
+    drain_delay: float = DRAIN_DELAY,
+    grace: int = GRACE,
+    server: str = "uvicorn",
+    environment: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """``apibase serve`` (one worker unless told) on SQLite in a temp dir; the test stops it, this only cleans up."""
     port = _free_port()
     database = tmp_path / "shutdown.db"
@@ -90,6 +105,8 @@ def _launched(tmp_path: Path, *options: str, drain_delay: float = DRAIN_DELAY, g
         "APIBASE_RATE_LIMIT__CLIENT_LIMIT": "1000000/minute",
         "APIBASE_RATE_LIMIT__LOGIN_LIMIT": "1000000/minute",
         "APIBASE_RATE_LIMIT__USER_LIMIT": "1000000/minute",
+        "APIBASE_SERVER": server,
+        **(environment or {}),
     }
     command = [
         str(Path(sys.executable).with_name("apibase")),
@@ -123,8 +140,9 @@ def _wait_until_ready(server: Server) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with _launched(tmp_path) as launched:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """One worker of ``request.param``'s server (uvicorn unless a test is parametrized with another)."""
+    with _launched(tmp_path, server=getattr(request, "param", "uvicorn")) as launched:
         _wait_until_ready(launched)
         yield launched
 
@@ -196,6 +214,7 @@ async def _readiness(base: str, saw_503: asyncio.Event) -> list[Outcome]:
     return probes
 
 
+@pytest.mark.parametrize("server", SERVERS, indirect=True)
 async def test_sigterm_under_load_fails_no_request(server: Server) -> None:
     headers = _sign_in(server.base)
     stop_routing = asyncio.Event()
@@ -220,10 +239,11 @@ async def test_sigterm_under_load_fails_no_request(server: Server) -> None:
     assert any(o.started < signalled < o.ended for o in load), "no request was in flight when SIGTERM arrived"
     first_503 = next(probe.started for probe in probes if probe.result == 503)
     assert any(o.started > first_503 for o in load), "nothing was served while readiness said 503"
-    # never ready again; a probe that connects just as the listener closes may see the connection dropped
+    # never ready again; a probe that connects just as the listener closes may see the connection dropped or reset
     assert {probe.result for probe in probes if probe.started > first_503} <= {
         503,
         "RemoteProtocolError",
+        "ReadError",
         "ConnectError",
     }
     last_answered = max(probe.started for probe in probes if probe.result == 503)
@@ -338,10 +358,47 @@ async def test_each_signal_moves_the_shutdown_one_stage_on(tmp_path: Path) -> No
         assert stage in log
 
 
-def test_several_workers_stop_on_a_burst_in_time(tmp_path: Path) -> None:
-    with _launched(tmp_path, "--workers", "2") as server:
+def _counted(scraped: str) -> int:
+    key = {"method": "GET", "route": "/health/live", "status": "200"}
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(scraped)
+            for sample in family.samples
+            if sample.name == "http_requests_total" and sample.labels == key
+        )
+    )
+
+
+async def _merged_count(base: str, *, http2: bool) -> tuple[int, int]:
+    """Requests on fresh connections (so that every worker serves some), then what scrapes counted of them."""
+    sent = 40
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, limits=limits, http1=not http2, http2=http2, timeout=10) as http:
+        answers = await asyncio.gather(*(http.get("/health/live") for _ in range(sent)))
+        assert {(answer.status_code, answer.http_version) for answer in answers} == {
+            (200, "HTTP/2" if http2 else "HTTP/1.1")
+        }
+        # a worker records a request just after its last byte is sent: allow it a moment
+        deadline = time.monotonic() + 5
+        while (counted := _counted((await http.get("/metrics")).text)) < sent and time.monotonic() < deadline:  # noqa: ASYNC110 - polling another process: no event to await
+            await asyncio.sleep(0.05)
+    return sent, counted
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+async def test_several_workers_merge_their_metrics_and_stop_on_a_burst_in_time(tmp_path: Path, kind: str) -> None:
+    metrics = tmp_path / "prometheus"
+    environment = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with _launched(tmp_path, "--workers", "2", server=kind, environment=environment) as server:
         _wait_until_ready(server)  # one worker serves; on a loaded machine the other may still be starting
-        sent = _burst(server, signal.SIGTERM)
-        _exits_0_within(server, sent, DRAIN_DELAY + EXIT_BOUND)
+        sent, counted = await _merged_count(server.base, http2=kind in H2C)
+        assert counted == sent  # whichever worker answered the scrape, it counted every worker's requests
+        signalled = _burst(server, signal.SIGTERM)
+        _exits_0_within(server, signalled, DRAIN_DELAY + EXIT_BOUND)
     # the supervisor sends each worker one SIGTERM: each serving worker goes through the drain delay once
     assert 1 <= server.log.read_text().count("SIGTERM received: readiness is off") <= 2
+    # each worker's teardown ran: its live gauges left the merged view, its counts stay
+    files = {path.name for path in metrics.iterdir()}
+    assert [name for name in files if name.startswith("counter_")]
+    assert not [name for name in files if name.startswith("gauge_livesum_")]

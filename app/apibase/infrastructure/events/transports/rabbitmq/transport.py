@@ -16,6 +16,7 @@ from apibase.infrastructure.events.transports import Transport
 from apibase.infrastructure.events.transports.rabbitmq.consumer import RabbitMQConsumer, RetryPolicy
 from apibase.infrastructure.events.transports.rabbitmq.sink import RabbitMQSink
 from apibase.infrastructure.events.transports.rabbitmq.topology import Topology, declare_exchange
+from apibase.infrastructure.pools.status import PoolStatus
 
 __all__ = ["RabbitMQBroker", "rabbitmq_transport"]
 
@@ -54,6 +55,11 @@ class RabbitMQBroker:
     async def check(self) -> None:
         if self._connection is None or not self._connection.connected.is_set():
             raise ConnectionError("not connected to RabbitMQ")
+
+    def status(self) -> PoolStatus:
+        """One connection, always in use: the publishing and consuming channels are multiplexed on it."""
+        connected = int(self._connection is not None and self._connection.connected.is_set())
+        return PoolStatus(limit=1, open=connected, in_use=connected, idle=0)
 
     @property
     def connection(self) -> AbstractRobustConnection:
@@ -94,4 +100,5 @@ def rabbitmq_transport(settings: Settings, dispatcher: EventDispatcher) -> Trans
         start=start,
         stop=stop,
         check=broker.check,
+        pool=broker.status,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -111,3 +112,57 @@ async def test_each_entry_is_committed_in_its_own_transaction(sessions: async_se
 def test_the_table_is_indexed_for_tenant_pages() -> None:
     indexes = {index.name: [column.name for column in index.columns] for index in AuditLogRow.__table__.indexes}
     assert indexes == {"ix_audit_log_tenant_id_occurred_at": ["tenant_id", "occurred_at"]}
+
+
+async def test_concurrent_entries_share_a_transaction_and_each_is_stored_on_return(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = SqlAuditLog(sessions)
+    transactions = 0
+    factory = sessions.begin
+
+    def counting_begin() -> object:
+        nonlocal transactions
+        transactions += 1
+        return factory()
+
+    sessions.begin = counting_begin  # type: ignore[method-assign,assignment]
+    written = [entry("acme", minute) for minute in range(20)]
+    await asyncio.gather(*(log.record(item) for item in written))
+    assert transactions < len(written)  # the first alone, then the others together
+    page = await log.list("acme", limit=50)
+    assert {item.id for item in page} == {item.id for item in written}
+
+
+async def test_a_failed_group_commit_fails_every_entry_in_it(sessions: async_sessionmaker[AsyncSession]) -> None:
+    log = SqlAuditLog(sessions)
+    duplicate = uuid.uuid4()
+    await log.record(entry("acme", 0, entry_id=duplicate))
+    results = await asyncio.gather(
+        log.record(entry("acme", 1)),
+        log.record(entry("acme", 2, entry_id=duplicate)),
+        log.record(entry("acme", 3)),
+        return_exceptions=True,
+    )
+    assert results[0] is None  # alone in its transaction
+    assert all(isinstance(result, Exception) for result in results[1:])  # shared the failing one
+    assert len(await log.list("acme", limit=50)) == 2
+
+
+async def test_a_cancelled_writer_leaves_its_batch_to_the_next(sessions: async_sessionmaker[AsyncSession]) -> None:
+    log = SqlAuditLog(sessions)
+    factory = sessions.begin
+    calls = 0
+
+    def cancelled_once() -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncio.CancelledError
+        return factory()
+
+    sessions.begin = cancelled_once  # type: ignore[method-assign,assignment]
+    with pytest.raises(asyncio.CancelledError):
+        await log.record(entry("acme", 0))
+    await log.record(entry("acme", 1))
+    assert len(await log.list("acme", limit=50)) == 2  # the cancelled writer's entry went with the next one

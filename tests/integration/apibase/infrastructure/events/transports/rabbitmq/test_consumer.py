@@ -16,6 +16,7 @@ from apibase.infrastructure.events.transports import build_transport
 from apibase.infrastructure.events.transports.rabbitmq.codec import to_message
 from apibase.infrastructure.events.transports.rabbitmq.consumer import ATTEMPT_HEADER
 from apibase.infrastructure.events.transports.rabbitmq.topology import Topology
+from apibase.infrastructure.pools import PoolStatus
 
 from .conftest import CANCELLED, PLACED, ScriptedDispatcher, event, message_count, running, subscription, take
 
@@ -196,16 +197,20 @@ async def test_readiness_follows_the_connection_and_nothing_is_consumed_without_
     assert transport.check is not None
     assert transport.start is not None
     assert transport.stop is not None
+    assert transport.pool is not None
     with pytest.raises(ConnectionError):
         await transport.check()
     with pytest.raises(ConnectionError):
         await transport.sink.send([event()])
+    assert transport.pool() == PoolStatus(limit=1, open=0, in_use=0, idle=0)
     await transport.start()
     try:
         await transport.check()
+        assert transport.pool() == PoolStatus(limit=1, open=1, in_use=1, idle=0), "one connection for everything"
         assert transport.consume is not None
         await asyncio.wait_for(transport.consume(), 5)  # returns: no subscription, no queue to consume
     finally:
         await transport.stop()
     with pytest.raises(ConnectionError):
         await transport.check()
+    assert transport.pool() == PoolStatus(limit=1, open=0, in_use=0, idle=0)

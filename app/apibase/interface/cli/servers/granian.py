@@ -1,0 +1,75 @@
+"""granian: a Rust HTTP stack for speed; HTTP/1.1, HTTP/2 over TLS (ALPN) and cleartext HTTP/2 (h2c) on one port.
+
+granian's supervisor process owns the listening socket and, on a stop signal, sends each worker one SIGTERM, then
+waits for it up to the drain delay plus the grace (and a margin) before it kills it. In each worker granian stops
+on a ``WorkerSignal`` it creates in ``granian._signals.set_loop_signals``, which would install its own handlers on
+the loop; the worker's app loader (which granian runs in the worker just before that) replaces the function with
+one that returns the same kind of signal but stages the stop (:func:`stage_stop_signals`). The Rust server then
+stops accepting and drains in-flight requests; the worker ends at once if they take longer than the grace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from functools import partial
+
+from granian import _signals
+from granian._granian import WorkerSignal
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.server.mp import MPServer
+from starlette.types import ASGIApp
+
+from apibase.interface.cli.servers import ServerOptions, service_app
+from apibase.interface.cli.servers.shutdown import exit_cleanly_on_signal, exit_now, stage_stop_signals
+
+__all__ = ["granian_server", "run"]
+
+#: How long past the drain delay and the grace the supervisor waits for a worker before it kills it.
+KILL_MARGIN_SECONDS = 5
+
+
+def granian_server(options: ServerOptions) -> MPServer:
+    """granian's server for ``options``: ASGI on uvloop, HTTP/1.1 and HTTP/2, TLS when configured."""
+    certificate = options.certificate
+    # its supervisor with worker processes (not the threads of free-threaded builds): each has its own signals
+    return MPServer(
+        options.app,
+        address=options.host,
+        port=options.port,
+        interface=Interfaces.ASGI,
+        workers=options.workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.auto,
+        log_access=False,  # the service logs every request itself
+        ssl_cert=certificate[0] if certificate else None,
+        ssl_key=certificate[1] if certificate else None,
+        ssl_ca=options.tls.ca_file,
+        ssl_client_verify=options.tls.require_client_cert,
+        workers_kill_timeout=math.ceil(options.drain_delay_seconds) + options.grace_seconds + KILL_MARGIN_SECONDS,
+    )
+
+
+def run(options: ServerOptions) -> None:
+    """Serve with granian until stopped."""
+    server = granian_server(options)
+    exit_cleanly_on_signal()  # until granian's supervisor takes the signals over
+    server.serve(target_loader=partial(load_worker_app, options), wrap_loader=False)
+
+
+def load_worker_app(options: ServerOptions) -> ASGIApp:
+    """In a worker, before granian sets its signals up: stage them, then build the app."""
+    _signals.set_loop_signals = partial(staged_worker_signal, options)
+    return service_app(options.app)
+
+
+def staged_worker_signal(options: ServerOptions, loop: asyncio.AbstractEventLoop) -> WorkerSignal:
+    """What ``set_loop_signals`` returns to granian's worker: the signal its server stops on, set in stages."""
+    stopped = WorkerSignal()
+
+    def stop() -> None:
+        stopped.set()
+        loop.call_later(options.grace_seconds, exit_now)  # requests still in flight after the grace are cut off
+
+    stage_stop_signals(loop, stop, options.drain_delay_seconds)
+    return stopped
