@@ -27,9 +27,13 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# Both cores (pytest-xdist; tests/conftest.py keeps the integration tests on one worker); PYTEST_WORKERS=0 runs
+# it in one process.
+PYTEST_WORKERS ?= 2
+
 # The total, then the kernel and the reference service each on its own: one cannot carry the other.
 pytest: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term --cov-fail-under=90 \
 		--cov-config=pyproject.toml $(PYTEST_ARGS)
 	@printf 'kernel (app/apibase): ' && $(BIN)/coverage report --rcfile=pyproject.toml \
 		--include='*/app/apibase/*' --format=total --fail-under=90

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from apibase.core.settings import load_settings
-from apibase.interface.cli import serve as serve_module
+from apibase.interface.cli.servers import uvicorn as uvicorn_server
 
 pytestmark = pytest.mark.unit
 
@@ -397,8 +397,8 @@ def test_the_service_command_serves_on_all_interfaces_and_writes_only_to_tmp(
     Every path the service writes to (the SQLite file, uploaded files) is on /tmp: the root is read-only.
     """
     _image_environment("service", monkeypatch, tmp_path)
-    calls: list[serve_module.ServeConfig] = []
-    monkeypatch.setattr(serve_module, "run_server", calls.append)
+    calls: list[uvicorn_server.ServeConfig] = []
+    monkeypatch.setattr(uvicorn_server, "run_server", calls.append)
     script, *argv = image_command("service")
 
     assert _console_script(PurePosixPath(script).name, argv, monkeypatch) == 0

@@ -202,7 +202,11 @@ def test_uuids_are_canonical_strings() -> None:
     assert UUID.validate_python(value.hex) == str(value)
 
 
-@pytest.mark.parametrize("value", ["", "not-a-uuid", "1234", str(uuid.uuid4()) + "0"])
+#: A valid UUID with one digit too many; fixed, not random: every xdist worker must collect the same test ids.
+TOO_LONG_UUID = "8c7e1f0a-3b52-4d0e-9a61-5f2d7c9e4b13" + "0"
+
+
+@pytest.mark.parametrize("value", ["", "not-a-uuid", "1234", TOO_LONG_UUID])
 def test_malformed_uuids_are_refused(value: str) -> None:
     assert error_type(UUID, value) == "invalid_uuid"
 
