@@ -4,7 +4,7 @@ Everything the cluster sees goes through :class:`KubeClient`; every decision is 
 (``reconcile``, ``canary.progression``, ``vault.sync``). A write happens only when the cluster differs from
 the desired state, so a resync of an unchanged ApiBase makes no write request at all; with a
 :class:`WatchCache` it makes no read request either (owned objects are read from the watch caches, and the API
-server only when a cache cannot answer).
+server only while a kind's cache has not been listed). What a reconciliation wrote is told by one Event.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from apibase_operator.canary.analysis import AnalysisResult, PrometheusAnalysis
 from apibase_operator.canary.progression import CanaryAction, CanaryDecision, CanaryStatus, next_canary_state
+from apibase_operator.changes import ChangeLog
 from apibase_operator.conditions import set_condition
 from apibase_operator.crd.models import (
     ApiBaseResource,
@@ -89,7 +90,8 @@ class Reconciler:
     a bounded pool of their own: a hanging Vault neither stalls the event loop (every other ApiBase) nor
     takes the default executor's threads, which the Kubernetes calls use.
 
-    Owned objects are read from ``cache`` when it can answer; without one (or on a miss) from the API server.
+    Owned objects are read from ``cache`` when it can answer (a miss in a listed cache means "absent"); without
+    one, or before a kind is listed, from the API server.
     """
 
     kube: KubeClient
@@ -153,7 +155,8 @@ class Reconciler:
             return await self._finish(body, old_status, status, writes_before, self.config.resync_seconds)
 
         status = old_status.model_copy(update={"observed_generation": generation})
-        secret, status = await self._sync_vault(resource, status, now)
+        log = ChangeLog()
+        secret, status = await self._sync_vault(resource, status, now, log)
         decision = await self._canary(resource, status, now)
         status = self._record_canary(resource, status, decision, generation, now)
         effective = self._effective(resource, status)
@@ -166,14 +169,16 @@ class Reconciler:
         desired = desired_objects(effective, observed)
         status = status.model_copy(update=_revisions(resource.metadata.name, desired))
         try:
-            await self._apply(resource, desired)
-            await self._prune(resource, desired)
+            await self._apply(resource, desired, log)
+            await self._prune(resource, desired, log)
         except KubeError as error:
             self.metrics.reconcile_errors.labels(reason="KubeError").inc()
+            await self._report_changes(body, log)
             await self.kube.event(body, "Warning", "ApplyFailed", str(error))
             status = self._degraded(status, "ApplyFailed", str(error), generation, now)
             return await self._finish(body, old_status, status, writes_before, 10.0)
-        status = await self._readiness(resource, status, generation, now)
+        await self._report_changes(body, log)
+        status = await self._readiness(resource, status, generation, now, log)
         status = self._policy_violations(status, generation, now)
         requeue = min(self.config.resync_seconds, decision.requeue_after_seconds or self.config.resync_seconds)
         if resource.spec.vault is not None:
@@ -212,7 +217,7 @@ class Reconciler:
         return self._with(status, ConditionType.READY, ConditionStatus.FALSE, reason, message, generation, now)
 
     async def _sync_vault(
-        self, resource: ApiBaseResource, status: ApiBaseStatus, now: datetime
+        self, resource: ApiBaseResource, status: ApiBaseStatus, now: datetime, log: ChangeLog
     ) -> tuple[SyncedSecret | None, ApiBaseStatus]:
         """Read Vault when it is due; on failure keep the existing Secret and say why (never the values).
 
@@ -233,7 +238,7 @@ class Reconciler:
             return None, status
         try:
             if spec.auth.kubernetes is not None and (account := service_account(resource)) is not None:
-                await self._apply(resource, [account])  # a token can only be requested for an existing account
+                await self._apply(resource, [account], log)  # a token can only be requested for an existing account
             secret = await self._read_vault(resource, spec)
         except VaultError as error:
             reason, message = type(error).__name__, error.reason
@@ -333,35 +338,40 @@ class Reconciler:
             return resource
         return resource.model_copy(update={"spec": resource.spec.model_copy(update={"image": image})})
 
-    async def _apply(self, resource: ApiBaseResource, desired: list[dict[str, object]]) -> None:
-        owner = {"metadata": resource.metadata.model_dump()}
+    async def _apply(self, resource: ApiBaseResource, desired: list[dict[str, object]], log: ChangeLog) -> None:
         for obj in desired:
             kind, meta = kind_of(obj), cast("Mapping[str, str]", obj["metadata"])
-            existing = await self._read(kind, meta["namespace"], meta["name"])
+            existing = await self._read(kind, meta["namespace"], meta["name"], log)
             if existing is not None and contains(existing, obj):
                 continue
-            await self.kube.apply(obj)
+            log.remember(kind.kind, meta["namespace"], meta["name"], await self.kube.apply(obj))
             self.metrics.write_request("apply", kind.kind)
-            verb = "Created" if existing is None else "Updated"
-            await self.kube.event(owner, "Normal", verb, f"{verb} {kind.kind} {meta['name']}")
+            log.record("Created" if existing is None else "Updated", kind.kind, meta["name"])
 
-    async def _prune(self, resource: ApiBaseResource, desired: list[dict[str, object]]) -> None:
+    async def _prune(self, resource: ApiBaseResource, desired: list[dict[str, object]], log: ChangeLog) -> None:
         """Delete owned objects that are no longer desired (a finished canary, Istio or Dapr turned off)."""
         wanted = {(str(obj["kind"]), cast("Mapping[str, str]", obj["metadata"])["name"]) for obj in desired}
         if (vault_secret := target_secret_name(resource)) is not None:
             wanted.add(("Secret", vault_secret))  # between syncs, or while Vault is down, the last values stay
-        owner = {"metadata": resource.metadata.model_dump()}
         for kind in MANAGED_KINDS:
             for item in await self._owned(kind, resource.metadata.namespace, resource.metadata.name):
                 name = cast("Mapping[str, str]", item["metadata"])["name"]
                 if (kind.kind, name) not in wanted and await self.kube.delete(kind, resource.metadata.namespace, name):
                     self.metrics.write_request("delete", kind.kind)
-                    await self.kube.event(owner, "Normal", "Pruned", f"Deleted {kind.kind} {name}: no longer desired")
+                    log.record("Pruned", kind.kind, name)
 
-    async def _read(self, kind: Kind, namespace: str, name: str) -> dict[str, object] | None:
-        """From the watch cache; on a miss (not cached, or not yet listed) from the API server."""
-        if self.cache is not None and (cached := self.cache.get(kind, namespace, name)) is not None:
-            return cached
+    async def _report_changes(self, body: Mapping[str, object], log: ChangeLog) -> None:
+        """One ``Normal`` Event naming every object this reconciliation created, updated or pruned."""
+        if (summary := log.summary()) is not None:
+            await self.kube.event(body, "Normal", *summary)
+
+    async def _read(self, kind: Kind, namespace: str, name: str, log: ChangeLog) -> dict[str, object] | None:
+        """What this reconciliation applied; else the watch cache, whose miss is final once the kind is listed;
+        else (no cache, or not listed yet) the API server."""
+        if (written := log.written(kind.kind, namespace, name)) is not None:
+            return written
+        if self.cache is not None and self.cache.answers(kind, namespace):
+            return self.cache.get(kind, namespace, name)
         return await self.kube.get(kind, namespace, name)
 
     async def _owned(self, kind: Kind, namespace: str, owner: str) -> list[dict[str, object]]:
@@ -370,11 +380,11 @@ class Reconciler:
         return await self.kube.list(kind, namespace, owned_selector(owner))
 
     async def _readiness(
-        self, resource: ApiBaseResource, status: ApiBaseStatus, generation: int, now: datetime
+        self, resource: ApiBaseResource, status: ApiBaseStatus, generation: int, now: datetime, log: ChangeLog
     ) -> ApiBaseStatus:
         """Ready follows the stable Deployment's availability, as the Deployment controller reports it."""
         kind = kind_of({"apiVersion": "apps/v1", "kind": "Deployment"})
-        deployment = await self._read(kind, resource.metadata.namespace, resource.metadata.name) or {}
+        deployment = await self._read(kind, resource.metadata.namespace, resource.metadata.name, log) or {}
         observed = cast("Mapping[str, object]", deployment.get("status") or {})
         autoscaling = resource.spec.autoscaling
         wanted = autoscaling.min_replicas if autoscaling is not None and autoscaling.enabled else resource.spec.replicas

@@ -1,9 +1,11 @@
 """The operator's watch caches: one :class:`Informer` per owned kind (per watched namespace), read by reconcile.
 
 A resync of an unchanged ApiBase reads every owned object and lists them for pruning; from these caches that
-costs no request at all. A read the caches cannot answer (the kind's first listing has not arrived, or the
-object is not cached: created a moment ago, or not labelled as the operator's) returns None, and the caller
-asks the API server, so a cache is never the reason for a wrong decision, only for a saved request.
+costs no request at all. Once a kind's first listing has arrived, its cache is authoritative, as
+controller-runtime treats its informers: an object it does not hold does not exist (as the operator's), so a
+create asks nothing before applying. Until then (or while the server does not serve the kind) the caches
+cannot answer, and the caller asks the API server. A stale answer costs at most one redundant apply, and the
+watch event that brings the cache up to date wakes the ApiBase again.
 """
 
 from __future__ import annotations
@@ -71,8 +73,12 @@ class WatchCache:
     def __len__(self) -> int:
         return sum(len(informer) for informer in self._all())
 
+    def answers(self, kind: Kind, namespace: str) -> bool:
+        """True when a listed cache covers ``kind`` in ``namespace``: its answers, misses included, are final."""
+        return self._covering(kind, namespace) is not None
+
     def get(self, kind: Kind, namespace: str, name: str) -> dict[str, object] | None:
-        """The cached object, or None when the cache cannot say (ask the API server)."""
+        """The cached object; None when it is not cached, or the cache cannot say (see :meth:`answers`)."""
         informer = self._covering(kind, namespace)
         return informer.get(namespace, name) if informer is not None else None
 

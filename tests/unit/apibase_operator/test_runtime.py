@@ -138,6 +138,34 @@ async def test_create_applies_everything_and_a_resync_writes_nothing(world: Worl
     assert await world.reconcile() == 0
 
 
+def events(world: World, since: int = 0) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of each Event the reconciler posted after kmock's first ``since`` requests."""
+    posted = [r.data for r in list(world.kmock)[since:] if r.method == "POST" and r.url.path.endswith("/events")]
+    return [(str(e["type"]), str(e["reason"]), str(e["message"])) for e in posted]
+
+
+async def test_each_reconciliation_that_writes_tells_it_in_one_event(world: World) -> None:
+    world.put({"image": IMAGE, "istio": ISTIO})
+    await world.reconcile()
+    [(kind, reason, message)] = events(world)  # one Event, however many objects were created
+    assert (kind, reason) == ("Normal", "Created")
+    assert message.startswith("Created ")
+    assert f" Deployment {NAME}, " in message
+    assert message.endswith(f" VirtualService {NAME}")
+    before = len(list(world.kmock))
+    await world.reconcile()
+    assert events(world, before) == []  # nothing written, nothing told
+    world.kmock.objects["apps/v1/deployments", NS, NAME].patch({"spec": {"replicas": 7}})
+    world.put({"image": IMAGE, "istio": {"enabled": False}}, generation=2)
+    before = len(list(world.kmock))
+    await world.reconcile()
+    [(kind, reason, message)] = events(world, before)
+    assert (kind, reason) == ("Normal", "Changed")
+    assert message.startswith(f"Updated Deployment {NAME}; Pruned ")
+    assert f"VirtualService {NAME}" in message
+    assert message.endswith("(no longer desired)")
+
+
 async def test_ready_follows_the_deployment_and_drift_is_repaired(world: World) -> None:
     world.put({"image": IMAGE, "replicas": 2})
     await world.reconcile()
