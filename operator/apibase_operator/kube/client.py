@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import json
 import logging
-import uuid
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -187,7 +187,9 @@ class KubeClient:
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": f"{metadata['name']}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            # Named as client-go names events (object name, then nanoseconds in hex): a uuid4 would read
+            # os.urandom on the event loop's thread for every Event.
+            "metadata": {"name": f"{metadata['name']}.{time.time_ns():x}", "namespace": namespace},
             "involvedObject": {
                 "apiVersion": API_VERSION,
                 "kind": KIND,

@@ -64,10 +64,14 @@ def _slim(obj: dict[str, object]) -> dict[str, object]:
 
 
 def _interned(value: object) -> object:
+    """Scalars are returned as they are without a call each: most of an object's values are scalars."""
     if isinstance(value, dict):
-        return {sys.intern(str(key)): _interned(item) for key, item in value.items()}
+        return {
+            sys.intern(str(key)): _interned(item) if isinstance(item, dict | list) else item
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_interned(item) for item in value]
+        return [_interned(item) if isinstance(item, dict | list) else item for item in value]
     return value
 
 
