@@ -40,11 +40,12 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.errors import StorageError
 from limits.util import WindowStats
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.core.errors import TooManyRequestsError
+from apibase.interface.http.middleware.response_headers import add_missing_headers, encode_headers
 from apibase.interface.http.problems import send_problem
 
 __all__ = [
@@ -155,6 +156,7 @@ class RateLimitMiddleware:
             if self.settings.strategy == "moving-window"
             else FixedWindowRateLimiter(self.storage)
         )
+        self._fixed_window = isinstance(self.limiter, FixedWindowRateLimiter)
         self._client_item = parse(self.settings.client_limit) if self.settings.client_limit else None
         self._user_item = parse(self.settings.user_limit) if self.settings.user_limit else None
         self._rules = tuple(_rule(name, limit) for name, limit in self.settings.route_limits.items())
@@ -190,12 +192,11 @@ class RateLimitMiddleware:
             await send_problem(scope, receive, send, problem, headers={**headers, "Retry-After": str(retry_after)})
             return
 
+        encoded = encode_headers(headers.items())
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                response_headers = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response_headers.setdefault(name, value)
+                add_missing_headers(message, encoded)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -219,13 +220,27 @@ class RateLimitMiddleware:
         """Hit each limit in turn; the first refusal wins, else the limit with the fewest requests left."""
         tightest: tuple[bool, RateLimitItem, WindowStats] | None = None
         for check in checks:
-            allowed = await self.limiter.hit(check.item, *check.identifiers)
-            stats = await self.limiter.get_window_stats(check.item, *check.identifiers)
+            allowed, stats = await self._hit(check)
             if not allowed:
                 return False, check.item, stats
             if tightest is None or stats.remaining < tightest[2].remaining:
                 tightest = True, check.item, stats
         return tightest
+
+    async def _hit(self, check: _Check) -> tuple[bool, WindowStats]:
+        """Count one request and read the window's state.
+
+        A fixed window's ``incr`` already returns the new count, so only its expiry is read back: two storage
+        round trips instead of the three of ``hit`` + ``get_window_stats``, one key built instead of three.
+        """
+        item = check.item
+        if not self._fixed_window:
+            allowed = await self.limiter.hit(item, *check.identifiers)
+            return allowed, await self.limiter.get_window_stats(item, *check.identifiers)
+        key = item.key_for(*check.identifiers)
+        count = await self.storage.incr(key, item.get_expiry())
+        reset = await self.storage.get_expiry(key)
+        return count <= item.amount, WindowStats(reset, max(0, item.amount - count))
 
     def _client_ip(self, scope: Scope) -> str:
         hops = self.settings.trusted_proxy_hops

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from apibase.interface.http.middleware.response_headers import add_missing_headers, encode_headers
 
 __all__ = [
     "API_CONTENT_SECURITY_POLICY",
@@ -102,6 +103,15 @@ class SecurityHeadersMiddleware:
         self._api_headers = self._headers(self.settings.content_security_policy)
         self._docs_headers = self._headers(self.settings.docs_content_security_policy)
         self._hsts = self.settings.strict_transport_security()
+        # Every combination encoded once: (docs page?, HSTS sent?) -> the headers to add.
+        hsts = (("Strict-Transport-Security", self._hsts),) if self._hsts is not None else ()
+        self._encoded = {
+            (docs, with_hsts): encode_headers(
+                (*(self._docs_headers if docs else self._api_headers), *(hsts if with_hsts else ()))
+            )
+            for docs in (False, True)
+            for with_hsts in (False, True)
+        }
 
     def _headers(self, csp: str | None) -> tuple[tuple[str, str], ...]:
         settings = self.settings
@@ -119,16 +129,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = self._docs_headers if self._docs_path.fullmatch(str(scope["path"])) else self._api_headers
-        if self._hsts is not None and (self.settings.hsts_force or scope.get("scheme") == "https"):
-            added = (*added, ("Strict-Transport-Security", self._hsts))
+        docs = self._docs_path.fullmatch(str(scope["path"])) is not None
+        hsts = self._hsts is not None and (self.settings.hsts_force or scope.get("scheme") == "https")
+        added = self._encoded[docs, hsts]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in added:
-                    headers.setdefault(name, value)
+                add_missing_headers(message, added)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -297,3 +297,43 @@ async def test_the_tightest_limit_is_reported_whichever_order_they_are_counted_i
         response = await http.get("/api/v1/items")
     assert response.headers["ratelimit-limit"] == "2"
     assert response.headers["ratelimit-remaining"] == "1"
+
+
+class CountingStorage(MemoryStorage):
+    """Counts the storage round trips a request costs (each is a network call with Redis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+        self._inside_incr = False
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        self.calls.append("incr")
+        self._inside_incr = True  # MemoryStorage.incr reads the key itself: that is no round trip of its own
+        try:
+            return await super().incr(key, expiry, amount)
+        finally:
+            self._inside_incr = False
+
+    async def get(self, key: str) -> int:
+        if not self._inside_incr:
+            self.calls.append("get")
+        return await super().get(key)
+
+    async def get_expiry(self, key: str) -> float:
+        self.calls.append("get_expiry")
+        return await super().get_expiry(key)
+
+
+async def test_a_fixed_window_costs_two_storage_round_trips_per_limit() -> None:
+    counting = CountingStorage()
+    settings = RateLimitSettings(client_limit="2/minute", strategy="fixed-window")
+    try:
+        async with client(build_app(settings, counting)) as http:
+            responses = [await http.get("/api/v1/items") for _ in range(3)]
+    finally:
+        await close_rate_limit_storage(counting)
+    assert counting.calls == ["incr", "get_expiry"] * 3  # the count comes back from incr, not from a get
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r.headers["ratelimit-remaining"] for r in responses] == ["1", "0", "0"]
+    assert 0 < int(responses[0].headers["ratelimit-reset"]) <= 60
