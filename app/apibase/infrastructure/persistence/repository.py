@@ -57,6 +57,8 @@ class PersistenceMapper[TEntity, TModel](Protocol):
 
     def to_entity(self, model: TModel) -> TEntity: ...
 
+    def to_entities(self, models: Sequence[TModel]) -> list[TEntity]: ...
+
 
 class SQLAlchemyRepository[
     TEntity: Identifiable,
@@ -145,7 +147,7 @@ class SQLAlchemyRepository[
 
     async def _entities(self, statement: Select[tuple[object, ...]]) -> list[TEntity]:
         rows = (await self._uow.session.execute(statement)).all()
-        return [self.mapper.to_entity(row) for row in rows]  # type: ignore[arg-type]
+        return self.mapper.to_entities(rows)  # type: ignore[arg-type]
 
     # -- reads ---------------------------------------------------------------------------------------------
     async def get_by_id(self, entity_id: TId, *, include_deleted: bool = False) -> TEntity | None:

@@ -505,6 +505,36 @@ def test_to_entity_validates_what_comes_out_of_storage() -> None:
         ProductMapper().to_entity(row)
 
 
+def test_to_entities_gives_what_to_entity_gives_row_by_row() -> None:
+    rows = [
+        ProductRow(id=n, name=f"p{n}", price=Decimal(n), tags=["a"], created_at=MOMENT, updated_at=MOMENT)
+        for n in range(3)
+    ]
+
+    assert ProductMapper().to_entities(rows) == [ProductMapper().to_entity(row) for row in rows]
+
+
+def test_to_entities_applies_entity_transforms() -> None:
+    mapper = PriceMapper()
+    rows = [mapper.to_model(make_product(price=Decimal("12.34"))), mapper.to_model(make_product(price=Decimal(1)))]
+
+    assert [product.price for product in mapper.to_entities(rows)] == [Decimal("12.34"), Decimal(1)]
+
+
+def test_a_bad_stored_row_among_many_raises_the_error_to_entity_raises() -> None:
+    good = ProductRow(id=1, name="x", price=Decimal(1), tags=[], created_at=MOMENT, updated_at=MOMENT)
+    bad = ProductRow(id=2, name="y", price=Decimal(1), tags=[], created_at=MOMENT, updated_at=MOMENT)
+    bad.price = "not a number"  # type: ignore[assignment]
+    with pytest.raises(ValidationError) as alone:
+        ProductMapper().to_entity(bad)
+
+    with pytest.raises(ValidationError) as among:
+        ProductMapper().to_entities([good, bad])
+
+    assert among.value.errors() == alone.value.errors()
+    assert among.value.title == alone.value.title
+
+
 class PlainRow:
     """A plain class that takes only some entity fields; a positional-only one cannot come by keyword."""
 
