@@ -19,12 +19,26 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apibase.core.context import principal as principal_var
+from apibase.core.context import tenant as tenant_var
+from apibase.core.principal import Principal
 from apibase.core.settings import AuthSettings
 from apibase.testing.service import FAST_AUTH, sign_up
 
-__all__ = ["Call", "Seeded", "best_of", "caller", "command_line", "rate", "report", "seeded_service", "shared_key_auth"]
+__all__ = [
+    "Call",
+    "Seeded",
+    "best_of",
+    "caller",
+    "command_line",
+    "rate",
+    "report",
+    "seeded_service",
+    "shared_key_auth",
+    "with_principal",
+]
 
 type Call = Callable[[], Awaitable[int]]
 PRODUCT = {"sku": "BENCH-1", "name": "Bench", "price": {"amount": "1.00", "currency": "EUR"}, "stock": 1}
@@ -140,3 +154,18 @@ def command_line(description: str | None, main: Callable[[int, int], Awaitable[i
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
     raise SystemExit(asyncio.run(main(arguments.requests, arguments.rounds)))
+
+
+def with_principal(app: ASGIApp, who: Principal) -> ASGIApp:
+    """``app`` as if the authentication middleware had signed ``who`` in (for benchmarks without that layer)."""
+
+    async def shim(scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["principal"] = who
+        principal_token, tenant_token = principal_var.set(who), tenant_var.set(who.tenant)
+        try:
+            await app(scope, receive, send)
+        finally:
+            tenant_var.reset(tenant_token)
+            principal_var.reset(principal_token)
+
+    return shim

@@ -25,30 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from apibase.core.context import principal as principal_var  # noqa: E402
-from apibase.core.context import tenant as tenant_var  # noqa: E402
 from apibase.core.principal import AuthMethod, Principal  # noqa: E402
 from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from apibase.testing.service import service_settings  # noqa: E402
-from bench.asgi_driver import best_of, caller, command_line, report, seeded_service  # noqa: E402
+from bench.asgi_driver import best_of, caller, command_line, report, seeded_service, with_principal  # noqa: E402
 from shop.main import create_app  # noqa: E402
 
 TARGET = 0.8
-
-
-def with_principal(app: ASGIApp, who: Principal) -> ASGIApp:
-    async def shim(scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})["principal"] = who
-        principal_token, tenant_token = principal_var.set(who), tenant_var.set(who.tenant)
-        try:
-            await app(scope, receive, send)
-        finally:
-            tenant_var.reset(tenant_token)
-            principal_var.reset(principal_token)
-
-    return shim
 
 
 async def main(requests: int, rounds: int) -> int:
