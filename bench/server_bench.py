@@ -37,7 +37,7 @@ from apibase.core.settings import load_settings  # noqa: E402
 from apibase.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
 from apibase.module import migration_branches  # noqa: E402
 from bench.http_bench import (  # noqa: E402
-    SERVICE_ENVIRONMENT,
+    PRODUCTION_ENVIRONMENT,
     TITLES,
     App,
     best,
@@ -79,7 +79,7 @@ def start_served(app: App, server: str, workers: int, database_url: str, logs: P
     command += ["--workers", str(workers), "--port", str(app.port), "--drain-delay", "0"]
     environment = {
         **os.environ,
-        **SERVICE_ENVIRONMENT,
+        **PRODUCTION_ENVIRONMENT,
         "APIBASE_DATABASE_URL": database_url,
         "APIBASE_AUTH__SIGNING_KEY_FILE": str(logs / "signing-key.pem"),
     }
