@@ -22,9 +22,13 @@ from shop.catalog.domain.product import ProductId
 from shop.catalog.infrastructure.sales_tables import CountedOrderRow, ProductSalesRow
 from shop.catalog.infrastructure.tables import ProductRow
 
-__all__ = ["SqlSalesCounters"]
+__all__ = ["SqlSalesCounters", "UnsupportedDatabaseError"]
 
 _COUNTERS = ("units_ordered", "units_cancelled", "units_shipped", "units_returned", "orders", "net_revenue")
+
+
+class UnsupportedDatabaseError(RuntimeError):
+    """The bound database has no ``INSERT ... ON CONFLICT ... RETURNING`` that the counters' single statements need."""
 
 
 class SqlSalesCounters:
@@ -108,7 +112,7 @@ class SqlSalesCounters:
             return postgresql.insert(table)
         if dialect == "sqlite":
             return sqlite.insert(table)
-        raise NotImplementedError(f"the sales counters need PostgreSQL or SQLite, not {dialect}")
+        raise UnsupportedDatabaseError(f"the sales counters need PostgreSQL or SQLite, not {dialect}")
 
 
 def _merged(movements: Sequence[SalesFigures]) -> list[SalesFigures]:
