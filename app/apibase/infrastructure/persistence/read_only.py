@@ -5,14 +5,15 @@ write takes the one write lock up front instead of failing halfway. A read needs
 with ``IMMEDIATE`` every get and list queued behind every write (and behind the other reads), sleeping in SQLite's
 busy handler, while a growing table made each holder slower. Sessions from ``read_only_session_factory`` carry
 ``READ_ONLY_OPTION`` on their connections, and their transactions begin deferred: a consistent snapshot, no lock.
-Other databases ignore the option.
+Other databases ignore the option. A unit of work over such a factory runs its repository reads on a Core
+connection of that engine (``SQLAlchemyUnitOfWork.execute``): a read needs no ORM session.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-__all__ = ["READ_ONLY_OPTION", "read_only_session_factory"]
+__all__ = ["READ_ONLY_OPTION", "read_only_engine", "read_only_session_factory"]
 
 #: The connection execution option a read-only session's transactions begin with.
 READ_ONLY_OPTION = "apibase_read_only"
@@ -25,3 +26,11 @@ def read_only_session_factory(sessions: async_sessionmaker[AsyncSession]) -> asy
     if not isinstance(bind, AsyncEngine):
         raise TypeError(f"read-only sessions need a session factory bound to one AsyncEngine, got {bind!r}")
     return async_sessionmaker(bind.execution_options(**{READ_ONLY_OPTION: True}), class_=sessions.class_, **options)
+
+
+def read_only_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The engine of a factory made by ``read_only_session_factory``; None for any other factory."""
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, AsyncEngine) and bind.get_execution_options().get(READ_ONLY_OPTION):
+        return bind
+    return None

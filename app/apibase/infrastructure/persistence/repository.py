@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import partial
 from typing import ClassVar, Protocol, Self, cast
 
 from pydantic import BaseModel, ValidationError
@@ -37,6 +38,7 @@ from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
 from apibase.domain.specification import Specification
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN, Tenancy, tenancy_of
 from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints, table_select
+from apibase.infrastructure.persistence.read_statements import ID, LIMIT, OFFSET, TENANT, by_id, listing, order_by
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 from apibase.infrastructure.persistence.tenancy import required_tenant
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
@@ -128,13 +130,11 @@ class SQLAlchemyRepository[
         return conditions
 
     def _order_by(self, sort: Sequence[SortField]) -> list[ColumnElement[object]]:
-        """NULLs last ascending and first descending: the in-memory order, on every database."""
-        return [
-            self._column(spec.name).desc().nulls_first()
-            if spec.descending
-            else self._column(spec.name).asc().nulls_last()
-            for spec in sort
-        ]
+        return order_by(self._table, tuple(sort))
+
+    def _scope_values(self) -> dict[str, object]:
+        """The bound tenant of ``read_statements``' statements (none for a global table)."""
+        return {TENANT: required_tenant()} if self._tenant_scoped else {}
 
     def _select(self) -> Select[tuple[object, ...]]:
         return table_select(self._table, self.query_hints, self.mapper.entity_type)
@@ -145,14 +145,22 @@ class SQLAlchemyRepository[
         clone.query_hints = hints
         return clone
 
-    async def _entities(self, statement: Select[tuple[object, ...]]) -> list[TEntity]:
-        rows = (await self._uow.session.execute(statement)).all()
+    async def _entities(
+        self, statement: Select[tuple[object, ...]], parameters: dict[str, object] | None = None
+    ) -> list[TEntity]:
+        rows = (await self._uow.execute(statement, parameters)).all()
         return self.mapper.to_entities(rows)  # type: ignore[arg-type]
 
     # -- reads ---------------------------------------------------------------------------------------------
     async def get_by_id(self, entity_id: TId, *, include_deleted: bool = False) -> TEntity | None:
-        statement = self._select().where(self._column("id") == entity_id, *self._conditions(None, include_deleted))
-        found = await self._entities(statement)
+        statement = by_id(
+            self._table,
+            self.query_hints,
+            self.mapper.entity_type,
+            scoped=self._tenant_scoped,
+            include_deleted=include_deleted,
+        )
+        found = await self._entities(statement, {ID: entity_id, **self._scope_values()})
         return found[0] if found else None
 
     async def get_all(
@@ -167,37 +175,63 @@ class SQLAlchemyRepository[
     ) -> Page[TEntity]:
         check_window(offset, limit)
         check_allowed(frozenset(spec.name for spec in sort), self.sortable_fields, "sort")
+        if where is None:  # an unfiltered listing's statements are built once per order
+            return await self._listing(keyset_of(sort), offset, limit, count, include_deleted)
         conditions = self._conditions(where, include_deleted)
         statement = self._select().where(*conditions).order_by(*self._order_by(keyset_of(sort)))
         items = await self._entities(statement.offset(offset).limit(limit + 1))
         has_next = len(items) > limit
-        total = await self._total(conditions, count, seen=offset + len(items[:limit]), has_next=has_next)
+        seen = offset + len(items[:limit])
+        total = await self._total(lambda: conditions, count, seen, has_next, lambda: self.count_where(conditions))
+        return Page(items=items[:limit], offset=offset, limit=limit, total=total, has_next=has_next)
+
+    async def _listing(
+        self, keyset: tuple[SortField, ...], offset: int, limit: int, count: CountStrategy, include_deleted: bool
+    ) -> Page[TEntity]:
+        hints, entity = self.query_hints, self.mapper.entity_type
+        statements = listing(
+            self._table, hints, entity, keyset, scoped=self._tenant_scoped, include_deleted=include_deleted
+        )
+        scope = self._scope_values()
+        items = await self._entities(statements.page, {**scope, OFFSET: offset, LIMIT: limit + 1})
+        has_next = len(items) > limit
+
+        async def exact() -> int:
+            return int((await self._uow.execute(statements.count, scope)).scalar_one())
+
+        conditions = partial(self._conditions, None, include_deleted)  # built only for the planner's estimate
+        total = await self._total(conditions, count, offset + len(items[:limit]), has_next, exact)
         return Page(items=items[:limit], offset=offset, limit=limit, total=total, has_next=has_next)
 
     async def _total(
-        self, conditions: list[ColumnElement[bool]], strategy: CountStrategy, *, seen: int, has_next: bool
+        self,
+        conditions: Callable[[], list[ColumnElement[bool]]],
+        strategy: CountStrategy,
+        seen: int,
+        has_next: bool,
+        exact: Callable[[], Awaitable[int]],
     ) -> int | None:
         if strategy is CountStrategy.NONE:
             return None
         if not has_next and (seen > 0 or strategy is CountStrategy.ESTIMATED):
             return seen  # the last page tells the exact total for free
-        if strategy is CountStrategy.ESTIMATED and self._uow.session.get_bind().dialect.name == "postgresql":
-            estimate = await self._estimate(conditions)
+        if strategy is CountStrategy.ESTIMATED and self._uow.dialect.name == "postgresql":
+            estimate = await self._estimate(conditions())
             if estimate is not None:
                 return max(estimate, seen + int(has_next))
-        return await self.count_where(conditions)
+        return await exact()
 
     async def _estimate(self, conditions: list[ColumnElement[bool]]) -> int | None:
         """The planner's row estimate: no table scan, good enough for page counts of large tables."""
         statement = select(func.count()).select_from(self._table).where(*conditions)
-        compiled = statement.compile(self._uow.session.bind, compile_kwargs={"literal_binds": True})
-        plan = (await self._uow.session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}"))).scalar_one()
+        compiled = statement.compile(dialect=self._uow.dialect, compile_kwargs={"literal_binds": True})
+        plan = (await self._uow.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}"))).scalar_one()
         rows = plan[0]["Plan"].get("Plans", [{}])[0].get("Plan Rows")
         return int(rows) if rows is not None else None
 
     async def count_where(self, conditions: list[ColumnElement[bool]]) -> int:
         statement = select(func.count()).select_from(self._table).where(*conditions)
-        return int((await self._uow.session.execute(statement)).scalar_one())
+        return int((await self._uow.execute(statement)).scalar_one())
 
     async def get_page(
         self,
@@ -249,7 +283,7 @@ class SQLAlchemyRepository[
 
     async def exists(self, entity_id: TId) -> bool:
         statement = select(self._column("id")).where(*self._live(entity_id))
-        return (await self._uow.session.execute(statement)).first() is not None
+        return (await self._uow.execute(statement)).first() is not None
 
     async def count(self, where: Specification[TEntity] | None = None, *, include_deleted: bool = False) -> int:
         return await self.count_where(self._conditions(where, include_deleted))

@@ -56,8 +56,10 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
             self.mapper = _mapper(encryptor)
         super().__init__(unit_of_work, cursor_codec=cursor_codec)
 
-    async def _entities(self, statement: Select[tuple[object, ...]]) -> list[Order]:
-        rows = (await self._uow.session.execute(statement)).all()
+    async def _entities(
+        self, statement: Select[tuple[object, ...]], parameters: dict[str, object] | None = None
+    ) -> list[Order]:
+        rows = (await self._uow.execute(statement, parameters)).all()
         if not rows:
             return []
         lines: defaultdict[object, list[object]] = defaultdict(list)
@@ -66,7 +68,7 @@ class OrderRepository(SQLAlchemyRepository[Order, OrderRow, Never, Never, OrderI
             .where(_LINES.c.order_id.in_([row.id for row in rows]))
             .order_by(_LINES.c.order_id, _LINES.c.position)
         )
-        for line in (await self._uow.session.execute(query)).all():
+        for line in (await self._uow.execute(query)).all():
             lines[line.order_id].append(line)
         return [self.mapper.to_order(row, lines[row.id]) for row in rows]
 

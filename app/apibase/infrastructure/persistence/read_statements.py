@@ -1,0 +1,74 @@
+"""A repository's fixed-shape reads, built once per table, hints and scope and run with bound values.
+
+Building ``select(...).where(id == value, ...)`` anew for every request cost more CPU than the database spent
+answering it: operator dispatch, bind parameters, and the statement's cache key computed again. These statements
+name their parameters instead, so a request only passes values, and SQLAlchemy finds the compiled form through the
+cache key memoized on the one statement object. The SQL is the one the per-request statements rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
+
+from apibase.application.pagination import SortField
+from apibase.infrastructure.persistence.orm import TENANT_COLUMN
+from apibase.infrastructure.persistence.query_hints import QueryHints, table_select
+
+__all__ = ["ID", "LIMIT", "OFFSET", "TENANT", "Listing", "by_id", "listing", "order_by"]
+
+#: The names of the bound values the statements take.
+ID, TENANT, OFFSET, LIMIT = "apibase_id", "apibase_tenant", "apibase_offset", "apibase_limit"
+
+
+def _plain(table: Table, *, scoped: bool, include_deleted: bool) -> list[ColumnElement[bool]]:
+    """The repository's conditions without a filter: its tenant's rows, the live ones unless deleted count."""
+    conditions: list[ColumnElement[bool]] = [table.c[TENANT_COLUMN] == bindparam(TENANT)] if scoped else []
+    if not include_deleted:
+        conditions.append(table.c.deleted_at.is_(None))
+    return conditions
+
+
+def order_by(table: Table, keyset: tuple[SortField, ...]) -> list[ColumnElement[object]]:
+    """NULLs last ascending and first descending: the in-memory order, on every database."""
+    return [
+        table.c[spec.name].desc().nulls_first() if spec.descending else table.c[spec.name].asc().nulls_last()
+        for spec in keyset
+    ]
+
+
+@cache
+def by_id(
+    table: Table, hints: QueryHints, entity: type, *, scoped: bool, include_deleted: bool
+) -> Select[tuple[object, ...]]:
+    """One row by its id (``ID``), in the tenant (``TENANT``) when ``scoped``."""
+    conditions = _plain(table, scoped=scoped, include_deleted=include_deleted)
+    return table_select(table, hints, entity).where(table.c.id == bindparam(ID), *conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """An unfiltered listing in one order: its page (``OFFSET``, ``LIMIT``) and its row count."""
+
+    page: Select[tuple[object, ...]]
+    count: Select[tuple[int]]
+
+
+@cache
+def listing(
+    table: Table,
+    hints: QueryHints,
+    entity: type,
+    keyset: tuple[SortField, ...],
+    *,
+    scoped: bool,
+    include_deleted: bool,
+) -> Listing:
+    conditions = _plain(table, scoped=scoped, include_deleted=include_deleted)
+    page = table_select(table, hints, entity).where(*conditions).order_by(*order_by(table, keyset))
+    return Listing(
+        page=page.offset(bindparam(OFFSET)).limit(bindparam(LIMIT)),
+        count=select(func.count()).select_from(table).where(*conditions),
+    )
