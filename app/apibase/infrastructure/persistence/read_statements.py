@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, Table, bindparam, func, select
 
 from apibase.application.pagination import SortField
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN
@@ -53,7 +53,7 @@ class Listing:
     """An unfiltered listing in one order: its page (``OFFSET``, ``LIMIT``) and its row count."""
 
     page: Select[tuple[object, ...]]
-    count: Select[tuple[int]]
+    count: Select[int]
 
 
 @cache
@@ -69,6 +69,6 @@ def listing(
     conditions = _plain(table, scoped=scoped, include_deleted=include_deleted)
     page = table_select(table, hints, entity).where(*conditions).order_by(*order_by(table, keyset))
     return Listing(
-        page=page.offset(bindparam(OFFSET)).limit(bindparam(LIMIT)),
+        page=page.offset(bindparam(OFFSET, type_=Integer())).limit(bindparam(LIMIT, type_=Integer())),
         count=select(func.count()).select_from(table).where(*conditions),
     )

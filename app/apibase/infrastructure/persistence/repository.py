@@ -20,7 +20,7 @@ import copy
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
-from typing import ClassVar, Protocol, Self, cast
+from typing import Any, ClassVar, Protocol, Self, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, false, func, insert, or_, select, text, update
@@ -197,7 +197,7 @@ class SQLAlchemyRepository[
         has_next = len(items) > limit
 
         async def exact() -> int:
-            return int((await self._uow.execute(statements.count, scope)).scalar_one())
+            return (await self._uow.execute(statements.count, scope)).scalar_one()
 
         conditions = partial(self._conditions, None, include_deleted)  # built only for the planner's estimate
         total = await self._total(conditions, count, offset + len(items[:limit]), has_next, exact)
@@ -225,13 +225,14 @@ class SQLAlchemyRepository[
         """The planner's row estimate: no table scan, good enough for page counts of large tables."""
         statement = select(func.count()).select_from(self._table).where(*conditions)
         compiled = statement.compile(dialect=self._uow.dialect, compile_kwargs={"literal_binds": True})
-        plan = (await self._uow.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}"))).scalar_one()
+        explained = await self._uow.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}"))
+        plan = cast("Any", explained.one()[0])
         rows = plan[0]["Plan"].get("Plans", [{}])[0].get("Plan Rows")
         return int(rows) if rows is not None else None
 
     async def count_where(self, conditions: list[ColumnElement[bool]]) -> int:
         statement = select(func.count()).select_from(self._table).where(*conditions)
-        return int((await self._uow.execute(statement)).scalar_one())
+        return (await self._uow.execute(statement)).scalar_one()
 
     async def get_page(
         self,

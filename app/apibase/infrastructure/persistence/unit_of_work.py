@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Self, overload
 
 from sqlalchemy import Executable, Result
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from apibase.domain.entities import AggregateRoot
 from apibase.domain.events import DomainEvent
@@ -47,13 +48,23 @@ class SQLAlchemyUnitOfWork:
 
     @property
     def dialect(self) -> Dialect:
-        """The database's dialect, known without opening a session or a connection."""
-        bind = self._session_factory.kw["bind"]
+        """The database's dialect, known without opening a connection (or a session, when the factory has a bind)."""
+        bind = self._session_factory.kw.get("bind") or self.session.get_bind()
         return bind.dialect  # type: ignore[no-any-return]
+
+    @overload
+    async def execute[*Row](
+        self, statement: TypedReturnsRows[*Row], parameters: Mapping[str, object] | None = None
+    ) -> Result[*Row]: ...
+
+    @overload
+    async def execute(
+        self, statement: Executable, parameters: Mapping[str, object] | None = None
+    ) -> Result[*tuple[object, ...]]: ...
 
     async def execute(
         self, statement: Executable, parameters: Mapping[str, object] | None = None
-    ) -> Result[tuple[object, ...]]:
+    ) -> Result[*tuple[object, ...]]:
         """Run a statement in this unit's transaction: on the session when there is one, else (a read unit) on
         the unit's Core connection."""
         if self._session is not None or self._read_engine is None:
