@@ -8,16 +8,17 @@ cache key memoized on the one statement object. The SQL is the one the per-reque
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, Table, and_, bindparam, false, func, or_, select
 
 from apibase.application.pagination import SortField
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN
 from apibase.infrastructure.persistence.query_hints import QueryHints, table_select
 
-__all__ = ["ID", "LIMIT", "OFFSET", "TENANT", "Listing", "by_id", "listing", "order_by"]
+__all__ = ["ID", "LIMIT", "OFFSET", "TENANT", "Listing", "after", "by_id", "listing", "order_by"]
 
 #: The names of the bound values the statements take.
 ID, TENANT, OFFSET, LIMIT = "apibase_id", "apibase_tenant", "apibase_offset", "apibase_limit"
@@ -31,7 +32,7 @@ def _plain(table: Table, *, scoped: bool, include_deleted: bool) -> list[ColumnE
     return conditions
 
 
-def order_by(table: Table, keyset: tuple[SortField, ...]) -> list[ColumnElement[object]]:
+def order_by(table: Table, keyset: Sequence[SortField]) -> list[ColumnElement[object]]:
     """NULLs last ascending and first descending: the in-memory order, on every database."""
     return [
         table.c[spec.name].desc().nulls_first() if spec.descending else table.c[spec.name].asc().nulls_last()
@@ -39,9 +40,28 @@ def order_by(table: Table, keyset: tuple[SortField, ...]) -> list[ColumnElement[
     ]
 
 
+def after(table: Table, values: Sequence[object], keyset: Sequence[SortField]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in keyset order: ``(a > x) OR (a = x AND b > y) OR ...``."""
+    clauses = []
+    for position, spec in enumerate(keyset):
+        equal = [_equal(table.c[keyset[i].name], values[i]) for i in range(position)]
+        clauses.append(and_(*equal, _beyond(table.c[spec.name], spec, values[position])))
+    return or_(*clauses)
+
+
+def _equal(column: ColumnElement[object], value: object) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _beyond(column: ColumnElement[object], spec: SortField, value: object) -> ColumnElement[bool]:
+    if spec.descending:
+        return column.is_not(None) if value is None else column < value
+    return false() if value is None else or_(column > value, column.is_(None))
+
+
 @cache
 def by_id(
-    table: Table, hints: QueryHints, entity: type, *, scoped: bool, include_deleted: bool
+    table: Table, hints: QueryHints, entity: type, scoped: bool, include_deleted: bool
 ) -> Select[tuple[object, ...]]:
     """One row by its id (``ID``), in the tenant (``TENANT``) when ``scoped``."""
     conditions = _plain(table, scoped=scoped, include_deleted=include_deleted)
@@ -62,7 +82,6 @@ def listing(
     hints: QueryHints,
     entity: type,
     keyset: tuple[SortField, ...],
-    *,
     scoped: bool,
     include_deleted: bool,
 ) -> Listing:

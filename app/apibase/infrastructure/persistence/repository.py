@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, ClassVar, Protocol, Self, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, false, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -38,7 +38,16 @@ from apibase.domain.entities import AuditableEntity, Identifiable, utc_now
 from apibase.domain.specification import Specification
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN, Tenancy, tenancy_of
 from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints, table_select
-from apibase.infrastructure.persistence.read_statements import ID, LIMIT, OFFSET, TENANT, by_id, listing, order_by
+from apibase.infrastructure.persistence.read_statements import (
+    ID,
+    LIMIT,
+    OFFSET,
+    TENANT,
+    after,
+    by_id,
+    listing,
+    order_by,
+)
 from apibase.infrastructure.persistence.specification_sql import compile_specification
 from apibase.infrastructure.persistence.tenancy import required_tenant
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
@@ -129,9 +138,6 @@ class SQLAlchemyRepository[
             conditions.append(compile_specification(where, self._column))
         return conditions
 
-    def _order_by(self, sort: Sequence[SortField]) -> list[ColumnElement[object]]:
-        return order_by(self._table, tuple(sort))
-
     def _scope_values(self) -> dict[str, object]:
         """The bound tenant of ``read_statements``' statements (none for a global table)."""
         return {TENANT: required_tenant()} if self._tenant_scoped else {}
@@ -153,13 +159,7 @@ class SQLAlchemyRepository[
 
     # -- reads ---------------------------------------------------------------------------------------------
     async def get_by_id(self, entity_id: TId, *, include_deleted: bool = False) -> TEntity | None:
-        statement = by_id(
-            self._table,
-            self.query_hints,
-            self.mapper.entity_type,
-            scoped=self._tenant_scoped,
-            include_deleted=include_deleted,
-        )
+        statement = by_id(self._table, self.query_hints, self.mapper.entity_type, self._tenant_scoped, include_deleted)
         found = await self._entities(statement, {ID: entity_id, **self._scope_values()})
         return found[0] if found else None
 
@@ -178,7 +178,7 @@ class SQLAlchemyRepository[
         if where is None:  # an unfiltered listing's statements are built once per order
             return await self._listing(keyset_of(sort), offset, limit, count, include_deleted)
         conditions = self._conditions(where, include_deleted)
-        statement = self._select().where(*conditions).order_by(*self._order_by(keyset_of(sort)))
+        statement = self._select().where(*conditions).order_by(*order_by(self._table, keyset_of(sort)))
         items = await self._entities(statement.offset(offset).limit(limit + 1))
         has_next = len(items) > limit
         seen = offset + len(items[:limit])
@@ -188,10 +188,8 @@ class SQLAlchemyRepository[
     async def _listing(
         self, keyset: tuple[SortField, ...], offset: int, limit: int, count: CountStrategy, include_deleted: bool
     ) -> Page[TEntity]:
-        hints, entity = self.query_hints, self.mapper.entity_type
-        statements = listing(
-            self._table, hints, entity, keyset, scoped=self._tenant_scoped, include_deleted=include_deleted
-        )
+        entity, scoped = self.mapper.entity_type, self._tenant_scoped
+        statements = listing(self._table, self.query_hints, entity, keyset, scoped, include_deleted)
         scope = self._scope_values()
         items = await self._entities(statements.page, {**scope, OFFSET: offset, LIMIT: limit + 1})
         has_next = len(items) > limit
@@ -251,32 +249,14 @@ class SQLAlchemyRepository[
         keyset = keyset_of(sort)
         conditions = self._conditions(where, include_deleted)
         if position is not None:
-            conditions.append(self._after(position.after, keyset))
-        statement = self._select().where(*conditions).order_by(*self._order_by(keyset)).limit(limit + 1)
+            conditions.append(after(self._table, position.after, keyset))
+        statement = self._select().where(*conditions).order_by(*order_by(self._table, keyset)).limit(limit + 1)
         items = await self._entities(statement)
         next_cursor = None
         if len(items) > limit:
             last = items[limit - 1]
             next_cursor = self._cursors.encode([getattr(last, spec.name) for spec in keyset], keyset, where)
         return CursorPage(items=items[:limit], limit=limit, next_cursor=next_cursor)
-
-    def _after(self, values: Sequence[object], keyset: Sequence[SortField]) -> ColumnElement[bool]:
-        """Rows strictly after ``values`` in keyset order: ``(a > x) OR (a = x AND b > y) OR ...``."""
-        clauses = []
-        for position, spec in enumerate(keyset):
-            equal = [self._equal(keyset[i].name, values[i]) for i in range(position)]
-            clauses.append(and_(*equal, self._beyond(spec, values[position])))
-        return or_(*clauses)
-
-    def _equal(self, name: str, value: object) -> ColumnElement[bool]:
-        column = self._column(name)
-        return column.is_(None) if value is None else column == value
-
-    def _beyond(self, spec: SortField, value: object) -> ColumnElement[bool]:
-        column = self._column(spec.name)
-        if spec.descending:
-            return column.is_not(None) if value is None else column < value
-        return false() if value is None else or_(column > value, column.is_(None))
 
     async def find(self, where: Specification[TEntity], *, include_deleted: bool = False) -> list[TEntity]:
         statement = self._select().where(*self._conditions(where, include_deleted))

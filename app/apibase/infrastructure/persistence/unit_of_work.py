@@ -50,7 +50,7 @@ class SQLAlchemyUnitOfWork:
     def dialect(self) -> Dialect:
         """The database's dialect, known without opening a connection (or a session, when the factory has a bind)."""
         bind = self._session_factory.kw.get("bind") or self.session.get_bind()
-        return bind.dialect  # type: ignore[no-any-return]
+        return bind.dialect
 
     @overload
     async def execute[*Row](
