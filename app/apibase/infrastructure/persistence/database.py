@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
@@ -95,10 +97,20 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get(READ_ONLY_OPTION):
-            connection.exec_driver_sql("BEGIN")
+            _begin_deferred(connection)
             return
         take_turn(connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(connection: Connection) -> None:
+    """``BEGIN`` in one trip to aiosqlite's thread, where a cursor opened, used and closed through SQLAlchemy takes
+    three: a read's transaction is then three trips (BEGIN, its statement, ROLLBACK) besides its cursors."""
+    driver = connection.connection.driver_connection
+    if isinstance(driver, aiosqlite.Connection) and in_greenlet():
+        await_only(driver.execute("BEGIN"))
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,6 +13,7 @@ from apibase.core.errors import ConcurrencyConflict
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.database import create_engine, create_session_factory
 from apibase.infrastructure.persistence.read_only import read_only_session_factory
+from apibase.testing.sqlite_trace import trace_statements
 
 pytestmark = pytest.mark.unit
 
@@ -24,12 +25,8 @@ async def test_a_read_only_session_reads_while_a_writer_holds_the_lock(tmp_path:
     def impatient(dbapi_connection: Any, record: object) -> None:  # a waiting read fails at once instead of in 15 s
         dbapi_connection.cursor().execute("PRAGMA busy_timeout=10")
 
-    began: list[str] = []
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.startswith("BEGIN"):
-            began.append(statement)
+    executed: list[str] = []
+    trace_statements(engine, executed)
 
     async with engine.begin() as setup:
         await setup.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
@@ -44,6 +41,7 @@ async def test_a_read_only_session_reads_while_a_writer_holds_the_lock(tmp_path:
                 with pytest.raises(ConcurrencyConflict):  # what every read met before: the writer's turn
                     await other_writer.execute(text("SELECT count(*) FROM item"))
             await writer.commit()
+        began = [statement for statement in executed if statement.startswith("BEGIN")]
         assert began == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE", "BEGIN"]  # the other writer never got its turn
     finally:
         await engine.dispose()

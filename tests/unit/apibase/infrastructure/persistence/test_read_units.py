@@ -17,6 +17,7 @@ from apibase.infrastructure.persistence.database import create_engine, create_se
 from apibase.infrastructure.persistence.read_only import read_only_engine, read_only_session_factory
 from apibase.infrastructure.persistence.tenancy import tenant_scope
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
+from apibase.testing.sqlite_trace import trace_statements
 from apibase.testing.suppliers import CompanyCreate, SupplierRepository, sample_metadata
 
 pytestmark = pytest.mark.unit
@@ -68,9 +69,10 @@ def test_only_a_read_only_factory_has_a_read_engine(engine: AsyncEngine) -> None
 async def test_a_read_unit_lists_and_counts_in_one_transaction_without_a_session(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    statements: list[str] = []
+    executed: list[str] = []
+    await engine.dispose()  # the connections opened from now on report what SQLite runs
+    trace_statements(engine, executed)
     resets: list[PoolResetState] = []
-    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0]))
     event.listen(engine.sync_engine.pool, "reset", lambda connection, record, state: resets.append(state))
     made = CountedSession.made
 
@@ -79,7 +81,8 @@ async def test_a_read_unit_lists_and_counts_in_one_transaction_without_a_session
             page = await SupplierRepository(uow, cursor_codec=CODEC).get_all(limit=1)
 
     assert (page.total, page.has_next, len(page.items)) == (2, True, 1)
-    assert statements == ["BEGIN", "SELECT", "SELECT"]  # deferred, and one snapshot for the page and its count
+    statements = [statement.split()[0] for statement in executed if not statement.startswith("PRAGMA")]
+    assert statements == ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]  # deferred; one snapshot for the page and count
     assert [state.transaction_was_reset for state in resets] == [True]  # the pool sent no second ROLLBACK
     assert CountedSession.made == made
 
