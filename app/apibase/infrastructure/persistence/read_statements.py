@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy import ColumnElement, Integer, Select, Table, and_, bindparam, false, func, or_, select
 
@@ -18,10 +18,12 @@ from apibase.application.pagination import SortField
 from apibase.infrastructure.persistence.orm import TENANT_COLUMN
 from apibase.infrastructure.persistence.query_hints import QueryHints, table_select
 
-__all__ = ["ID", "LIMIT", "OFFSET", "TENANT", "Listing", "after", "by_id", "listing", "order_by"]
+__all__ = ["ID", "LIMIT", "LISTINGS", "OFFSET", "TENANT", "Listing", "after", "by_id", "listing", "order_by"]
 
 #: The names of the bound values the statements take.
 ID, TENANT, OFFSET, LIMIT = "apibase_id", "apibase_tenant", "apibase_offset", "apibase_limit"
+#: How many listings (table, hints, order, scope) stay built: clients choose the order, so the count is bounded.
+LISTINGS = 256
 
 
 def _plain(table: Table, *, scoped: bool, include_deleted: bool) -> list[ColumnElement[bool]]:
@@ -76,7 +78,7 @@ class Listing:
     count: Select[int]
 
 
-@cache
+@lru_cache(maxsize=LISTINGS)
 def listing(
     table: Table,
     hints: QueryHints,

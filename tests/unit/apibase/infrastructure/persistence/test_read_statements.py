@@ -11,7 +11,7 @@ from sqlalchemy.engine import Dialect
 
 from apibase.application.pagination import SortField
 from apibase.infrastructure.persistence.query_hints import NO_HINTS, QueryHints, table_select, use_index
-from apibase.infrastructure.persistence.read_statements import by_id, listing
+from apibase.infrastructure.persistence.read_statements import LISTINGS, by_id, listing
 from apibase.testing.suppliers import CarrierRow, Company, SupplierRow
 
 pytestmark = pytest.mark.unit
@@ -69,3 +69,8 @@ def test_statements_are_built_once_per_table_hints_and_scope() -> None:
     assert by_id(SUPPLIERS, NO_HINTS, Company, scoped=True, include_deleted=False) is first
     assert by_id(SUPPLIERS, hinted, Company, scoped=True, include_deleted=False) is not first
     assert "USE INDEX" in sql(by_id(SUPPLIERS, hinted, Company, scoped=True, include_deleted=False), mysql.dialect())
+
+
+def test_listings_stay_bounded_whatever_orders_clients_ask_for() -> None:
+    """Clients choose the order: an unbounded cache would keep one statement per order ever asked."""
+    assert listing.cache_info().maxsize == LISTINGS
