@@ -30,7 +30,7 @@ def read_only_session_factory(sessions: async_sessionmaker[AsyncSession]) -> asy
 
 def read_only_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
     """The engine of a factory made by ``read_only_session_factory``; None for any other factory."""
-    bind = sessions.kw.get("bind")
+    bind = getattr(sessions, "kw", {}).get("bind")  # any callable making sessions serves a unit of work
     if isinstance(bind, AsyncEngine) and bind.get_execution_options().get(READ_ONLY_OPTION):
         return bind
     return None

@@ -49,7 +49,7 @@ class SQLAlchemyUnitOfWork:
     @property
     def dialect(self) -> Dialect:
         """The database's dialect, known without opening a connection (or a session, when the factory has a bind)."""
-        bind = self._session_factory.kw.get("bind") or self.session.get_bind()
+        bind = getattr(self._session_factory, "kw", {}).get("bind") or self.session.get_bind()
         return bind.dialect
 
     @overload
