@@ -9,6 +9,7 @@ engine hands the reset to it). Other drivers (the plain ``sqlite3`` one in synch
 
 from __future__ import annotations
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,12 +27,11 @@ def begin_transaction(connection: Connection, statement: str) -> None:
     """Run ``statement`` (a ``BEGIN``) in one trip to aiosqlite's thread; a lock not had in time is ``WriteContention``
     (the engine's error handler never sees a statement sent past it)."""
     driver = connection.connection.driver_connection
-    execute = getattr(driver, "execute", None)
-    if execute is None or not in_greenlet() or not hasattr(driver, "in_transaction"):
+    if not in_greenlet() or not isinstance(driver, aiosqlite.Connection):
         connection.exec_driver_sql(statement)
         return
     try:
-        await_only(execute(statement))
+        await_only(driver.execute(statement))
     except Exception as error:
         if _LOCKED in str(error):
             raise WriteContention("the data changed concurrently; retry the request") from None
