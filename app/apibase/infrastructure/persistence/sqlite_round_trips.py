@@ -1,10 +1,11 @@
 """Fewer trips to aiosqlite's thread per transaction: each one is a hand-off and a wake-up, ~100 us of CPU.
 
 Through SQLAlchemy a ``BEGIN`` is three trips (cursor, execute, close) and a connection going back to the pool is
-rolled back even when its transaction already committed: eight trips for a one-row write, where the statement and
-the commit need four. ``begin_transaction`` sends the ``BEGIN`` in one trip; ``reset_only_open_transactions`` rolls
-a returned connection back only when SQLite says a transaction is still open (``pool_reset_on_return=None`` on the
-engine hands the reset to it). Other drivers (the plain ``sqlite3`` one in synchronous use) keep SQLAlchemy's way.
+rolled back even when its transaction already committed: eight trips for a one-row write, five now.
+``begin_transaction`` sends the ``BEGIN`` in one trip (so it no longer shows as a cursor statement: echo, cursor
+events, SQL spans); ``reset_only_open_transactions`` rolls a returned connection back only when SQLite says a
+transaction is still open (``pool_reset_on_return=None`` on the engine hands the reset to it). Other drivers keep
+SQLAlchemy's way.
 """
 
 from __future__ import annotations

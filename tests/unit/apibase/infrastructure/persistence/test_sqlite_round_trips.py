@@ -46,7 +46,7 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counted
 
 
-async def test_a_committed_one_row_write_takes_four_trips(engine: AsyncEngine, trips: Counter[str]) -> None:
+async def test_a_committed_one_row_write_takes_five_trips(engine: AsyncEngine, trips: Counter[str]) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("INSERT INTO item VALUES (1)"))
     # BEGIN IMMEDIATE in one trip (not cursor, execute, close); no rollback of a committed connection on return
