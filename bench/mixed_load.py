@@ -5,7 +5,8 @@ Run with ``.venv/bin/python bench/mixed_load.py [--rounds R] [--round-seconds S]
 It makes a fresh database (as ``bench/http_bench.py`` does), migrates it, starts the service as the image does
 (``apibase serve``: one uvicorn worker, the whole middleware stack, a real token), seeds ``--products`` products,
 and then keeps ``--concurrency`` keep-alive connections busy for ``--rounds`` back-to-back rounds of
-``--round-seconds`` with a fixed mix per connection: 1/4 creates (``POST /api/v1/products``, a unique sku each), 1/4 first
+``--round-seconds`` with a fixed mix per connection: 1/4 creates (``POST /api/v1/products``, a unique sku each),
+1/4 first
 pages (``GET /api/v1/products?limit=50``, which counts the live products), 1/2 gets by id (round robin over the
 seeded ids).
 The load runs in a process of its own (asyncio over raw HTTP/1.1 streams, see ``bench/load.py``).
