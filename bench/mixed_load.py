@@ -6,10 +6,8 @@ It makes a fresh database (as ``bench/http_bench.py`` does), migrates it, starts
 (``apibase serve``: one uvicorn worker, the whole middleware stack, a real token), seeds ``--products`` products,
 and then keeps ``--concurrency`` keep-alive connections busy for ``--rounds`` back-to-back rounds of
 ``--round-seconds`` with a fixed mix per connection: 1/4 creates (``POST /api/v1/products``, a unique sku each),
-1/4 first
-pages (``GET /api/v1/products?limit=50``, which counts the live products), 1/2 gets by id (round robin over the
-seeded ids).
-The load runs in a process of its own (asyncio over raw HTTP/1.1 streams, see ``bench/load.py``).
+1/4 first pages (``GET /api/v1/products?limit=50``, which counts the live products), 1/2 gets by id (round robin
+over the seeded ids). The load runs in a process of its own (asyncio over raw HTTP/1.1 streams, see ``bench/load.py``).
 
 Per round it prints requests/s, p50, p99 and the slowest request, how many took over 1 s, the errors (any non-2xx
 status, timeouts, broken connections) and the server's resident memory. The goal (issue #14): the last round's
