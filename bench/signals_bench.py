@@ -1,4 +1,4 @@
-"""CPU per signal: one SQL statement's span and one request's RED metrics, lean against what they replaced.
+"""CPU per signal: a SQL statement's span, a request's RED metrics and masking, lean against what they replaced.
 
 Run with ``.venv/bin/python bench/signals_bench.py [--requests N] [--rounds R]`` (``--requests`` is the number
 of statements or observations per round).
@@ -8,6 +8,8 @@ of statements or observations per round).
   ``configure_tracing`` sets it up). The provider has no span processor, as a service without an exporter.
 - ``metrics``: ``Metrics.request_finished`` (``cached``) against the same two observations made through
   ``labels()`` on every call (``labels``), as it was done before, both with a recording span for the exemplar.
+- ``mask``: ``mask_text`` on the values of an access log line that it scans (path, user id, client address,
+  route), remembered verdicts (``remembered``) against running the patterns each time (``patterns``, as before).
 
 Rounds alternate the variants and the best of each counts; the overhead is per statement or observation, in
 microseconds of this process's CPU time.
@@ -31,6 +33,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased  # n
 from sqlalchemy import Connection, create_engine  # noqa: E402
 
 from apibase.infrastructure.observability.metrics import Metrics, _trace_exemplar  # noqa: E402
+from apibase.infrastructure.observability.pii import _mask_patterns, mask_text  # noqa: E402
 from apibase.infrastructure.observability.sql_spans import SqlSpans  # noqa: E402
 from bench.asgi_driver import command_line  # noqa: E402
 
@@ -84,16 +87,35 @@ def metrics_steps() -> dict[str, Step]:
     return {"labels": labels, "cached": finished}
 
 
+def mask_steps() -> dict[str, Step]:
+    values = (
+        "/api/v2/products/7d75d032-904c-4cda-aba4-c144d5c83c67",
+        "254eb1c2-c11d-4d2a-b60a-c54f5b483f92",
+        "127.0.0.1",
+        "/api/v2/products/{entity_id}",
+    )
+
+    def fresh() -> list[str]:  # each line's values are new string objects, equal to the last line's
+        return [value[:1] + value[1:] for value in values]
+
+    return {
+        "patterns": lambda: [_mask_patterns(value) for value in fresh()],
+        "remembered": lambda: [mask_text(value) for value in fresh()],
+    }
+
+
 async def main(requests: int, rounds: int) -> int:
     provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(1.0)))
     with provider.get_tracer("bench").start_as_current_span("request"):
         sql = _best(sql_steps(provider), count=requests, rounds=rounds)
         red = _best(metrics_steps(), count=requests, rounds=rounds)
+        mask = _best(mask_steps(), count=requests, rounds=rounds)
     print(f"{requests} per round x {rounds} rounds, best round, CPU microseconds each")
     print("sql      " + "  ".join(f"{name} {value:7.1f}" for name, value in sql.items()))
     before, after = sql["engine_tracer"] - sql["bare"], sql["sql_spans"] - sql["bare"]
     print(f"         span cost {before:.1f} -> {after:.1f} us per statement ({before / after:.1f}x)")
     print(f"metrics  labels {red['labels']:7.1f}  cached {red['cached']:7.1f}  ({red['labels'] / red['cached']:.1f}x)")
+    print(f"mask     patterns {mask['patterns']:5.1f}  remembered {mask['remembered']:5.1f}  (per line)")
     return 0
 
 
