@@ -137,6 +137,9 @@ class Metrics:
             "http_requests_in_flight", "HTTP requests being served", registry=registry, multiprocess_mode="livesum"
         )
         self._login_failures = Counter("login_failures", "Refused logins, by error code", ["reason"], registry=registry)
+        # The children of a label set, looked up once: ``labels()`` validates and locks on every call. Label values
+        # are bounded (route templates, standard methods, status codes), so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._engines: dict[str, AsyncEngine] = {}
         self._pool_gauges: list[Gauge] = []
         self._before_export: list[Callable[[], None]] = []
@@ -156,8 +159,16 @@ class Metrics:
     def request_finished(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one finished request; ``route`` must be a template or ``UNMATCHED_ROUTE``, never a raw path."""
         exemplar = _trace_exemplar()
-        self._requests.labels(method, route, str(status)).inc(exemplar=exemplar)
-        self._duration.labels(method, route).observe(seconds, exemplar=exemplar)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._requests.labels(method, route, str(status)),
+                self._duration.labels(method, route),
+            )
+        requests, duration = children
+        requests.inc(exemplar=exemplar)
+        duration.observe(seconds, exemplar=exemplar)
         if self.multiprocess_dir is not None:
             self._copy_pool_status()
 

@@ -12,8 +12,9 @@ Two rules, applied to every value of the event dict, nested dicts, lists and tup
 
 Content rules err on the side of masking; ids, UUIDs and ISO timestamps are written so that none of them match.
 The caller's objects are never mutated: containers that needed a change are copied, the rest are shared.
-Strings shorter than the shortest maskable thing are skipped, and each pattern runs only when a cheap ``in``
-check says it could match, which keeps a typical access line under a few microseconds.
+Strings shorter than the shortest maskable thing are skipped, each pattern runs only when a cheap ``in``
+check says it could match, and the verdict on a short text is remembered (bounded), which keeps a typical access
+line under a few microseconds.
 
 Public API: ``PiiMasker(masked_fields=DEFAULT_MASKED_FIELDS)`` (a structlog processor, also usable as
 ``masker.mask(value)``), ``mask_text(text)``, ``luhn_valid(digits)``, ``MASK``, ``DEFAULT_MASKED_FIELDS``.
@@ -74,6 +75,10 @@ _MIN_NUMBER_DIGITS: Final = 9
 _SECRET_KEY_HINTS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cookie")
 #: Bounds the field-name cache when callers log dynamic keys (ids as keys): past it, names are matched each time.
 _KNOWN_FIELDS_LIMIT: Final = 4096
+#: Values up to this length have their verdict remembered (ids, paths, addresses repeat from line to line); at most
+#: ``_KNOWN_TEXTS_LIMIT`` of them, forgotten all at once when full.
+_KNOWN_TEXT_LENGTH: Final = 256
+_KNOWN_TEXTS_LIMIT: Final = 4096
 #: Top-level fields the logging pipeline writes itself from trusted sources; scanning them would only cost time.
 _OWN_FIELDS: Final = frozenset({"timestamp", "level", "logger", "trace_id", "span_id"})
 
@@ -114,7 +119,8 @@ def mask_text(text: str) -> str:
     """``text`` with every recognised secret and piece of personal data replaced; the same object if none.
 
     Each pattern runs only when a substring check (a few tens of nanoseconds) says it could match. Order matters:
-    whole tokens first (a JWT may contain digits that look like a phone number), then pairs, then numbers.
+    whole tokens first (a JWT may contain digits that look like a phone number), then pairs, then numbers. The
+    verdict on a short text is remembered: the same caller, path or address is on many lines.
     """
     if len(text) < _MIN_LENGTH:
         return text
@@ -122,6 +128,23 @@ def mask_text(text: str) -> str:
         # Words and ids, most values of a line: no rule's punctuation, and a card may not touch a word character,
         # so only a bare card number can be in there.
         return "[CARD]" if _is_bare_card(text) else text
+    if len(text) > _KNOWN_TEXT_LENGTH:
+        return _mask_patterns(text)
+    known = _known_texts.get(text, text)
+    if known is not text:
+        return text if known is None else known
+    masked = _mask_patterns(text)
+    if len(_known_texts) >= _KNOWN_TEXTS_LIMIT:
+        _known_texts.clear()
+    _known_texts[text] = None if masked is text else masked
+    return masked
+
+
+#: ``mask_text``'s remembered verdicts: the masked text, or ``None`` for a text left as it was.
+_known_texts: dict[str, str | None] = {}
+
+
+def _mask_patterns(text: str) -> str:
     if "eyJ" in text:
         text = _JWT.sub("[JWT]", text)
     if "ab_" in text:

@@ -24,8 +24,9 @@ used: when no global meter provider is installed (those instruments are no-ops t
 configured through the ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*`` variables. Otherwise the caller keeps
 ``FastAPIInstrumentor``.
 
-Public API: ``lean_server_spans_suffice() -> bool``, ``instrument_server_spans(app, *, tracer_provider,
-excluded_urls)``, ``uninstrument_server_spans(app)``, ``ServerSpanMiddleware``.
+Public API: ``lean_server_spans_suffice() -> bool``, ``no_global_meter_provider() -> bool``,
+``instrument_server_spans(app, *, tracer_provider, excluded_urls)``, ``uninstrument_server_spans(app)``,
+``ServerSpanMiddleware``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ __all__ = [
     "ServerSpanMiddleware",
     "instrument_server_spans",
     "lean_server_spans_suffice",
+    "no_global_meter_provider",
     "uninstrument_server_spans",
 ]
 
@@ -79,13 +81,17 @@ _response_propagator: Callable[[], TextMapPropagator | None] = propagators.get_g
 _initialize_semconv: Callable[[], None] = _OpenTelemetrySemanticConventionStability._initialize
 
 
-def lean_server_spans_suffice() -> bool:
-    """True when the ASGI instrumentation's HTTP metrics would record nothing and no header capture is asked for."""
+def no_global_meter_provider() -> bool:
+    """True while the global meter provider is the API's placeholder: instruments made from it record nothing."""
     provider = type(metrics.get_meter_provider())
-    unconfigured = provider.__module__.startswith("opentelemetry.metrics") and (
+    return provider.__module__.startswith("opentelemetry.metrics") and (
         provider.__name__ in _PLACEHOLDER_METER_PROVIDERS
     )
-    return unconfigured and not any(os.environ.get(name) for name in _CAPTURE_VARIABLES)
+
+
+def lean_server_spans_suffice() -> bool:
+    """True when the ASGI instrumentation's HTTP metrics would record nothing and no header capture is asked for."""
+    return no_global_meter_provider() and not any(os.environ.get(name) for name in _CAPTURE_VARIABLES)
 
 
 def _semconv_mode() -> _StabilityMode:

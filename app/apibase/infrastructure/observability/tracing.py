@@ -44,6 +44,7 @@ from apibase.infrastructure.observability.server_spans import (
     lean_server_spans_suffice,
     uninstrument_server_spans,
 )
+from apibase.infrastructure.observability.sql_spans import SqlSpans, lean_sql_spans_suffice
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -117,6 +118,7 @@ class TracingHandle:
         self._excluded_urls = re.escape(settings.observability.metrics_path) + r"(\?|$)"
         self._apps: list[FastAPI] = []
         self._engines: list[Engine] = []
+        self._sql_spans: list[SqlSpans] = []
         self._httpx_clients: list[HttpxClient] = []
         self._redis_clients: list[RedisClient] = []
         self._closed = False
@@ -161,13 +163,19 @@ class TracingHandle:
         """A span per SQL statement on this engine only.
 
         ``SQLAlchemyInstrumentor().instrument()`` is a process-wide singleton that also patches
-        ``create_engine`` for everybody, so the instrumentation's per-engine tracer is used directly.
+        ``create_engine`` for everybody, so the instrumentation's per-engine tracer is used directly. The spans come
+        from ``SqlSpans`` (the same spans for a fraction of the cost) unless a global meter provider asks for the
+        connection usage counter only ``EngineTracer`` keeps (see ``apibase.infrastructure.observability.sql_spans``).
         """
         self._check_open()
         if self._provider is None:
             return
         sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
         tracer = self._provider.get_tracer(EngineTracer.__module__, _sqlalchemy_instrumentation_version)
+        if lean_sql_spans_suffice():
+            spans = SqlSpans(tracer, sync_engine, sampler_reads_attributes=self._sampler_reads_attributes)
+            self._sql_spans.append(spans)
+            return
         meter = metrics.get_meter(EngineTracer.__module__, _sqlalchemy_instrumentation_version)
         usage = meter.create_up_down_counter("db.client.connections.usage", unit="connections")
         EngineTracer(tracer, sync_engine, usage)  # type: ignore[no-untyped-call]  # the package is untyped here
@@ -201,6 +209,8 @@ class TracingHandle:
                 uninstrument_server_spans(app)
         for engine in self._engines:
             _remove_engine_listeners(engine)
+        for spans in self._sql_spans:
+            spans.remove()
         for redis_client in self._redis_clients:
             RedisInstrumentor.uninstrument_client(redis_client)
         for client in self._httpx_clients:

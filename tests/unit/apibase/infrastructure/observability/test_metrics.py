@@ -43,6 +43,27 @@ def test_each_instance_owns_its_registry() -> None:
     assert samples(second, "http_requests_total")[key] == 1
 
 
+def test_every_label_set_is_its_own_series_each_time_it_is_observed() -> None:
+    metrics = Metrics()
+    for method, route, status in [("GET", "/a", 200), ("GET", "/a", 404), ("POST", "/a", 200), ("GET", "/b", 200)] * 2:
+        metrics.request_finished(method, route, status, 0.01)
+    metrics.request_finished("GET", "/a", 404, 0.01)
+
+    counts = samples(metrics, "http_requests_total")
+    durations = samples(metrics, "http_request_duration_seconds_count")
+    assert counts == {
+        (("method", "GET"), ("route", "/a"), ("status", "200")): 2,
+        (("method", "GET"), ("route", "/a"), ("status", "404")): 3,
+        (("method", "POST"), ("route", "/a"), ("status", "200")): 2,
+        (("method", "GET"), ("route", "/b"), ("status", "200")): 2,
+    }
+    assert durations == {
+        (("method", "GET"), ("route", "/a")): 5,
+        (("method", "POST"), ("route", "/a")): 2,
+        (("method", "GET"), ("route", "/b")): 2,
+    }
+
+
 def test_the_duration_histogram_uses_the_latency_buckets() -> None:
     metrics = Metrics()
     metrics.request_finished("GET", "/a", 200, 0.03)

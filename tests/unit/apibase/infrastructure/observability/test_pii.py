@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apibase.infrastructure.observability import pii
 from apibase.infrastructure.observability.pii import MASK, PiiMasker, luhn_valid, mask_text
 
 pytestmark = pytest.mark.unit
@@ -86,6 +87,28 @@ def test_masking_errs_on_the_wide_side_for_token_words() -> None:
 def test_unchanged_text_is_the_same_object() -> None:
     text = "nothing to see here, 42 times"
     assert mask_text(text) is text
+
+
+def test_remembered_verdicts_give_the_same_answers() -> None:
+    for _ in range(3):
+        unchanged = "".join(["/api/v2/products/", "7d75d032-904c-4cda-aba4-c144d5c83c67"])  # a new object each time
+        assert mask_text(unchanged) is unchanged
+        assert mask_text("".join(["/users/", "jane.doe@example.com"])) == "/users/j***@example.com"
+        assert mask_text("".join(["Bearer ", JWT])) == "Bearer [JWT]"
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_past_the_memory_limit_texts_are_masked_all_the_same(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    monkeypatch.setattr(pii, "_KNOWN_TEXTS_LIMIT", limit)
+    texts = [f"/orders/{n}/mail/a{n}@example.com" for n in range(5)] * 2
+    assert [mask_text(text) for text in texts] == [f"/orders/{n}/mail/a***@example.com" for n in range(5)] * 2
+    assert len(pii._known_texts) <= max(limit, 1)
+
+
+def test_long_texts_are_masked_without_being_remembered() -> None:
+    text = "x" * 300 + " call +44 20 7946 0958 or mail bob@example.org"
+    assert mask_text(text) == "x" * 300 + " call [PHONE] or mail b***@example.org"
+    assert text not in pii._known_texts
 
 
 def test_luhn() -> None:
