@@ -1,5 +1,5 @@
-"""What SQLite itself ran, statement by statement: also what SQLAlchemy's cursor events never see (a read-only
-transaction's ``BEGIN`` goes straight to the driver, see ``sqlite_round_trips.py``)."""
+"""What SQLite itself ran, statement by statement: also what SQLAlchemy's cursor events never see (a ``BEGIN``
+goes straight to the driver, see ``sqlite_round_trips.py``)."""
 
 from __future__ import annotations
 
