@@ -66,6 +66,8 @@ class _Call:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
+    """What one route's routine request needs, worked out once from the dependency tree FastAPI built for it."""
+
     dependant: Dependant
     call: Callable[..., Awaitable[object]]
     guards: tuple[tuple[str, ...], ...]
