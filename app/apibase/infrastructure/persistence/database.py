@@ -10,6 +10,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from apibase.core.errors import WriteContention
 from apibase.core.settings import Settings
 from apibase.infrastructure.persistence.read_only import READ_ONLY_OPTION
+from apibase.infrastructure.persistence.sqlite_round_trips import begin_transaction, reset_only_open_transactions
 from apibase.infrastructure.persistence.sqlite_writers import queue_sqlite_writers, take_turn
 
 __all__ = [
@@ -27,8 +28,11 @@ def is_sqlite(url: str) -> bool:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.database.echo, connect_args={"timeout": 15})
+        engine = create_async_engine(
+            url, echo=settings.database.echo, connect_args={"timeout": 15}, pool_reset_on_return=None
+        )
         _make_sqlite_transactional(engine)
+        reset_only_open_transactions(engine)
         return engine
     pool = settings.database
     return create_async_engine(
@@ -95,10 +99,10 @@ def serialize_sqlite_transactions(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get(READ_ONLY_OPTION):
-            connection.exec_driver_sql("BEGIN")
+            begin_transaction(connection, "BEGIN")
             return
         take_turn(connection)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_transaction(connection, "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

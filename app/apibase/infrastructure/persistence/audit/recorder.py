@@ -8,7 +8,8 @@ Group commit: one write transaction runs at a time, and it takes every entry rec
 a transaction of its own as before; under load, the entries of all the writes that arrived during one commit share
 the next. ``record`` still returns only once its entry is stored and raises if that failed, but a busy service no
 longer doubles its write transactions (on SQLite, one writer at a time, every POST used to queue for the lock
-twice).
+twice). The batch is one Core ``INSERT`` of plain rows: the ORM's flush of a one-row batch cost more than the
+rest of the transaction.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
+from typing import Final
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Insert, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.ports.audit import AuditEntry
@@ -25,6 +27,8 @@ from apibase.core.principal import AuthMethod
 from apibase.infrastructure.persistence.audit.tables import AUDIT_COLUMN_LENGTHS, AuditLogRow
 
 __all__ = ["SqlAuditLog"]
+
+_INSERT: Final[Insert] = insert(AuditLogRow.__table__)  # type: ignore[arg-type]
 
 
 class SqlAuditLog:
@@ -47,7 +51,7 @@ class SqlAuditLog:
         batch, self._pending = self._pending, []
         try:
             async with self._sessions.begin() as session:
-                session.add_all([_to_row(entry) for entry, _ in batch])
+                await session.execute(_INSERT, [_to_values(entry) for entry, _ in batch])
         except Exception as error:
             for _, stored in batch:
                 stored.set_exception(error)
@@ -89,20 +93,20 @@ def _clip_optional(column: str, value: str | None) -> str | None:
     return None if value is None else _clip(column, value)
 
 
-def _to_row(entry: AuditEntry) -> AuditLogRow:
-    return AuditLogRow(
-        id=entry.id,
-        occurred_at=entry.occurred_at,
-        actor=_clip("actor", entry.actor),
-        actor_method=None if entry.actor_method is None else entry.actor_method.value,
-        tenant_id=_clip("tenant_id", entry.tenant),
-        action=_clip("action", entry.action),
-        resource_type=_clip("resource_type", entry.resource_type),
-        resource_id=_clip_optional("resource_id", entry.resource_id),
-        outcome=entry.outcome,
-        request_id=_clip_optional("request_id", entry.request_id),
-        client_ip=_clip_optional("client_ip", entry.client_ip),
-    )
+def _to_values(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "id": entry.id,
+        "occurred_at": entry.occurred_at,
+        "actor": _clip("actor", entry.actor),
+        "actor_method": None if entry.actor_method is None else entry.actor_method.value,
+        "tenant_id": _clip("tenant_id", entry.tenant),
+        "action": _clip("action", entry.action),
+        "resource_type": _clip("resource_type", entry.resource_type),
+        "resource_id": _clip_optional("resource_id", entry.resource_id),
+        "outcome": entry.outcome,
+        "request_id": _clip_optional("request_id", entry.request_id),
+        "client_ip": _clip_optional("client_ip", entry.client_ip),
+    }
 
 
 def _to_entry(row: AuditLogRow) -> AuditEntry:

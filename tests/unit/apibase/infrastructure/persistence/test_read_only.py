@@ -7,17 +7,22 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.core.errors import ConcurrencyConflict
 from apibase.core.settings import Settings
+from apibase.infrastructure.persistence import database
 from apibase.infrastructure.persistence.database import create_engine, create_session_factory
 from apibase.infrastructure.persistence.read_only import read_only_session_factory
+from apibase.infrastructure.persistence.sqlite_round_trips import begin_transaction
 
 pytestmark = pytest.mark.unit
 
 
-async def test_a_read_only_session_reads_while_a_writer_holds_the_lock(tmp_path: Path) -> None:
+async def test_a_read_only_session_reads_while_a_writer_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'reads.db'}"))
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -26,11 +31,11 @@ async def test_a_read_only_session_reads_while_a_writer_holds_the_lock(tmp_path:
 
     began: list[str] = []
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.startswith("BEGIN"):
-            began.append(statement)
+    def record(connection: Connection, statement: str) -> None:  # BEGIN goes past the cursor events
+        began.append(statement)
+        begin_transaction(connection, statement)
 
+    monkeypatch.setattr(database, "begin_transaction", record)
     async with engine.begin() as setup:
         await setup.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
         await setup.execute(text("INSERT INTO item VALUES (1)"))
