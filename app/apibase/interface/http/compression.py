@@ -23,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apibase.interface.http.middleware.request_headers import request_header
+
 __all__ = ["CompressionMiddleware", "Encoding", "add_compression", "negotiate_encoding"]
 
 type Encoding = Literal["br", "gzip"]
@@ -77,7 +79,7 @@ class CompressionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        coding = _negotiated(_accept_encoding(scope))
+        coding = _negotiated(request_header(scope, b"accept-encoding"))
         minimum_size = self.minimum_size
         held: Message | None = None
         forward: Send | None = None
@@ -129,13 +131,6 @@ class CompressionMiddleware:
 def _negotiated(accept_encoding: str | None) -> Encoding | None:
     """Clients send the same few ``Accept-Encoding`` values on every request: each is parsed once."""
     return negotiate_encoding(accept_encoding)
-
-
-def _accept_encoding(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _declared_length(start: Message) -> float:
