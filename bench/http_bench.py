@@ -84,15 +84,23 @@ PROFILES = {
     # The earlier figures' set-up: no access log line per request.
     "lean": {**PRODUCTION_ENVIRONMENT, "APIBASE_LOG_LEVEL": "WARNING"},
 }
+#: The service as a deployment runs it (the image's command): ``apibase serve`` on uvicorn, one worker.
+SERVICE_COMMAND = [str(Path(sys.executable).with_name("apibase")), "serve", "--host", HOST, "--port", "{port}"]
+#: The bare app on the same server with the same options (uvloop, httptools, no access log).
+BARE_COMMAND = [
+    *(sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app", "--app-dir", str(ROOT)),
+    *("--host", HOST, "--port", "{port}", "--loop", "uvloop", "--http", "httptools"),
+    *("--log-level", "warning", "--no-access-log"),
+]
 PG_ADMIN = {"host": HOST, "port": 5432, "user": "postgres", "database": "postgres"}
 
 
 @dataclass
 class App:
-    """One server under test: how uvicorn finds it and where its products live."""
+    """One server under test: the command that serves it (``{port}`` filled in) and where its products live."""
 
     name: str
-    target: str
+    command: list[str]
     path: str
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -157,9 +165,7 @@ def fresh_database(kind: Literal["sqlite", "postgres"]) -> Iterator[str]:
 def start(app: App, database_url: str, logs: Path, environment: dict[str, str]) -> None:
     app.port = free_port()
     app.log = logs / f"{app.name}.log"
-    command = [sys.executable, "-m", "uvicorn", "--factory", app.target, "--app-dir", str(ROOT)]
-    command += ["--host", HOST, "--port", str(app.port), "--loop", "uvloop", "--http", "httptools"]
-    command += ["--log-level", "warning", "--no-access-log"]
+    command = [part.format(port=app.port) for part in app.command]
     variables = {**os.environ, **environment, "APIBASE_DATABASE_URL": database_url}
     with app.log.open("wb") as log:
         app.process = subprocess.Popen(command, cwd=ROOT, env=variables, stdout=log, stderr=subprocess.STDOUT)
@@ -342,8 +348,8 @@ def main() -> int:
         f"profile {args.profile}, database {args.database}, load generator {args.load}, {args.concurrency} "
         f"connections, {args.seconds:g} s per run, best of {args.repeats}, {args.products} products seeded"
     )
-    service = App("service", "shop.main:create_app", "/api/v1/products")
-    bare = App("bare", "bench.bare_app:create_app", "/products")
+    service = App("service", SERVICE_COMMAND, "/api/v1/products")
+    bare = App("bare", BARE_COMMAND, "/products")
     with fresh_database(args.database) as url, tempfile.TemporaryDirectory(prefix="apibase-bench-logs-") as logs:
         upgrade_database(load_settings(database_url=url), migration_branches(SERVICE.modules()))
         try:

@@ -2,12 +2,12 @@
 
 Run with ``.venv/bin/python bench/mixed_load.py [--rounds R] [--round-seconds S] [--database sqlite|postgres]``.
 
-It makes a fresh database (as ``bench/http_bench.py`` does), migrates it, starts the service as one uvicorn worker
-(``shop.main:create_app``, the whole middleware stack, a real token), seeds ``--products`` products, and then keeps
-``--concurrency`` keep-alive connections busy for ``--rounds`` back-to-back rounds of ``--round-seconds`` with a
-fixed mix per connection: 1/4 creates (``POST /api/v1/products``, a unique sku each), 1/4 first pages
-(``GET /api/v1/products?limit=50``, which counts the live products), 1/2 gets by id (round robin over the seeded
-ids). The load runs in a process of its own (asyncio over raw HTTP/1.1 streams, see ``bench/load.py``).
+It makes a fresh database (as ``bench/http_bench.py`` does), migrates it, starts the service as the image does
+(``apibase serve``: one uvicorn worker, the whole middleware stack, a real token), seeds ``--products`` products,
+and then keeps ``--concurrency`` keep-alive connections busy for ``--rounds`` back-to-back rounds of
+``--round-seconds`` with a fixed mix per connection: 1/4 creates (``POST /api/v1/products``, a unique sku each),
+1/4 first pages (``GET /api/v1/products?limit=50``, which counts the live products), 1/2 gets by id (round robin
+over the seeded ids). The load runs in a process of its own (asyncio over raw HTTP/1.1 streams, see ``bench/load.py``).
 
 Per round it prints requests/s, p50, p99 and the slowest request, how many took over 1 s, the errors (any non-2xx
 status, timeouts, broken connections) and the server's resident memory. The goal (issue #14): the last round's
@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 from apibase.core.settings import load_settings  # noqa: E402
 from apibase.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
 from apibase.module import migration_branches  # noqa: E402
-from bench.http_bench import free_port, fresh_database, load_average, machine, settle  # noqa: E402
+from bench.http_bench import SERVICE_COMMAND, free_port, fresh_database, load_average, machine, settle  # noqa: E402
 from bench.load import post_body  # noqa: E402
 from shop.main import SERVICE  # noqa: E402
 
@@ -205,9 +205,7 @@ def generate() -> None:
 # -- the benchmark --------------------------------------------------------------------------------------------------
 def start_service(database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "shop.main:create_app", "--app-dir", str(ROOT)]
-    command += ["--host", HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools"]
-    command += ["--log-level", "warning", "--no-access-log"]
+    command = [part.format(port=port) for part in SERVICE_COMMAND]
     environment = {**os.environ, **ENVIRONMENT, "APIBASE_DATABASE_URL": database_url}
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)

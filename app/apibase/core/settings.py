@@ -333,6 +333,12 @@ class Settings(BaseSettings):
         description="UDP port for HTTP/3 over QUIC (hypercorn with TLS), advertised in `Alt-Svc`; default: none",
     )
     shutdown_grace_seconds: int = Field(default=20, ge=1, le=600)
+    gc_freeze: bool = Field(
+        default=True,
+        description="Each serving process freezes the heap it started with and collects young objects every 7,000 "
+        "allocations (docs/performance.md): without it a full collection walks the whole application and stalls "
+        "every request in flight",
+    )
     worker_healthcheck_timeout_seconds: int = Field(
         default=30,
         ge=5,

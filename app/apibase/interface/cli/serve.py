@@ -64,6 +64,7 @@ def server_options(
         worker_healthcheck_timeout_seconds=settings.worker_healthcheck_timeout_seconds,
         tls=settings.tls,
         http3_port=settings.http3_port,
+        freeze_heap=settings.gc_freeze,
     )
 
 

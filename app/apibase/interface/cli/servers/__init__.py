@@ -23,6 +23,7 @@ from uvicorn.importer import import_from_string
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from apibase.core.settings import ServerKind, TlsSettings
+from apibase.interface.cli.servers.heap import FrozenStartupHeap
 
 __all__ = ["ServerOptions", "ServerUnavailableError", "run", "service_app"]
 
@@ -44,6 +45,8 @@ class ServerOptions:
     worker_healthcheck_timeout_seconds: int
     tls: TlsSettings
     http3_port: int | None = None
+    #: :func:`~apibase.interface.cli.servers.heap.freeze_startup_heap` in each worker once the app has started.
+    freeze_heap: bool = True
 
     @property
     def certificate(self) -> tuple[Path, Path] | None:
@@ -71,7 +74,7 @@ def run(server: ServerKind, options: ServerOptions) -> None:
     adapter.run(options)
 
 
-def service_app(factory: str) -> ASGIApp:
+def service_app(factory: str, *, freeze_heap: bool) -> ASGIApp:
     """The app a worker serves under granian or hypercorn, with uvicorn's handling of proxy headers.
 
     uvicorn rewrites the client address from ``X-Forwarded-For`` when the peer is a trusted proxy (127.0.0.1 and ::1, or
@@ -79,5 +82,7 @@ def service_app(factory: str) -> ASGIApp:
     the same client whichever server runs.
     """
     app = import_from_string(factory)()
+    if freeze_heap:
+        app = FrozenStartupHeap(app)
     trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
     return cast("ASGIApp", ProxyHeadersMiddleware(app, trusted_hosts=trusted))  # uvicorn's ASGI types: the same

@@ -60,7 +60,7 @@ def run(options: ServerOptions) -> None:
 def load_worker_app(options: ServerOptions) -> ASGIApp:
     """In a worker, before granian sets its signals up: stage them, then build the app."""
     _signals.set_loop_signals = partial(staged_worker_signal, options)
-    return service_app(options.app)
+    return service_app(options.app, freeze_heap=options.freeze_heap)
 
 
 def staged_worker_signal(options: ServerOptions, loop: asyncio.AbstractEventLoop) -> WorkerSignal:

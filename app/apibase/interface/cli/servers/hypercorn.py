@@ -72,7 +72,11 @@ def run(options: ServerOptions) -> None:
 def serve_worker(options: ServerOptions, config: Config, sockets: Sockets) -> None:
     """One worker: the app, served on uvloop until the staged stop triggers hypercorn's shutdown."""
     exit_cleanly_on_signal()
-    app = wrap_app(cast("ASGIFramework", service_app(options.app)), config.wsgi_max_body_size, "asgi")
+    app = wrap_app(
+        cast("ASGIFramework", service_app(options.app, freeze_heap=options.freeze_heap)),
+        config.wsgi_max_body_size,
+        "asgi",
+    )
 
     async def serve() -> None:
         stopped = asyncio.Event()

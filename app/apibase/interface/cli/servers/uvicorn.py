@@ -19,6 +19,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import ChangeReload, Multiprocess
 
 from apibase.interface.cli.servers import ServerOptions
+from apibase.interface.cli.servers.heap import FrozenStartupHeap
 from apibase.interface.cli.servers.shutdown import drain_on_signal, exit_cleanly_on_signal
 
 __all__ = ["ServeConfig", "run", "run_server", "serve_config"]
@@ -27,12 +28,15 @@ __all__ = ["ServeConfig", "run", "run_server", "serve_config"]
 class ServeConfig(uvicorn.Config):
     """uvicorn's configuration plus the drain delay; loading it in a worker arms :func:`drain_on_signal`."""
 
-    def __init__(self, app: str, *, drain_delay_seconds: float, **options: object) -> None:
+    def __init__(self, app: str, *, drain_delay_seconds: float, freeze_heap: bool, **options: object) -> None:
         super().__init__(app, **options)  # type: ignore[arg-type]
         self.drain_delay_seconds = drain_delay_seconds
+        self.freeze_heap = freeze_heap
 
     def load(self) -> None:
         super().load()
+        if self.freeze_heap:
+            self.loaded_app = FrozenStartupHeap(self.loaded_app)
         if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
             drain_on_signal(self.drain_delay_seconds)
 
@@ -42,6 +46,7 @@ def serve_config(options: ServerOptions) -> ServeConfig:
     return ServeConfig(
         options.app,
         drain_delay_seconds=options.drain_delay_seconds,
+        freeze_heap=options.freeze_heap,
         factory=True,
         host=options.host,
         port=options.port,

@@ -71,6 +71,15 @@ def test_serve_uses_settings_from_the_environment(served: Served, monkeypatch: p
     )
     assert (config.timeout_graceful_shutdown, config.timeout_worker_healthcheck) == (7, 45)
     assert config.drain_delay_seconds == 0.0  # development: Ctrl+C and test servers stop at once
+    assert config.freeze_heap is True
+
+
+def test_freezing_the_heap_can_be_turned_off(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APIBASE_GC_FREEZE", "false")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    (config,) = served.configs
+    assert config.freeze_heap is False
 
 
 def test_multiprocess_metrics_start_from_an_empty_directory(

@@ -21,6 +21,7 @@ from apibase.core.settings import TlsSettings
 from apibase.interface.cli.servers import ServerOptions, service_app
 from apibase.interface.cli.servers import granian as granian_adapter
 from apibase.interface.cli.servers.granian import granian_server, load_worker_app, staged_worker_signal
+from apibase.interface.cli.servers.heap import FrozenStartupHeap
 from apibase.interface.cli.servers.hypercorn import _wake_quic, hypercorn_config
 from apibase.interface.http.health import SHUTTING_DOWN
 
@@ -142,10 +143,19 @@ def test_the_served_app_trusts_proxy_headers_from_loopback_or_the_configured_add
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.1")
-    app = service_app("starlette.applications:Starlette")
+    app = service_app("starlette.applications:Starlette", freeze_heap=False)
     assert isinstance(app, ProxyHeadersMiddleware)
     assert app.trusted_hosts.always_trust is False
     assert "10.0.0.1" in app.trusted_hosts
+
+
+def test_the_served_app_freezes_the_heap_after_startup_when_asked() -> None:
+    frozen = service_app("starlette.applications:Starlette", freeze_heap=True)
+    plain = service_app("starlette.applications:Starlette", freeze_heap=False)
+    assert isinstance(frozen, ProxyHeadersMiddleware)
+    assert isinstance(frozen.app, FrozenStartupHeap)
+    assert isinstance(plain, ProxyHeadersMiddleware)
+    assert not isinstance(plain.app, FrozenStartupHeap)
 
 
 async def test_an_idle_quic_server_is_woken_by_empty_datagrams_until_the_worker_ends() -> None:

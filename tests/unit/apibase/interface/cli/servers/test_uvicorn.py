@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 
 from apibase.interface.cli.servers import uvicorn as adapter
+from apibase.interface.cli.servers.heap import FrozenStartupHeap
 from apibase.interface.cli.servers.uvicorn import ServeConfig, run_server
 
 pytestmark = pytest.mark.unit
@@ -35,8 +36,10 @@ def server_handler() -> Iterator[Callable[[int, FrameType | None], None]]:
         signal.signal(sig, previous)
 
 
-def a_config(**options: object) -> ServeConfig:
-    return ServeConfig("starlette.applications:Starlette", factory=True, drain_delay_seconds=2.5, **options)
+def a_config(*, freeze_heap: bool = False, **options: object) -> ServeConfig:
+    return ServeConfig(
+        "starlette.applications:Starlette", factory=True, drain_delay_seconds=2.5, freeze_heap=freeze_heap, **options
+    )
 
 
 def test_the_drain_delay_travels_to_worker_processes() -> None:
@@ -53,6 +56,16 @@ async def test_loading_the_configuration_in_a_worker_arms_the_drain(
     wrapper = signal.getsignal(signal.SIGTERM)
     assert callable(wrapper)
     assert wrapper is not server_handler
+
+
+async def test_the_loaded_app_freezes_the_heap_after_startup_when_asked(
+    server_handler: Callable[[int, FrameType | None], None],
+) -> None:
+    frozen, plain = a_config(freeze_heap=True), a_config()
+    frozen.load()
+    plain.load()
+    assert isinstance(frozen.loaded_app, FrozenStartupHeap)
+    assert not isinstance(plain.loaded_app, FrozenStartupHeap)
 
 
 def test_loading_it_off_the_main_thread_leaves_signals_alone(
