@@ -2,13 +2,16 @@
 
 Same-named fields map automatically; anything else is a named transform. Pydantic does the heavy lifting
 (``from_attributes``), so nested entities become nested DTOs and a list of 10,000 entities is validated in
-one call into pydantic-core instead of 10,000 Python round trips.
+one call into pydantic-core instead of 10,000 Python round trips. Wherever reading a source's attributes and
+reading its field dict validate alike (decided once per mapper), the dict is what pydantic-core reads: a
+SQLAlchemy row's attributes are Python-level lookups, several times slower than its mapping.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
@@ -77,6 +80,11 @@ class GenericMapper[TEntity: BaseModel, TModel, TResponse: BaseModel]:
         self._reads_fields_only = _reads_only(
             self._response, set(self._entity.model_fields) | {name for name, _ in self._response_transforms}
         )
+        # Likewise a row whose values are named by a mapping (a SQLAlchemy row's ``_mapping``): validated from a
+        # dict of the entity's fields it holds (extra columns, such as the tenant, left out as attributes are).
+        self._entity_reads_mapping = _validates_like_attributes(self._entity) and all(
+            name in self._entity.model_fields for name, _ in self._entity_transforms
+        )
         accepted = _accepted_keywords(self._model)
         computed = {name for name, _ in self._model_transforms}
         self._model_fields = tuple(
@@ -121,22 +129,54 @@ class GenericMapper[TEntity: BaseModel, TModel, TResponse: BaseModel]:
 
     def to_entity(self, model: TModel) -> TEntity:
         """Validate the entity from the model's attributes, so stored data re-enters the domain checked."""
-        source = _overlay(model, self._entity_transforms) if self._entity_transforms else model
-        return self._entity.model_validate(source, from_attributes=True)
+        return self._entity.model_validate(self._entity_sources([model])[0], from_attributes=True)
 
     def to_entities(self, models: Sequence[TModel]) -> list[TEntity]:
         """``to_entity`` for many rows in one pydantic-core call (the same checks, no Python round trip per row).
 
         A row that fails is validated again on its own, so the error is exactly the one ``to_entity`` raises.
         """
-        transforms = self._entity_transforms
-        sources = [_overlay(model, transforms) for model in models] if transforms else models
         try:
-            return self._entity_list.validate_python(sources, from_attributes=True)
+            return self._entity_list.validate_python(self._entity_sources(models), from_attributes=True)
         except ValidationError:
             for model in models:
                 self.to_entity(model)
             raise
+
+    def _entity_sources(self, models: Sequence[TModel]) -> Sequence[object]:
+        """What the entities are validated from: the rows' field dicts when they can be, else the rows."""
+        sources = self._mapped_sources(models) if self._entity_reads_mapping and models else None
+        if sources is not None:
+            return sources
+        transforms = self._entity_transforms
+        return [_overlay(model, transforms) for model in models] if transforms else models
+
+    def _mapped_sources(self, models: Sequence[TModel]) -> list[dict[str, object]] | None:
+        """Each row's entity fields as a dict read from its ``_mapping``, or None to read attributes instead.
+
+        The fields are those the first row holds (a select may read a subset of columns): the rows of one result
+        share their keys. A row with another kind of mapping, another number of keys or without one of those
+        fields sends the whole list down the attribute path, so no row is read differently from ``getattr``.
+        """
+        first = getattr(models[0], "_mapping", None)
+        if not isinstance(first, Mapping):
+            return None
+        kind, width = type(first), len(first)
+        names = tuple(name for name in self._entity.model_fields if name in first)
+        pick, transforms = _picker(names), self._entity_transforms
+        sources: list[dict[str, object]] = []
+        try:
+            for model in models:
+                mapping = model._mapping  # type: ignore[attr-defined]
+                if type(mapping) is not kind or len(mapping) != width:
+                    return None
+                values = dict(zip(names, pick(mapping), strict=True))
+                for name, transform in transforms:
+                    values[name] = transform(model)
+                sources.append(values)
+        except (AttributeError, KeyError):
+            return None
+        return sources
 
     def _response_source(self, entity: TEntity) -> object:
         """What the response is validated from: the entity or its field dict, plus computed values."""
@@ -202,18 +242,31 @@ def _overlay[S](source: S, transforms: tuple[tuple[str, Callable[[S], object]], 
 def _reads_only(response: type[BaseModel], available: set[str]) -> bool:
     """Whether validating ``response`` from a dict of ``available`` names equals reading them as attributes.
 
-    Not so when a field needs another attribute (a property, an alias), when extra keys would be refused or
-    kept, or when a before/wrap model validator would see a dict instead of the object.
+    Not so when a field needs another attribute (a property), when extra keys would be refused or kept, or when
+    the model reads its fields otherwise (see ``_validates_like_attributes``).
     """
     if response.model_config.get("extra", "ignore") != "ignore":
         return False
-    validators = response.__pydantic_decorators__.model_validators.values()
+    return _validates_like_attributes(response) and all(name in available for name in response.model_fields)
+
+
+def _validates_like_attributes(model: type[BaseModel]) -> bool:
+    """Whether a dict of field names validates ``model`` as an object with those attributes does.
+
+    Not so when a field is read under an alias, or when a before/wrap model validator would see a dict instead of
+    the object.
+    """
+    validators = model.__pydantic_decorators__.model_validators.values()
     if any(validator.info.mode != "after" for validator in validators):
         return False
-    return all(
-        name in available and info.alias is None and info.validation_alias is None
-        for name, info in response.model_fields.items()
-    )
+    return all(info.alias is None and info.validation_alias is None for info in model.model_fields.values())
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    """The values of ``names`` in a mapping, as a tuple, in one C call (``itemgetter`` of one name is no tuple)."""
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    return lambda mapping: tuple(mapping[name] for name in names)
 
 
 def _accepted_keywords(model: type) -> frozenset[str] | None:

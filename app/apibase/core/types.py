@@ -63,6 +63,8 @@ class Branded(uuid.UUID):
 
     @classmethod
     def parse(cls, value: str | uuid.UUID) -> Self:
+        if type(value) is cls:  # immutable: an entity's id copied into its DTO needs no new object
+            return value
         return cls(int=(value if isinstance(value, uuid.UUID) else uuid.UUID(value)).int)
 
     def __repr__(self) -> str:

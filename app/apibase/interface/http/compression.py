@@ -15,13 +15,15 @@ Public API:
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Final, Literal
 
 from brotli_asgi import BrotliResponder, Mode
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipResponder, IdentityResponder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from apibase.interface.http.middleware.request_headers import request_header
 
 __all__ = ["CompressionMiddleware", "Encoding", "add_compression", "negotiate_encoding"]
 
@@ -77,10 +79,36 @@ class CompressionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        responder: ASGIApp
-        match negotiate_encoding(Headers(scope=scope).get("accept-encoding")):
+        coding = _negotiated(request_header(scope, b"accept-encoding"))
+        minimum_size = self.minimum_size
+        held: Message | None = None
+        forward: Send | None = None
+
+        async def deciding_send(message: Message) -> None:
+            """A response declared and sent whole below the threshold goes out as is, without a responder (what
+            each responder would do with it, minus building its compressor); anything else goes to one."""
+            nonlocal held, forward
+            if forward is not None:
+                await forward(message)
+            elif held is None and message["type"] == "http.response.start" and _declared_length(message) < minimum_size:
+                held = message
+            elif held is not None and _small_whole_body(message, minimum_size):
+                forward = send
+                await send(held)
+                await send(message)
+            else:
+                forward = self._responder(coding, send)
+                if held is not None:
+                    await forward(held)
+                await forward(message)
+
+        await self.app(scope, receive, deciding_send)
+
+    def _responder(self, coding: Encoding | None, send: Send) -> Send:
+        """The library responder's ``send`` for ``coding``, attached to ``send`` as its ``__call__`` would."""
+        match coding:
             case "br":
-                responder = BrotliResponder(
+                brotli = BrotliResponder(
                     self.app,
                     self.brotli_quality,
                     Mode.text,
@@ -88,12 +116,37 @@ class CompressionMiddleware:
                     _BROTLI_BLOCK_BITS,
                     self.minimum_size,
                 )
+                brotli.send = send
+                return brotli.send_with_brotli
             case "gzip":
-                responder = GZipResponder(self.app, self.minimum_size, compresslevel=self.gzip_level)
+                responder: IdentityResponder = GZipResponder(self.app, self.minimum_size, compresslevel=self.gzip_level)
             case _:
                 # Still adds ``Vary: Accept-Encoding`` to bodies that would have been compressed.
                 responder = IdentityResponder(self.app, self.minimum_size)
-        await responder(scope, receive, send)
+        responder.send = send
+        return responder.send_with_compression
+
+
+@lru_cache(maxsize=64)
+def _negotiated(accept_encoding: str | None) -> Encoding | None:
+    """Clients send the same few ``Accept-Encoding`` values on every request: each is parsed once."""
+    return negotiate_encoding(accept_encoding)
+
+
+def _declared_length(start: Message) -> float:
+    """The response's ``Content-Length``, or infinity when it declares none (or one that does not parse)."""
+    for name, value in start.get("headers", ()):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else math.inf
+    return math.inf
+
+
+def _small_whole_body(message: Message, minimum_size: int) -> bool:
+    return (
+        message["type"] == "http.response.body"
+        and not message.get("more_body", False)
+        and len(message.get("body", b"")) < minimum_size
+    )
 
 
 def add_compression(app: Starlette, minimum_size: int = 500) -> None:

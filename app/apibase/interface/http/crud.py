@@ -48,6 +48,7 @@ from apibase.core.context import current_principal
 from apibase.core.errors import PreconditionFailedError
 from apibase.domain.specification import Specification
 from apibase.interface.http.conditional import expected_version_from_if_match, if_none_match_matches
+from apibase.interface.http.crud_route import CrudRoute
 from apibase.interface.http.openapi import problem_responses
 from apibase.interface.http.pattern_formats import describe_pattern
 from apibase.interface.http.query_filters import filter_dependency, sort_pattern, where_clause
@@ -171,7 +172,9 @@ def create_crud_router[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseMo
     resource: CrudResource[TCreate, TUpdate, TResponse, ID],
 ) -> APIRouter:
     """Build ``POST /``, ``GET /``, ``GET /{id}``, ``PUT /{id}``, ``PATCH /{id}``, ``DELETE /{id}``."""
-    router = APIRouter(prefix=f"/{resource.plural}", tags=list(resource.tags) or [resource.plural])
+    router = APIRouter(
+        prefix=f"/{resource.plural}", tags=list(resource.tags) or [resource.plural], route_class=CrudRoute
+    )
     endpoints = _Endpoints(resource, router)
     for operation, add in (
         (CrudOperation.CREATE, endpoints.add_create),
@@ -202,14 +205,19 @@ def _access(guards: list[params.Depends]) -> _Access:
 
 
 class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, ID]:
-    """One method per operation; the annotated parameter types are built once and shared."""
+    """One method per operation; the annotated parameter types are built once and shared.
+
+    Endpoints return their response model's own class (``ApiResponse[Out]``, not ``ApiResponse``): FastAPI's
+    validation of such an instance returns it unchanged, which ``CrudRoute`` skips.
+    """
 
     def __init__(self, resource: CrudResource[TCreate, TUpdate, TResponse, ID], router: APIRouter) -> None:
         self.resource = resource
         self.router = router
+        self.envelope: type[ApiResponse[TResponse]] = ApiResponse[resource.response_model]  # type: ignore[name-defined]
 
-    @staticmethod
     async def _write(
+        self,
         service: Service[object, TCreate, TUpdate, TResponse, ID],
         entity_id: ID,
         data: TUpdate,
@@ -222,10 +230,10 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         )
         if (etag := etag_of(updated)) is not None:
             response.headers["ETag"] = etag
-        return ApiResponse(data=updated, meta=response_meta())
+        return self.envelope(data=updated, meta=response_meta())
 
     def add_create(self, access: _Access) -> None:
-        resource = self.resource
+        resource, envelope = self.resource, self.envelope
         Body = (  # noqa: N806
             Annotated[resource.create_model, BodyParameter(examples=[dict(resource.create_example)])]
             if resource.create_example
@@ -235,7 +243,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         @self.router.post(
             "",
             status_code=status.HTTP_201_CREATED,
-            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            response_model=envelope,
             summary=f"Create a {resource.name}",
             responses=_WRITE_CONFLICTS,
             **access,
@@ -250,7 +258,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             response.headers["Location"] = f"{request.url.path.rstrip('/')}/{getattr(created, 'id', '')}"
             if (etag := etag_of(created)) is not None:
                 response.headers["ETag"] = etag
-            return ApiResponse(data=created, meta=response_meta())
+            return envelope(data=created, meta=response_meta())
 
     def add_list(self, access: _Access) -> None:
         resource = self.resource
@@ -264,10 +272,11 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
         Out = resource.response_model  # noqa: N806
 
         if resource.pagination is Pagination.OFFSET:
+            Page = PaginatedResponse[Out]  # type: ignore[valid-type]  # noqa: N806
 
             @self.router.get(
                 "",
-                response_model=PaginatedResponse[Out],  # type: ignore[valid-type]
+                response_model=Page,
                 summary=f"List {resource.plural}",
                 **access,
             )
@@ -283,13 +292,15 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 page = unwrap(
                     await service.list(where=where_clause(where), sort=order, offset=offset, limit=limit, count=count)
                 )
-                return PaginatedResponse.from_page(page, page.items, response_meta())
+                return Page.from_page(page, page.items, response_meta())
 
             return
 
+        CursorPage = CursorPaginatedResponse[Out]  # type: ignore[valid-type]  # noqa: N806
+
         @self.router.get(
             "",
-            response_model=CursorPaginatedResponse[Out],  # type: ignore[valid-type]
+            response_model=CursorPage,
             summary=f"List {resource.plural} (keyset pagination)",
             **access,
         )
@@ -304,18 +315,18 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
             page = unwrap(
                 await service.list_by_cursor(where=where_clause(where), sort=order, cursor=cursor or None, limit=limit)
             )
-            return CursorPaginatedResponse.from_page(page, page.items, response_meta())
+            return CursorPage.from_page(page, page.items, response_meta())
 
     def _id(self) -> object:
         return Annotated[self.resource.id_type, Path(description=f"The {self.resource.name}'s id")]
 
     def add_read(self, access: _Access) -> None:
-        resource = self.resource
+        resource, envelope = self.resource, self.envelope
         Id = self._id()  # noqa: N806
 
         @self.router.get(
             "/{entity_id}",
-            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            response_model=envelope,
             summary=f"Get a {resource.name}",
             **access,
             responses={304: {"description": "Not modified (If-None-Match)"}},
@@ -332,7 +343,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
                 if if_none_match_matches(if_none_match, etag):
                     return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
                 response.headers["ETag"] = etag
-            return ApiResponse(data=found, meta=response_meta())
+            return envelope(data=found, meta=response_meta())
 
     def add_replace(self, access: _Access) -> None:
         resource, write = self.resource, self._write
@@ -345,7 +356,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
         @self.router.put(
             "/{entity_id}",
-            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            response_model=self.envelope,
             summary=f"Replace a {resource.name}",
             responses=_WRITE_CONFLICTS,
             **access,
@@ -367,7 +378,7 @@ class _Endpoints[TCreate: BaseModel, TUpdate: BaseModel, TResponse: BaseModel, I
 
         @self.router.patch(
             "/{entity_id}",
-            response_model=ApiResponse[resource.response_model],  # type: ignore[name-defined]
+            response_model=self.envelope,
             summary=f"Update some fields of a {resource.name}",
             responses=_WRITE_CONFLICTS,
             **access,

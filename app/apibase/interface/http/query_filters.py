@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PlainValidator,
     Strict,
+    WithJsonSchema,
     WrapValidator,
     create_model,
 )
@@ -100,6 +101,25 @@ def _filter_parameters(filter_types: Mapping[str, object]) -> list[tuple[str, st
     return found
 
 
+def _documented(kind: object) -> object:
+    """The annotation of a filter field: ``kind`` itself, which FastAPI inspects cheaply on every request.
+
+    The default ``None`` needs no ``| None`` (defaults are not validated), and a query string never holds a null.
+    A kind with its own ``WithJsonSchema`` keeps ``| SkipJsonSchema[None]`` around it, so its schema still carries
+    the parameter's description, as a bare one would replace it.
+    """
+    return kind | SkipJsonSchema[None] if _replaces_schema(kind) else kind  # type: ignore[misc]
+
+
+def _replaces_schema(annotation: object) -> bool:
+    if isinstance(annotation, TypeAliasType):
+        return _replaces_schema(annotation.__value__)
+    origin, arguments = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return any(isinstance(item, WithJsonSchema) for item in arguments[1:]) or _replaces_schema(arguments[0])
+    return origin in (Union, UnionType) and any(_replaces_schema(member) for member in arguments)
+
+
 def sort_pattern(fields: frozenset[str]) -> str:
     """The regular expression of a valid ``sort`` value, so the OpenAPI document tells clients exactly."""
     names = "|".join(sorted(fields))
@@ -116,10 +136,7 @@ def filter_dependency(filter_types: Mapping[str, object]) -> Callable[..., Await
     """
     parameters = _filter_parameters(filter_types)
     fields: dict[str, object] = {
-        parameter: (
-            kind | SkipJsonSchema[None],  # type: ignore[misc]
-            Field(default=None, description=f"{name} {operator.value}"),
-        )
+        parameter: (_documented(kind), Field(default=None, description=f"{name} {operator.value}"))
         for parameter, name, operator, kind in parameters
     }
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]

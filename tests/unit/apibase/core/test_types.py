@@ -49,6 +49,14 @@ def test_parse_from_str_and_uuid(raw: uuid.UUID) -> None:
     assert UserId.parse(from_str) == from_str
 
 
+def test_parse_keeps_an_id_of_its_own_brand_and_rebrands_any_other() -> None:
+    user_id = UserId.new()
+
+    assert UserId.parse(user_id) is user_id
+    assert type(OrderId.parse(user_id)) is OrderId
+    assert OrderId.parse(user_id) == user_id
+
+
 def test_parse_accepts_other_uuid_spellings() -> None:
     raw = uuid.UUID("12345678-1234-5678-1234-567812345678")
     assert UserId.parse("{12345678-1234-5678-1234-567812345678}") == raw

@@ -8,11 +8,11 @@ Public API: ``BodyLimitMiddleware(app, *, max_body_bytes)`` (pure ASGI), ``BodyT
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.core.errors import PayloadTooLargeError
+from apibase.interface.http.middleware.request_headers import request_header
 from apibase.interface.http.problems import send_problem
 
 __all__ = ["BodyLimitMiddleware", "BodyTooLarge"]
@@ -79,5 +79,5 @@ class BodyLimitMiddleware:
 
 def _declared_length(scope: Scope) -> int:
     """The ``Content-Length`` as sent, or -1 when absent or unreadable (the byte count still applies)."""
-    value = Headers(scope=scope).get("content-length", "")
+    value = request_header(scope, b"content-length") or ""
     return int(value) if value.isascii() and value.isdigit() else -1

@@ -45,7 +45,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.core.errors import TooManyRequestsError
-from apibase.interface.http.middleware.response_headers import add_missing_headers, encode_headers
+from apibase.interface.http.middleware.response_headers import add_missing_headers
 from apibase.interface.http.problems import send_problem
 
 __all__ = [
@@ -64,6 +64,8 @@ type RateLimitStrategy = Literal["moving-window", "fixed-window"]
 type UserIdExtractor = Callable[[Scope], str | None]
 
 _UNKNOWN_CLIENT: Final = "unknown"
+#: ``_rate_limit_headers``' names, in its order, as ASGI sends them.
+_HEADER_NAMES: Final = (b"ratelimit-limit", b"ratelimit-remaining", b"ratelimit-reset")
 
 
 def no_user(scope: Scope) -> str | None:
@@ -135,6 +137,46 @@ class _Check:
     item: RateLimitItem
     identifiers: tuple[str, ...]
 
+    @property
+    def key(self) -> str:
+        """``item.key_for(*identifiers)`` for string identifiers, without its per-part ``safe_string`` calls."""
+        item = self.item
+        return f"{item.namespace}/{'/'.join(self.identifiers)}/{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+
+
+class _MemoryFixedWindow:
+    """Fixed-window counting straight in a ``MemoryStorage``'s own tables, the library's ``incr`` step for step.
+
+    The library's ``incr`` starts a task on every call (its sweep of expired keys) and takes a lock around code
+    that never awaits: most of a request's rate-limit cost. Here the same tables are updated synchronously (so
+    ``reset``, ``get``, ``test`` and the storage's sweep see the very same counts), and once a second a hit goes
+    through the library instead, which keeps its sweep running: the tables stay bounded by the active callers.
+    """
+
+    SWEEP_SECONDS: Final = 1.0
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self._next_sweep = 0.0
+
+    async def hit(self, key: str, expiry: int) -> tuple[int, float]:
+        """The key's new count and its window's end."""
+        storage, now = self._storage, time.time()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            count = await storage.incr(key, expiry)
+            return count, await storage.get_expiry(key)
+        counts, expirations = storage.storage, storage.expirations
+        if expirations.get(key, 0) <= now:
+            counts.pop(key, None)
+            expirations.pop(key, None)
+            storage.locks.pop(key, None)
+        count = counts[key] + 1
+        counts[key] = count
+        if count == 1:
+            expirations[key] = now + expiry
+        return count, expirations.get(key, now)
+
 
 class RateLimitMiddleware:
     """Pure ASGI: counts each HTTP request against its limits; over any of them, a 429 ``common.rate_limited``."""
@@ -157,6 +199,9 @@ class RateLimitMiddleware:
             else FixedWindowRateLimiter(self.storage)
         )
         self._fixed_window = isinstance(self.limiter, FixedWindowRateLimiter)
+        storage = self.storage
+        # Only the library's own class: a subclass may count elsewhere (or count its calls).
+        self._memory = _MemoryFixedWindow(storage) if self._fixed_window and type(storage) is MemoryStorage else None
         self._client_item = parse(self.settings.client_limit) if self.settings.client_limit else None
         self._user_item = parse(self.settings.user_limit) if self.settings.user_limit else None
         self._rules = tuple(_rule(name, limit) for name, limit in self.settings.route_limits.items())
@@ -192,7 +237,7 @@ class RateLimitMiddleware:
             await send_problem(scope, receive, send, problem, headers={**headers, "Retry-After": str(retry_after)})
             return
 
-        encoded = encode_headers(headers.items())
+        encoded = tuple(zip(_HEADER_NAMES, (value.encode("ascii") for value in headers.values()), strict=True))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -237,9 +282,12 @@ class RateLimitMiddleware:
         if not self._fixed_window:
             allowed = await self.limiter.hit(item, *check.identifiers)
             return allowed, await self.limiter.get_window_stats(item, *check.identifiers)
-        key = item.key_for(*check.identifiers)
-        count = await self.storage.incr(key, item.get_expiry())
-        reset = await self.storage.get_expiry(key)
+        key = check.key
+        if self._memory is not None:
+            count, reset = await self._memory.hit(key, item.get_expiry())
+        else:
+            count = await self.storage.incr(key, item.get_expiry())
+            reset = await self.storage.get_expiry(key)
         return count <= item.amount, WindowStats(reset, max(0, item.amount - count))
 
     def _client_ip(self, scope: Scope) -> str:

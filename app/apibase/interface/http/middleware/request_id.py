@@ -10,8 +10,8 @@ Public API: ``RequestIdMiddleware(app)`` (pure ASGI), ``EchoedIdMiddleware`` (th
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Final
@@ -26,8 +26,15 @@ __all__ = ["REQUEST_ID_PATTERN", "EchoedIdMiddleware", "RequestIdMiddleware", "n
 REQUEST_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+_VERSION_4: Final = 0x4000 << 64  # the version nibble of a random UUID, as ``uuid.uuid4`` sets it
+_RFC_4122: Final = 0x8000 << 48  # its variant bits
+_CLEARED: Final = ~(0xF000 << 64) & ~(0xC000 << 48)
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """``uuid.uuid4().hex``, without building a ``UUID`` object (a measurable share of a small request)."""
+    random = int.from_bytes(os.urandom(16))
+    return f"{random & _CLEARED | _VERSION_4 | _RFC_4122:032x}"
 
 
 class EchoedIdMiddleware:
@@ -55,12 +62,14 @@ class EchoedIdMiddleware:
             return
         value = self._incoming(scope) or self._fallback(scope)
         scope[self._scope_key] = value
-        header = (self._header_key, value.encode("latin-1"))
+        key = self._header_key
+        header = (key, value.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != self._header_key]
-                message = {**message, "headers": [*headers, header]}
+                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != key]
+                headers.append(header)
+                message = {**message, "headers": headers}
             await send(message)
 
         token = self._variable.set(value)

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.core.errors import FieldError, ValidationFailed
 from apibase.interface.http.middleware.json_only import is_json_media_type
+from apibase.interface.http.middleware.request_headers import request_header
 from apibase.interface.http.problems import send_problem
 
 __all__ = ["UNSTORABLE_CHARACTER", "Loc", "StorableTextMiddleware", "unstorable_text"]
@@ -57,7 +57,7 @@ class StorableTextMiddleware:
             await self.app(scope, receive, send)
             return
         found = [*_in_query(scope), *_in_headers(scope)]
-        if is_json_media_type(Headers(scope=scope).get("content-type")):
+        if is_json_media_type(request_header(scope, b"content-type")):
             body = await _read_body(receive)
             found += _in_json_body(body)
             receive = _replay(body, receive)

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Final
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apibase.core.context import principal as principal_var
@@ -27,11 +26,13 @@ from apibase.core.principal import Principal, is_valid_tenant_id
 from apibase.core.result import Err, Ok, Result
 from apibase.infrastructure.persistence.tenancy import InvalidTenant, TenantMismatch
 from apibase.infrastructure.security.tokens.errors import AuthErrorCode, InvalidToken
+from apibase.interface.http.middleware.request_headers import request_header
 from apibase.interface.http.problems import send_problem
 
 __all__ = ["API_KEY_HEADER", "AuthenticationMiddleware", "Authenticator"]
 
 API_KEY_HEADER: Final = "x-api-key"
+_API_KEY_NAME: Final = API_KEY_HEADER.encode("latin-1")
 _MALFORMED: Final = AuthErrorCode.TOKEN_MALFORMED
 
 #: Verifies one credential (an access token or an API key) into a principal, or says why not.
@@ -54,20 +55,20 @@ class AuthenticationMiddleware:
         self._access_token = access_token
         self._api_key = api_key
         self._tenant_header = tenant_header.lower()
+        self._tenant_key = self._tenant_header.encode("latin-1")
         self._default_tenant = default_tenant
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        verified = await self._authenticate(headers)
+        verified = await self._authenticate(scope)
         if isinstance(verified, Err):
             challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if verified.error.status == 401 else None
             await send_problem(scope, receive, send, verified.error.to_problem_detail(), headers=challenge)
             return
         caller = verified.value
-        resolved = self._tenant(headers.get(self._tenant_header), caller)
+        resolved = self._tenant(request_header(scope, self._tenant_key), caller)
         if isinstance(resolved, Err):
             await send_problem(scope, receive, send, resolved.error.to_problem_detail())
             return
@@ -84,8 +85,8 @@ class AuthenticationMiddleware:
             tenant_var.reset(tenant_token)
             principal_var.reset(principal_token)
 
-    async def _authenticate(self, headers: Headers) -> Result[Principal | None, AppError[StrEnum]]:
-        authorization = headers.get("authorization")
+    async def _authenticate(self, scope: Scope) -> Result[Principal | None, AppError[StrEnum]]:
+        authorization = request_header(scope, b"authorization")
         if authorization is not None:
             scheme, _, credentials = authorization.partition(" ")
             if scheme.lower() != "bearer" or not credentials.strip():
@@ -95,7 +96,7 @@ class AuthenticationMiddleware:
                     )
                 )
             return await self._access_token(credentials.strip())
-        key = headers.get(API_KEY_HEADER)
+        key = request_header(scope, _API_KEY_NAME)
         if key is not None:
             return await self._api_key(key.strip())
         return Ok(None)

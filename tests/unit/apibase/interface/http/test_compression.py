@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipResponder
 from starlette.types import Message, Receive, Scope, Send
 
 from apibase.interface.http.compression import CompressionMiddleware, add_compression, negotiate_encoding
@@ -130,3 +131,96 @@ async def test_non_http_scopes_pass_through() -> None:
 )
 def test_negotiate_encoding(header: str | None, expected: str | None) -> None:
     assert negotiate_encoding(header) == expected
+
+
+async def send_through(
+    messages: list[Message], accept_encoding: bytes | None, minimum_size: int = 500
+) -> list[Message]:
+    """What ``CompressionMiddleware`` sends for an application that sends ``messages``."""
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(dict(message))
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [] if accept_encoding is None else [(b"accept-encoding", accept_encoding)]
+    scope: Scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    await CompressionMiddleware(inner, minimum_size=minimum_size)(scope, receive, send)
+    return sent
+
+
+def start(length: int | None) -> Message:
+    headers = [(b"content-type", b"application/json")]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {"type": "http.response.start", "status": 200, "headers": headers}
+
+
+@pytest.mark.parametrize("accept_encoding", [b"br", b"gzip", None])
+async def test_a_small_declared_and_whole_response_goes_out_untouched(accept_encoding: bytes | None) -> None:
+    body = {"type": "http.response.body", "body": b"x" * 10}
+    sent = await send_through([start(10), body], accept_encoding)
+    assert sent == [start(10), body]
+
+
+@pytest.mark.parametrize(("accept_encoding", "coding"), [(b"br", "br"), (b"gzip", "gzip")])
+async def test_a_small_declared_length_does_not_spare_a_large_or_streamed_body(
+    accept_encoding: bytes, coding: str
+) -> None:
+    """The declared length only skips the responder when the body then comes whole and small, as declared."""
+    lying = await send_through([start(10), {"type": "http.response.body", "body": b"x" * 2000}], accept_encoding)
+    streamed = await send_through(
+        [
+            start(10),
+            {"type": "http.response.body", "body": b"x" * 5, "more_body": True},
+            {"type": "http.response.body", "body": b"x" * 5},
+        ],
+        accept_encoding,
+    )
+    for sent in (lying, streamed):
+        assert (b"content-encoding", coding.encode()) in sent[0]["headers"]
+
+
+@pytest.mark.parametrize("length", [None, 2000])
+async def test_a_large_or_undeclared_length_goes_to_the_responder(length: int | None) -> None:
+    sent = await send_through([start(length), {"type": "http.response.body", "body": b"x" * 2000}], b"gzip")
+    assert (b"content-encoding", b"gzip") in sent[0]["headers"]
+    identity = await send_through([start(length), {"type": "http.response.body", "body": b"x" * 2000}], None)
+    assert (b"vary", b"Accept-Encoding") in identity[0]["headers"]
+    assert identity[1]["body"] == b"x" * 2000
+
+
+async def test_a_held_start_then_anything_but_a_body_is_the_responders_business() -> None:
+    trailers: Message = {"type": "http.response.trailers", "headers": [], "more_trailers": False}
+    library: list[Message] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(start(10))
+        await send(dict(trailers))
+
+    async def collect(message: Message) -> None:
+        library.append(message)
+
+    responder = GZipResponder(inner, 500)
+    await responder({"type": "http", "headers": []}, collect, collect)
+    assert await send_through([start(10), trailers], b"gzip") == library
+
+
+async def test_no_responder_is_built_for_a_small_whole_response(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building one (a compressor, buffers) for a body that stays as is would be the layer's whole cost."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no responder expected")
+
+    for name in ("BrotliResponder", "GZipResponder", "IdentityResponder"):
+        monkeypatch.setattr(f"apibase.interface.http.compression.{name}", refuse)
+    for accept_encoding in (b"br", b"gzip", None):
+        sent = await send_through([start(2), {"type": "http.response.body", "body": b"{}"}], accept_encoding)
+        assert sent[1]["body"] == b"{}"

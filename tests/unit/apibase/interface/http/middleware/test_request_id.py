@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
@@ -113,3 +114,13 @@ async def test_websocket_scopes_get_an_id_and_other_scopes_pass_through() -> Non
 
 def test_new_ids_match_the_accepted_pattern() -> None:
     assert REQUEST_ID_PATTERN.fullmatch(new_request_id())
+
+
+def test_new_ids_are_random_uuids_in_hex_as_uuid4_makes_them() -> None:
+    ids = [new_request_id() for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
