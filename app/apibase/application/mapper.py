@@ -155,20 +155,23 @@ class GenericMapper[TEntity: BaseModel, TModel, TResponse: BaseModel]:
         """Each row's entity fields as a dict read from its ``_mapping``, or None to read attributes instead.
 
         The fields are those the first row holds (a select may read a subset of columns): the rows of one result
-        share their keys. A row with another kind of mapping, another number of keys or without one of those
-        fields sends the whole list down the attribute path, so no row is read differently from ``getattr``.
+        share their keys, which SQLAlchemy's rows show cheaply by sharing their result's metadata (``_parent``);
+        other rows have their keys compared. A row with another kind of mapping or other keys sends the whole list
+        down the attribute path, so no row is read differently from ``getattr``.
         """
         first = getattr(models[0], "_mapping", None)
         if not isinstance(first, Mapping):
             return None
-        kind, width = type(first), len(first)
+        kind, keys, parent = type(first), first.keys(), getattr(models[0], "_parent", None)
         names = tuple(name for name in self._entity.model_fields if name in first)
         pick, transforms = _picker(names), self._entity_transforms
         sources: list[dict[str, object]] = []
         try:
             for model in models:
                 mapping = model._mapping  # type: ignore[attr-defined]
-                if type(mapping) is not kind or len(mapping) != width:
+                if type(mapping) is not kind:
+                    return None
+                if (parent is None or getattr(model, "_parent", None) is not parent) and mapping.keys() != keys:
                     return None
                 values = dict(zip(names, pick(mapping), strict=True))
                 for name, transform in transforms:
