@@ -57,7 +57,8 @@ class CrudRoute(APIRoute):
 
 @dataclass(frozen=True, slots=True)
 class _Call:
-    """A dependency the plan calls itself: an async function taking only path, query or header parameters."""
+    """A dependency the plan calls itself: an async function taking only path, query or header parameters and the
+    request."""
 
     name: str | None
     call: Callable[..., Awaitable[object]]
@@ -140,6 +141,8 @@ class _Plan:
         for call in self.calls:
             if (given := _parameters(call.dependant, request)) is None:
                 return None
+            if call.dependant.request_param_name:
+                given[call.dependant.request_param_name] = request
             arguments.append(given)
         if (values := _parameters(self.dependant, request)) is None:
             return None
@@ -199,12 +202,9 @@ def _is_plain(dependant: Dependant) -> bool:
 
 
 def _takes_only_parameters(sub: Dependant) -> bool:
-    """A dependency the plan calls with path, query and header parameters alone (the service provider: none)."""
-    return (
-        not (sub.body_params or sub.cookie_params or sub.dependencies)
-        and sub.request_param_name is None
-        and sub.response_param_name is None
-    )
+    """A dependency the plan calls with path, query and header parameters and the request alone (the service
+    provider takes none; the versioned API's ``check_request_parameters`` the request)."""
+    return not (sub.body_params or sub.cookie_params or sub.dependencies) and sub.response_param_name is None
 
 
 def _is_async(call: object) -> bool:
@@ -254,7 +254,7 @@ async def _json_body(request: Request) -> object | None:
         return None
     try:
         return cast("object", await request.json())
-    except ValueError:
+    except Exception:  # malformed, or nested past the parser's recursion limit: FastAPI answers
         return None
 
 
