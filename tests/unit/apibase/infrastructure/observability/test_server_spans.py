@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry import metrics
-from opentelemetry.context import Context
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, TraceState
-from opentelemetry.util.types import Attributes
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
+from opentelemetry.trace import SpanKind
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.observability.server_spans import (
@@ -26,6 +24,7 @@ from apibase.infrastructure.observability.server_spans import (
     uninstrument_server_spans,
 )
 from apibase.infrastructure.observability.tracing import configure_tracing
+from apibase.testing.sampling import AttributeWitness
 
 pytestmark = pytest.mark.unit
 
@@ -139,31 +138,8 @@ def test_the_tracing_handle_falls_back_to_the_instrumentor(monkeypatch: pytest.M
     assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
 
 
-class _Witness(Sampler):
-    """Keeps every span and remembers the attributes it was asked about."""
-
-    def __init__(self) -> None:
-        self.seen: list[dict[str, object]] = []
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        self.seen.append(dict(attributes or {}))
-        return SamplingResult(Decision.RECORD_AND_SAMPLE)  # no attributes: the span's must still be set
-
-    def get_description(self) -> str:
-        return "witness"
-
-
 async def test_a_sampler_that_reads_attributes_sees_them_unless_told_it_does_not() -> None:
-    reading, blind = _Witness(), _Witness()
+    reading, blind = AttributeWitness(), AttributeWitness()
     [told] = await _spans(_lean, "/items/1", sampler=reading)
     [untold] = await _spans(_lean_late_attributes, "/items/1", sampler=blind)
     assert reading.seen[0]["http.method"] == "GET"

@@ -8,16 +8,14 @@ from typing import Literal
 
 import pytest
 from opentelemetry import metrics, trace
-from opentelemetry.context import Context
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, TraceState
-from opentelemetry.util.types import Attributes
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -26,6 +24,7 @@ from apibase.core.settings import Settings
 from apibase.infrastructure.observability import sql_spans
 from apibase.infrastructure.observability.sql_spans import lean_sql_spans_suffice
 from apibase.infrastructure.observability.tracing import TracingHandle
+from apibase.testing.sampling import AttributeWitness
 
 pytestmark = pytest.mark.unit
 
@@ -150,31 +149,8 @@ async def test_past_the_cache_limit_spans_are_still_computed(monkeypatch: pytest
     assert _shapes(ours) == _shapes(generic)
 
 
-class _Witness(Sampler):
-    """Keeps every span and remembers the attributes it was asked about."""
-
-    def __init__(self) -> None:
-        self.seen: list[dict[str, object]] = []
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        self.seen.append(dict(attributes or {}))
-        return SamplingResult(Decision.RECORD_AND_SAMPLE)  # no attributes: the span's must still be set
-
-    def get_description(self) -> str:
-        return "witness"
-
-
 async def test_a_sampler_that_reads_attributes_sees_none_as_with_the_engine_tracer(tmp_path: Path) -> None:
-    reading = _Witness()
+    reading = AttributeWitness()
     spans = await _spans("lean", tmp_path, sampler=reading, statements=[("SELECT 1", None)])
     assert reading.seen == [{}, {}]  # the parent, then the statement: EngineTracer passes no attributes either
     [sql] = [span for span in spans if span.kind is SpanKind.CLIENT]
