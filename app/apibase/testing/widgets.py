@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,15 +12,19 @@ from apibase.domain.entities import AggregateRoot, AuditableEntity
 from apibase.domain.events import DomainEvent
 
 __all__ = [
+    "GEAR",
     "WIDGET_FIELDS",
     "Widget",
     "WidgetCreate",
+    "WidgetOut",
     "WidgetRenamed",
     "WidgetUpdate",
     "new_widget",
 ]
 
 WIDGET_FIELDS = frozenset({"id", "name", "price", "quantity", "category", "created_at", "updated_at"})
+#: A valid create body, as JSON sends it.
+GEAR = {"name": "gear", "price": "9.99", "quantity": 1}
 
 
 class WidgetRenamed(DomainEvent):
@@ -54,6 +59,14 @@ class WidgetUpdate(BaseModel):
     price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     quantity: int | None = Field(default=None, ge=0, le=1_000_000)
     category: str | None = Field(default=None, max_length=50)
+
+
+class WidgetOut(WidgetCreate):
+    """What a widget's HTTP endpoints answer: the create fields plus the stored ones a client reads back."""
+
+    id: uuid.UUID
+    version: int
+    created_at: datetime
 
 
 def new_widget(data: WidgetCreate) -> Widget:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import fastapi.routing
@@ -28,17 +27,9 @@ from apibase.interface.http.request_parameters import check_request_parameters
 from apibase.interface.http.security.authentication import AuthenticationMiddleware
 from apibase.interface.http.security.authorization import PermissionCheck
 from apibase.testing.callers import CallerTokens
-from apibase.testing.widgets import WIDGET_FIELDS, Widget, WidgetCreate, WidgetUpdate, new_widget
+from apibase.testing.widgets import GEAR, WIDGET_FIELDS, Widget, WidgetCreate, WidgetOut, WidgetUpdate, new_widget
 
 pytestmark = pytest.mark.unit
-
-GEAR = {"name": "gear", "price": "9.99", "quantity": 1}
-
-
-class WidgetOut(WidgetCreate):
-    id: uuid.UUID
-    version: int
-    created_at: datetime
 
 
 class Widgets(InMemoryRepository[Widget, WidgetCreate, WidgetUpdate, uuid.UUID]):

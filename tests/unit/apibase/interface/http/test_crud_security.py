@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 
 import httpx
 import pytest
@@ -21,17 +20,9 @@ from apibase.interface.http.problems import install_problem_handlers
 from apibase.interface.http.security.authentication import AuthenticationMiddleware
 from apibase.interface.http.security.authorization import require
 from apibase.testing.callers import CallerTokens
-from apibase.testing.widgets import Widget, WidgetCreate, WidgetUpdate, new_widget
+from apibase.testing.widgets import GEAR, Widget, WidgetCreate, WidgetOut, WidgetUpdate, new_widget
 
 pytestmark = pytest.mark.unit
-
-GEAR = {"name": "gear", "price": "9.99", "quantity": 1}
-
-
-class WidgetOut(WidgetCreate):
-    id: uuid.UUID
-    version: int
-    created_at: datetime
 
 
 def widgets(**options: object) -> CrudResource:
