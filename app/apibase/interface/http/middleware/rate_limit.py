@@ -42,10 +42,11 @@ from limits.errors import StorageError
 from limits.util import WindowStats
 from starlette.datastructures import Headers
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apibase.core.errors import TooManyRequestsError
-from apibase.interface.http.middleware.response_headers import add_missing_headers
+from apibase.interface.http.middleware.header_stage import with_header_edit
+from apibase.interface.http.middleware.response_headers import adding_missing
 from apibase.interface.http.problems import send_problem
 
 __all__ = [
@@ -238,13 +239,7 @@ class RateLimitMiddleware:
             return
 
         encoded = tuple(zip(_HEADER_NAMES, (value.encode("ascii") for value in headers.values()), strict=True))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                add_missing_headers(message, encoded)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_header_edit(scope, send, adding_missing(encoded)))
 
     def _checks(self, scope: Scope, path: str) -> list[_Check]:
         client = self._client_ip(scope)

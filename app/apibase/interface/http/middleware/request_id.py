@@ -16,9 +16,10 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apibase.core.context import request_id
+from apibase.interface.http.middleware.header_stage import with_header_edit
 from apibase.interface.http.problems import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY
 
 __all__ = ["REQUEST_ID_PATTERN", "EchoedIdMiddleware", "RequestIdMiddleware", "new_request_id"]
@@ -65,16 +66,13 @@ class EchoedIdMiddleware:
         key = self._header_key
         header = (key, value.encode("latin-1"))
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != key]
-                headers.append(header)
-                message = {**message, "headers": headers}
-            await send(message)
+        def replace_id(headers: list[tuple[bytes, bytes]]) -> None:
+            headers[:] = [pair for pair in headers if pair[0].lower() != key]
+            headers.append(header)
 
         token = self._variable.set(value)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, with_header_edit(scope, send, replace_id))
         finally:
             self._variable.reset(token)
 

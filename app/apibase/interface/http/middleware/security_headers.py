@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apibase.interface.http.middleware.response_headers import add_missing_headers, encode_headers
+from apibase.interface.http.middleware.header_stage import with_header_edit
+from apibase.interface.http.middleware.response_headers import adding_missing, encode_headers
 
 __all__ = [
     "API_CONTENT_SECURITY_POLICY",
@@ -103,11 +104,11 @@ class SecurityHeadersMiddleware:
         self._api_headers = self._headers(self.settings.content_security_policy)
         self._docs_headers = self._headers(self.settings.docs_content_security_policy)
         self._hsts = self.settings.strict_transport_security()
-        # Every combination encoded once: (docs page?, HSTS sent?) -> the headers to add.
+        # Every combination encoded once: (docs page?, HSTS sent?) -> the edit adding its headers.
         hsts = (("Strict-Transport-Security", self._hsts),) if self._hsts is not None else ()
-        self._encoded = {
-            (docs, with_hsts): encode_headers(
-                (*(self._docs_headers if docs else self._api_headers), *(hsts if with_hsts else ()))
+        self._edits = {
+            (docs, with_hsts): adding_missing(
+                encode_headers((*(self._docs_headers if docs else self._api_headers), *(hsts if with_hsts else ())))
             )
             for docs in (False, True)
             for with_hsts in (False, True)
@@ -131,11 +132,4 @@ class SecurityHeadersMiddleware:
             return
         docs = self._docs_path.fullmatch(str(scope["path"])) is not None
         hsts = self._hsts is not None and (self.settings.hsts_force or scope.get("scheme") == "https")
-        added = self._encoded[docs, hsts]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                add_missing_headers(message, added)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_header_edit(scope, send, self._edits[docs, hsts]))

@@ -27,6 +27,7 @@ from apibase.interface.http.cors import CorsOptions
 from apibase.interface.http.middleware.audit import AuditMiddleware
 from apibase.interface.http.middleware.body_limit import BodyLimitMiddleware
 from apibase.interface.http.middleware.correlation import CorrelationIdMiddleware
+from apibase.interface.http.middleware.header_stage import HeaderStageMiddleware
 from apibase.interface.http.middleware.idempotency import IdempotencyMiddleware
 from apibase.interface.http.middleware.json_only import JsonOnlyMiddleware
 from apibase.interface.http.middleware.metrics import MetricsMiddleware
@@ -198,6 +199,9 @@ def _idempotency(stack: MiddlewareStack) -> Middleware | None:
 
 
 LAYERS: Final[tuple[tuple[str, Layer], ...]] = (
+    # One send wrapper adds the headers of the id, security and rate-limit layers (each hands its edit over). Every
+    # layer that answers after calling inwards (timeout, body limit) sits inside all of those.
+    ("header_stage", lambda stack: Middleware(HeaderStageMiddleware)),
     # Every later layer, log line and problem body can name the request.
     ("request_id", lambda stack: Middleware(RequestIdMiddleware)),
     # The flow's id (X-Correlation-ID, else the request id), bound before anything logs.

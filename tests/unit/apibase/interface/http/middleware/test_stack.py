@@ -26,6 +26,7 @@ from apibase.interface.http.cors import cors_middleware_options
 from apibase.interface.http.middleware.audit import AuditMiddleware
 from apibase.interface.http.middleware.body_limit import BodyLimitMiddleware
 from apibase.interface.http.middleware.correlation import CorrelationIdMiddleware
+from apibase.interface.http.middleware.header_stage import HeaderStageMiddleware
 from apibase.interface.http.middleware.idempotency import IdempotencyMiddleware
 from apibase.interface.http.middleware.json_only import JsonOnlyMiddleware
 from apibase.interface.http.middleware.metrics import MetricsMiddleware
@@ -119,6 +120,7 @@ def test_a_full_stack_installs_every_layer_outermost_first(full: MiddlewareStack
     assert [name for name, _ in active_layers(full)] == list(MIDDLEWARE_ORDER)
     installed: list[object] = [middleware.cls for middleware in app.user_middleware]
     assert installed == [
+        HeaderStageMiddleware,
         RequestIdMiddleware,
         CorrelationIdMiddleware,
         RequestLoggingMiddleware,
