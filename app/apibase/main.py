@@ -25,6 +25,7 @@ from apibase.infrastructure.persistence.migrate import upgrade_database_async
 from apibase.infrastructure.pools import LOG_SHIPPING, ConnectionPools
 from apibase.interface.http.asyncapi import asyncapi_router, link_from_openapi
 from apibase.interface.http.health import HealthRegistry, build_health_router
+from apibase.interface.http.idle_layers import drop_idle_layers
 from apibase.interface.http.internal import internal_router
 from apibase.interface.http.metrics import metrics_router
 from apibase.interface.http.middleware.stack import install_middleware
@@ -174,6 +175,7 @@ def _http_app(runtime: _Runtime, api: ServiceApi, tracing: TracingHandle) -> Fas
     app.state.runtime = runtime
     app.state.health = runtime.health
     app.state.tracing = tracing
+    drop_idle_layers(app)  # before the tracing wraps the stack
     tracing.instrument_app(app)
     install_problem_handlers(app)
     app.include_router(build_health_router(runtime.health, started=lambda: runtime.started))

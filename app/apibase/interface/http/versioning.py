@@ -51,6 +51,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.interface.http.docs_pages import install_docs_pages
+from apibase.interface.http.idle_layers import drop_idle_layers
 from apibase.interface.http.openapi import DEFAULT_PROBLEM_RESPONSE, document_problems
 from apibase.interface.http.problems import install_problem_handlers
 from apibase.interface.http.request_parameters import check_request_parameters
@@ -281,13 +282,15 @@ def _document_problems_in(app: FastAPI) -> None:
 
 
 def mount_versions(app: FastAPI, versions: Sequence[ApiVersion], *, prefix: str = "/api") -> dict[str, FastAPI]:
-    """Mount every version under ``{prefix}/{name}``; returns the sub-applications by version name."""
+    """Mount every version under ``{prefix}/{name}`` (without the FastAPI layers the root already runs for it);
+    returns the sub-applications by version name."""
     names = [version.name for version in versions]
     if len(set(names)) != len(names):
         raise ValueError(f"version names must be unique, got {names}")
     mounted: dict[str, FastAPI] = {}
     for version in versions:
         sub_app = build_version_app(version, service_title=app.title)
+        drop_idle_layers(sub_app, mounted_in=app)
         app.mount(f"{prefix.rstrip('/')}/{version.name}", sub_app, name=f"api-{version.name}")
         mounted[version.name] = sub_app
     return mounted

@@ -1,7 +1,8 @@
 """Refuse request bodies above a size limit before they cost memory, with a 413 problem.
 
 The limit is checked twice: against ``Content-Length`` before the application runs, and against the bytes
-actually received, because a chunked body has no ``Content-Length`` and a client may lie about it.
+actually received, because a chunked body has no ``Content-Length`` and a client may lie about it. An HTTP/1
+request that frames no body (most GETs) is passed on untouched: it has none to count.
 
 Public API: ``BodyLimitMiddleware(app, *, max_body_bytes)`` (pure ASGI), ``BodyTooLarge``.
 """
@@ -12,10 +13,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.core.errors import PayloadTooLargeError
-from apibase.interface.http.middleware.request_headers import request_header
 from apibase.interface.http.problems import send_problem
 
 __all__ = ["BodyLimitMiddleware", "BodyTooLarge"]
+
+#: HTTP versions whose requests have a body only if a header frames one: without ``Content-Length`` or
+#: ``Transfer-Encoding`` the body is empty (RFC 9112, 6.3), whatever the client sends after the headers. HTTP/2 and
+#: HTTP/3 send bodies in frames that need neither header, so their requests are always counted.
+_LENGTH_FROM_HEADERS = frozenset({"1.0", "1.1"})
 
 
 class BodyTooLarge(HTTPException):
@@ -43,8 +48,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _declared_length(scope) > self.max_body_bytes:
+        declared, framed = _body_framing(scope)
+        if declared > self.max_body_bytes:
             await self._reject(scope, receive, send)
+            return
+        if not framed and scope.get("http_version") in _LENGTH_FROM_HEADERS:
+            await self.app(scope, receive, send)  # no body can follow: nothing to count, nothing to refuse
             return
 
         received = 0
@@ -77,7 +86,15 @@ class BodyLimitMiddleware:
         await send_problem(scope, receive, send, problem)
 
 
-def _declared_length(scope: Scope) -> int:
-    """The ``Content-Length`` as sent, or -1 when absent or unreadable (the byte count still applies)."""
-    value = request_header(scope, b"content-length") or ""
-    return int(value) if value.isascii() and value.isdigit() else -1
+def _body_framing(scope: Scope) -> tuple[int, bool]:
+    """The ``Content-Length`` as sent, or -1 when absent or unreadable (the byte count still applies); and whether
+    the request names its body's length at all (``Content-Length`` or ``Transfer-Encoding``)."""
+    value: str | None = None
+    framed = False
+    for name, raw in scope["headers"]:
+        if name == b"content-length" and value is None:
+            value, framed = raw.decode("latin-1"), True
+        elif name == b"transfer-encoding":
+            framed = True
+    declared = int(value) if value is not None and value.isascii() and value.isdigit() else -1
+    return declared, framed

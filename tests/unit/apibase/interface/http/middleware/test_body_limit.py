@@ -173,3 +173,45 @@ def test_a_negative_limit_is_refused() -> None:
 
     with pytest.raises(ValueError, match="negative"):
         BodyLimitMiddleware(inner, max_body_bytes=-1)
+
+
+async def passed(scope: Scope, body: bytes) -> tuple[bool, int]:
+    """Whether the application got the server's own ``receive`` and ``send``, and the status it answered."""
+    got: list[bool] = []
+    status: list[int] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    async def inner(scope: Scope, inner_receive: Receive, inner_send: Send) -> None:
+        got.append(inner_receive is receive and inner_send is send)
+        await inner_receive()
+        await inner_send({"type": "http.response.start", "status": 204, "headers": []})
+        await inner_send({"type": "http.response.body", "body": b""})
+
+    base: Scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+    await BodyLimitMiddleware(inner, max_body_bytes=LIMIT)({**base, **scope}, receive, send)
+    return got == [True], status[0]
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+async def test_an_http1_request_that_frames_no_body_is_passed_on_unwrapped(version: str) -> None:
+    assert await passed({"http_version": version}, b"") == (True, 204)
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"),
+    [
+        ({"http_version": "2"}, 413),  # HTTP/2 frames bodies without either header
+        ({"http_version": "3"}, 413),
+        ({"http_version": "1.1", "headers": [(b"transfer-encoding", b"chunked")]}, 413),
+        ({"http_version": "1.1", "headers": [(b"content-length", b"0")]}, 413),  # a lie the count still catches
+        ({}, 413),  # no version given: counted
+    ],
+)
+async def test_any_other_request_is_still_counted(scope: Scope, status: int) -> None:
+    assert await passed(scope, b"x" * (LIMIT + 1)) == (False, status)
