@@ -13,7 +13,8 @@ instrumentation itself. ``tests/unit/apibase/infrastructure/observability/test_r
 against the instrumentation on generated scopes.
 
 Public API: ``RequestTarget.of(scope)`` with ``url`` (``get_host_port_url_tuple(scope)[2]``) and
-``attributes(scope, mode)`` (``collect_request_attributes(scope, mode)``).
+``attributes(scope, mode)`` (``collect_request_attributes(scope, mode)``); ``sanitized_method(method)``
+(``sanitize_method(method)``, which looks up an environment variable on every call).
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ from urllib.parse import unquote
 
 from opentelemetry.instrumentation import asgi
 from opentelemetry.instrumentation._semconv import _StabilityMode
-from opentelemetry.util.http import PARAMS_TO_REDACT, detect_synthetic_user_agent, normalize_user_agent
+from opentelemetry.util.http import (
+    PARAMS_TO_REDACT,
+    detect_synthetic_user_agent,
+    normalize_user_agent,
+    sanitize_method,
+)
 from opentelemetry.util.types import AttributeValue
 from starlette.types import Scope
 
-__all__ = ["RequestTarget"]
+__all__ = ["RequestTarget", "sanitized_method"]
 
 # The instrumentation's own helpers, typed here (the package ships without annotations).
 _collect_request_attributes: Callable[[Scope, _StabilityMode], dict[str, AttributeValue]] = (
@@ -44,6 +50,11 @@ _STANDARD_METHODS: Final = frozenset(
 )
 #: Where an empty ``server`` leaves the instrumentation.
 _NO_SERVER: Final = ("0.0.0.0", 80)  # noqa: S104  # a URL's host name here, nothing binds to it
+
+
+def sanitized_method(method: str) -> str:
+    """``sanitize_method(method)`` without its environment lookup for the standard methods it keeps as they are."""
+    return method if method in _STANDARD_METHODS else sanitize_method(method)
 
 
 def _redaction_changes_nothing(url: str, query: str) -> bool:

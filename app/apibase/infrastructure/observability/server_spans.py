@@ -52,11 +52,11 @@ from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from opentelemetry.propagate import extract
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.util.http import ExcludeList, parse_excluded_urls, sanitize_method
+from opentelemetry.util.http import ExcludeList, parse_excluded_urls
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apibase.infrastructure.observability.request_attributes import RequestTarget
+from apibase.infrastructure.observability.request_attributes import RequestTarget, sanitized_method
 
 __all__ = [
     "ServerSpanMiddleware",
@@ -150,7 +150,7 @@ class ServerSpanMiddleware:
             await self.app(scope, receive, send)
             return
         # Named after the method for now: the route layer renames it; ``_finish`` names an unrouted request.
-        provisional = sanitize_method(str(scope.get("method", "")).strip())
+        provisional = sanitized_method(str(scope.get("method", "")).strip())
         provisional = "HTTP" if provisional == "_OTHER" else provisional
         token = None
         if trace.get_current_span() is trace.INVALID_SPAN:

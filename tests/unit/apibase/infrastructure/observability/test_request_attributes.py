@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.instrumentation import asgi
 from opentelemetry.instrumentation._semconv import _StabilityMode
+from opentelemetry.util.http import sanitize_method
 
 from apibase.infrastructure.observability import request_attributes
-from apibase.infrastructure.observability.request_attributes import RequestTarget
+from apibase.infrastructure.observability.request_attributes import RequestTarget, sanitized_method
 
 pytestmark = pytest.mark.unit
 
@@ -118,3 +119,13 @@ def test_any_scope_gets_what_the_instrumentation_gives(scope: dict[str, Any], mo
     target = RequestTarget.of(scope)
     assert target.url == get_host_port_url_tuple(scope)[2]
     assert _ordered(target.attributes(scope, mode)) == _ordered(expected)  # type: ignore[arg-type]  # a dict here
+
+
+@pytest.mark.parametrize("capture_all", [False, True])
+@pytest.mark.parametrize("method", ["GET", "PATCH", "QUERY", "get", "Post", "PURGE", "", "_OTHER"])
+def test_a_method_is_sanitized_as_the_instrumentation_does(
+    method: str, capture_all: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if capture_all:
+        monkeypatch.setenv("OTEL_PYTHON_INSTRUMENTATION_HTTP_CAPTURE_ALL_METHODS", "true")
+    assert sanitized_method(method) == sanitize_method(method)
