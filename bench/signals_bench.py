@@ -27,8 +27,9 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -175,7 +176,7 @@ def _request(app: ASGIApp) -> Step:
     """One request through ``app``, whose coroutine never waits: driven by ``send`` without an event loop."""
 
     def step() -> object:
-        coroutine = app({**_SCOPE, "state": {}}, _receive, _send)
+        coroutine = cast(Coroutine[object, object, None], app({**_SCOPE, "state": {}}, _receive, _send))
         try:
             coroutine.send(None)
         except StopIteration:
