@@ -19,6 +19,7 @@ from __future__ import annotations
 import json as stdlib_json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
@@ -112,16 +113,37 @@ class _StructlogHandler(logging.StreamHandler[TextIO]):
         """The stream is always the current ``sys.stderr``; ``StreamHandler.__init__`` assigning it is ignored."""
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """A ``WriteLogger`` that knows its name, so ``add_logger_name`` works without the stdlib."""
+class _StderrLogger:
+    """structlog's ``WriteLogger`` on ``sys.stderr`` (each line written whole and flushed, under a lock) that knows
+    its name, so ``add_logger_name`` works without the stdlib.
+
+    Loggers are not cached (see ``configure_logging``), so structlog makes one for every call; a ``WriteLogger``
+    looks its stream's lock up in a weak dictionary and binds the stream's methods when it is made, half of the
+    cost of binding (1.5 µs of 3, measured in process). This one holds only its name and finds the stream, as
+    the stdlib handler here does, when it writes.
+    """
+
+    __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
-        super().__init__(sys.stderr)
         self.name = name
 
+    def msg(self, message: str) -> None:
+        with _STDERR_LOCK:
+            stream = sys.stderr
+            stream.write(message + "\n")
+            stream.flush()
 
-def _named_stderr_logger(*args: object) -> _NamedWriteLogger:
-    return _NamedWriteLogger(str(args[0]) if args else "")
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+#: One lock for every structlog line, as ``WriteLogger`` keeps one per stream.
+_STDERR_LOCK: Final = threading.Lock()
+
+
+def _named_stderr_logger(*args: object) -> _StderrLogger:
+    return _StderrLogger(str(args[0]) if args else "")
 
 
 def configure_logging(

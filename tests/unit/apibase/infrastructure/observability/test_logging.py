@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -214,3 +216,15 @@ def test_the_timestamp_reads_like_structlogs_own() -> None:
     assert shape.fullmatch(ours)
     assert shape.fullmatch(theirs)
     assert abs(datetime.fromisoformat(theirs) - datetime.fromisoformat(ours)) < timedelta(seconds=1)
+
+
+def test_a_bound_logger_writes_whole_lines_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure_logging(json=True)
+    bound = structlog.get_logger("bound.early").bind(step=1)
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    bound.info("written")
+    [line] = json_lines(later.getvalue())
+    assert line["message"] == "written"
+    assert line["log"]["logger"] == "bound.early"
+    assert later.getvalue().endswith("}\n")
