@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
@@ -59,7 +60,8 @@ def _sqlite_pool(url: str, pool: DatabaseSettings) -> dict[str, object]:
     statement. Opening costs SQLite more than an idle connection (a parked thread) does. In-memory databases keep
     their single connection (SQLAlchemy's ``StaticPool``) and take no sizes."""
     parsed = make_url(url)
-    if not issubclass(parsed.get_dialect().get_pool_class(parsed), QueuePool):
+    dialect = parsed.get_dialect()
+    if not issubclass(dialect, DefaultDialect) or not issubclass(dialect.get_pool_class(parsed), QueuePool):
         return {}
     return {
         "pool_size": pool.pool_size + pool.max_overflow,
