@@ -285,7 +285,7 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
     whole = used(Path(f"/proc/{pid}/stat").read_text())
     main = used(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
-    return main, whole - main
+    return main, max(0.0, whole - main)  # per-thread ticks are rounded apart
 
 
 def file_mib(path: Path | None) -> float:
