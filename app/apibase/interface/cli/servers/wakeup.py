@@ -4,7 +4,7 @@
 bytecodes, also inside another run of itself; if that run holds the lock (inside ``set``, or inside ``wait`` as it
 wakes up), the new run waits for it forever. granian's supervisor sets such an event from its SIGTERM handler while
 its main thread waits on it, so a burst of SIGTERMs could hang it before it stopped a single worker. Setting this
-event only stores a flag and writes one byte to a non-blocking pipe; ``wait`` sleeps in ``select`` on the pipe.
+event only stores a flag and writes one byte to a non-blocking pipe; ``wait`` sleeps in ``poll`` on the pipe.
 """
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ class WakeUpEvent(threading.Event):
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
+        readable = select.poll()
+        readable.register(self._read, select.POLLIN)
         while not self._flag:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 break
-            select.select([self._read], [], [], remaining)  # a signal's handler runs inside, then it goes on
+            readable.poll(None if remaining is None else remaining * 1000)  # a signal's handler runs inside
             self._drain()
         return self._flag
 
