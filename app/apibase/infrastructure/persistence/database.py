@@ -10,6 +10,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from apibase.core.errors import WriteContention
 from apibase.core.settings import DatabaseSettings, Settings
+from apibase.infrastructure.persistence.postgres_round_trips import ping_in_one_round_trip
 from apibase.infrastructure.persistence.read_only import READ_ONLY_OPTION
 from apibase.infrastructure.persistence.sqlite_round_trips import begin_transaction, reset_only_open_transactions
 from apibase.infrastructure.persistence.sqlite_writers import queue_sqlite_writers, take_turn
@@ -40,7 +41,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         reset_only_open_transactions(engine)
         return engine
     pool = settings.database
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=pool.echo,
         pool_size=pool.pool_size,
@@ -49,6 +50,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=pool.pool_pre_ping,
         connect_args=_application_name(url, settings.service_name),
     )
+    ping_in_one_round_trip(engine)
+    return engine
 
 
 def _sqlite_pool(url: str, pool: DatabaseSettings) -> dict[str, object]:
