@@ -5,6 +5,10 @@ repository reads go through ``execute`` on one Core connection, which autobegins
 (list and count share a snapshot) and rolls it back when the connection closes. That skips the ORM session and
 its transaction bookkeeping, which cost a by-id read more CPU than its statement. A session asked for later joins
 that connection and its transaction.
+
+A write unit's commit also carries the audit entry of the request being served (``request_audit``), when the
+request has one that no unit took yet and the audit log lives in this unit's database: one write transaction per
+request instead of two. The entry is then atomic with the change: if it cannot be written, neither is the change.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from apibase.application.request_audit import request_audit
 from apibase.domain.entities import AggregateRoot
 from apibase.domain.events import DomainEvent
+from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
 from apibase.infrastructure.persistence.read_only import read_only_engine
 
 __all__ = ["SQLAlchemyUnitOfWork"]
@@ -36,6 +42,7 @@ class SQLAlchemyUnitOfWork:
         self._session: AsyncSession | None = None
         self._connection: AsyncConnection | None = None
         self._touched: list[AggregateRoot[object]] = []
+        self._first_written: object = None  # the id of the first entity written: a create's, for the audit entry
 
     @property
     def session(self) -> AsyncSession:
@@ -106,9 +113,29 @@ class SQLAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         if self._session is not None or self._connection is None:
-            await self.session.commit()
+            await self._commit_session(self.session)
         if self._connection is not None:
             await self._connection.commit()
+
+    async def _commit_session(self, session: AsyncSession) -> None:
+        """Commit, with the request's audit entry when this unit is the one to carry it (module docstring)."""
+        audit = request_audit.get()
+        log = None if audit is None else audit.log
+        if (
+            audit is None
+            or not isinstance(log, SqlAuditLog)
+            or self._read_engine is not None
+            or not log.stores_in(getattr(self._session_factory, "kw", {}).get("bind"))
+            or (entry := audit.take(None if self._first_written is None else str(self._first_written))) is None
+        ):
+            await session.commit()
+            return
+        try:
+            await log.record_in(session, entry)
+            await session.commit()
+        except BaseException:
+            audit.give_back(entry)
+            raise
 
     async def rollback(self) -> None:
         if self._session is not None or self._connection is None:
@@ -116,6 +143,7 @@ class SQLAlchemyUnitOfWork:
         if self._connection is not None and self._connection.in_transaction():
             await self._connection.rollback()
         self._touched.clear()
+        self._first_written = None
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[Self]:
@@ -124,6 +152,8 @@ class SQLAlchemyUnitOfWork:
 
     def track(self, entity: object) -> None:
         """Called by repositories for every entity they write, so its events can be collected."""
+        if self._first_written is None:
+            self._first_written = getattr(entity, "id", None)
         if isinstance(entity, AggregateRoot):
             self._touched.append(entity)
 
