@@ -26,8 +26,9 @@ class RequestAudit:
 
     __slots__ = ("_forecast", "_open", "log", "written")
 
-    def __init__(self, forecast: Callable[[str | None], AuditEntry], log: AuditLog) -> None:
-        #: Builds the entry as the request stands at a commit, given the id of the first entity the unit wrote.
+    def __init__(self, forecast: Callable[[str | None], AuditEntry | None], log: AuditLog) -> None:
+        #: Builds the entry as the request stands at a commit, given the id of the first entity the unit wrote;
+        #: ``None`` while it cannot tell yet (a unit committing before routing, e.g. the caller's credential's).
         self._forecast = forecast
         #: Where the entry belongs: a unit writes it only into that store.
         self.log = log
@@ -36,7 +37,8 @@ class RequestAudit:
         self._open = True
 
     def take(self, written_id: str | None) -> AuditEntry | None:
-        """The entry for a unit about to commit; ``None`` once another unit took it or the response ended."""
+        """The entry for a unit about to commit; ``None`` once another unit took it or the response ended, or while
+        the forecast cannot tell."""
         if not self._open or self.written is not None:
             return None
         self.written = self._forecast(written_id)

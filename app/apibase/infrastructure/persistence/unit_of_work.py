@@ -104,6 +104,7 @@ class SQLAlchemyUnitOfWork:
                 await session.rollback()
         finally:
             self._touched.clear()
+            self._first_written = None
             try:
                 if session is not None:
                     await session.close()

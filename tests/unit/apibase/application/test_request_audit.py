@@ -57,3 +57,14 @@ def test_nothing_is_taken_after_close() -> None:
     audit = RequestAudit(forecast, InMemoryAuditLog())
     assert audit.close() is None
     assert audit.take("t-1") is None
+
+
+def test_a_forecast_that_cannot_tell_yet_leaves_the_entry_for_a_later_unit() -> None:
+    routed = False
+    audit = RequestAudit(lambda written_id: forecast(written_id) if routed else None, InMemoryAuditLog())
+    assert audit.take("key-1") is None
+    assert audit.written is None
+    routed = True
+    later = audit.take("t-1")
+    assert later is not None
+    assert later.resource_id == "t-1"

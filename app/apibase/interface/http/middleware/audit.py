@@ -111,7 +111,9 @@ class AuditMiddleware:
                 location = Headers(raw=message.get("headers", [])).get("location")
             await send(message)
 
-        def forecast(written_id: str | None) -> AuditEntry:
+        def forecast(written_id: str | None) -> AuditEntry | None:
+            if route_template(scope) is None:  # not routed yet: a commit of the authentication step's
+                return None
             route_status = getattr(scope.get("route"), "status_code", None)
             expected = route_status if isinstance(route_status, int) else 200
             created = written_id if expected == 201 else None
