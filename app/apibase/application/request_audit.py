@@ -4,7 +4,7 @@ The audit edge opens one per mutating request (``request_audit``, a context vari
 that commits during the request and can write to the audit log's store writes the entry in its own transaction:
 atomic with the change, and without a write transaction of its own (on PostgreSQL one commit and its WAL flush
 fewer, on SQLite one wait fewer for the single write lock). What the entry says then is a forecast: the route's
-success status, and for a create the id of the first entity the unit wrote. After the response the edge compares
+success status, and for a create the id of the first entity the unit inserted. After the response the edge compares
 it with how the request really ended and amends the stored entry when they differ, or records it then when no
 unit took it (refused requests, rollbacks, a store the unit cannot write to).
 
@@ -27,7 +27,7 @@ class RequestAudit:
     __slots__ = ("_forecast", "_open", "log", "written")
 
     def __init__(self, forecast: Callable[[str | None], AuditEntry | None], log: AuditLog) -> None:
-        #: Builds the entry as the request stands at a commit, given the id of the first entity the unit wrote;
+        #: Builds the entry as the request stands at a commit, given the id of the first entity the unit inserted;
         #: ``None`` while it cannot tell yet (a unit committing before routing, e.g. the caller's credential's).
         self._forecast = forecast
         #: Where the entry belongs: a unit writes it only into that store.

@@ -42,7 +42,7 @@ class SQLAlchemyUnitOfWork:
         self._session: AsyncSession | None = None
         self._connection: AsyncConnection | None = None
         self._touched: list[AggregateRoot[object]] = []
-        self._first_written: object = None  # the id of the first entity written: a create's, for the audit entry
+        self._first_inserted: object = None  # the id of the first entity inserted: a create's, for the audit entry
 
     @property
     def session(self) -> AsyncSession:
@@ -104,7 +104,7 @@ class SQLAlchemyUnitOfWork:
                 await session.rollback()
         finally:
             self._touched.clear()
-            self._first_written = None
+            self._first_inserted = None
             try:
                 if session is not None:
                     await session.close()
@@ -127,7 +127,7 @@ class SQLAlchemyUnitOfWork:
             or not isinstance(log, SqlAuditLog)
             or self._read_engine is not None
             or not log.stores_in(getattr(self._session_factory, "kw", {}).get("bind"))
-            or (entry := audit.take(None if self._first_written is None else str(self._first_written))) is None
+            or (entry := audit.take(None if self._first_inserted is None else str(self._first_inserted))) is None
         ):
             await session.commit()
             return
@@ -144,17 +144,18 @@ class SQLAlchemyUnitOfWork:
         if self._connection is not None and self._connection.in_transaction():
             await self._connection.rollback()
         self._touched.clear()
-        self._first_written = None
+        self._first_inserted = None
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[Self]:
         async with self.session.begin_nested():
             yield self
 
-    def track(self, entity: object) -> None:
-        """Called by repositories for every entity they write, so its events can be collected."""
-        if self._first_written is None:
-            self._first_written = getattr(entity, "id", None)
+    def track(self, entity: object, *, inserted: bool = False) -> None:
+        """Called by repositories for every entity they write, so its events can be collected; ``inserted`` for a
+        new row (the first one's id is what a create's ``Location`` names, for the request's audit entry)."""
+        if inserted and self._first_inserted is None:
+            self._first_inserted = getattr(entity, "id", None)
         if isinstance(entity, AggregateRoot):
             self._touched.append(entity)
 

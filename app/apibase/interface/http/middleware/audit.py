@@ -14,7 +14,7 @@ resource type ``unknown``.
 Where the entry is written: a request whose unit of work commits a change carries its entry in that transaction
 (``apibase.application.request_audit``), atomic with the change and with no write transaction of its own; the
 entry then says what the request was expected to end with (the route's success status, for a ``201`` the id of
-the entity the unit wrote). After the response the entry is compared with how the request really ended and
+the first entity the unit inserted). After the response the entry is compared with how the request really ended and
 amended if they differ; a request no unit carried (refused, rolled back) is recorded then, in a transaction of
 its own. A failed write after the response is logged at error level (with the entry, so it can be replayed from
 the logs) but does not change the response: by then the change is committed and the response sent, and failing

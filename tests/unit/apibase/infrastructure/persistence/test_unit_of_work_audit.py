@@ -24,7 +24,7 @@ from apibase.infrastructure.persistence.read_only import read_only_session_facto
 from apibase.infrastructure.persistence.unit_of_work import SQLAlchemyUnitOfWork
 from apibase.testing.sql import WidgetRow, WidgetSqlRepository, widget_metadata
 from apibase.testing.sqlite_trace import trace_statements
-from apibase.testing.widgets import WidgetCreate
+from apibase.testing.widgets import WidgetCreate, WidgetUpdate
 
 pytestmark = pytest.mark.unit
 
@@ -100,6 +100,24 @@ async def test_the_entry_is_written_in_the_transaction_of_the_change(
     (entry,), widgets = await stored(sessions)
     assert (entry, widgets) == (audit.written, 1)
     assert entry.resource_id == str(created)  # a create's id: what its Location will name
+
+
+async def test_the_forecast_names_the_inserted_entity_not_an_updated_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    existing = await create_widget(sessions)
+    audit = RequestAudit(forecast, SqlAuditLog(sessions))
+    token = request_audit.set(audit)
+    try:
+        async with SQLAlchemyUnitOfWork(sessions) as uow:  # an order: takes a product's stock, then is added
+            widgets = WidgetSqlRepository(uow, cursor_codec=CODEC)
+            await widgets.update(existing, WidgetUpdate(quantity=0))
+            created = await widgets.create(GEAR)
+            await uow.commit()
+    finally:
+        request_audit.reset(token)
+    (entry,), _ = await stored(sessions)
+    assert entry.resource_id == str(created.id)
 
 
 async def test_only_the_first_committing_unit_carries_the_entry(sessions: async_sessionmaker[AsyncSession]) -> None:
