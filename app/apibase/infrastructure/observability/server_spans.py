@@ -9,11 +9,12 @@ reference service, that was about a tenth of a request's CPU.
 
 ``ServerSpanMiddleware`` makes the same span: the same instrumentation scope, kind (``SERVER``, or ``INTERNAL``
 under an active span), parent (W3C trace context and baggage from the headers), request attributes (the ASGI
-instrumentation's own ``collect_request_attributes``), status code and span status (its ``set_status_code``),
-excluded URLs, a global response propagator, exceptions recorded on the span, and the span ends with the last
-body chunk (also when HTTP trailers follow, which the generic middleware waits for; nothing here sends any). A
-request that no route named (a 404, or a refusal before routing) gets the name and ``http.route`` the FastAPI
-instrumentation would have given it, computed only then.
+instrumentation's ``collect_request_attributes``, built by ``RequestTarget`` from
+:mod:`apibase.infrastructure.observability.request_attributes` for a fraction of its cost), status code and span
+status (its ``set_status_code``), excluded URLs, a global response propagator, exceptions recorded on the span, and
+the span ends with the last body chunk (also when HTTP trailers follow, which the generic middleware waits for;
+nothing here sends any). A request that no route named (a 404, or a refusal before routing) gets the name and
+``http.route`` the FastAPI instrumentation would have given it, computed only then.
 
 A request the sampler drops costs one context extraction and a non-recording span when the sampler is known not to
 read attributes (``configure_tracing``'s own: parent-based, then a trace-id ratio): the request attributes are
@@ -51,9 +52,11 @@ from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from opentelemetry.propagate import extract
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.util.http import ExcludeList, parse_excluded_urls, sanitize_method
+from opentelemetry.util.http import ExcludeList, parse_excluded_urls
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from apibase.infrastructure.observability.request_attributes import RequestTarget, sanitized_method
 
 __all__ = [
     "ServerSpanMiddleware",
@@ -74,8 +77,6 @@ _PLACEHOLDER_METER_PROVIDERS: Final = ("_ProxyMeterProvider", "NoOpMeterProvider
 _ORIGINAL_BUILD: Final = "_apibase_original_build_middleware_stack"
 
 # The instrumentation's own helpers, typed here (the package ships without annotations).
-_collect_request_attributes: Callable[[Scope, _StabilityMode], dict[str, object]] = asgi.collect_request_attributes
-_url_of: Callable[[Scope], tuple[str, int, str]] = asgi.get_host_port_url_tuple
 _set_status_code: Callable[[trace.Span, int, None, _StabilityMode], None] = asgi.set_status_code
 _response_propagator: Callable[[], TextMapPropagator | None] = propagators.get_global_response_propagator
 _initialize_semconv: Callable[[], None] = _OpenTelemetrySemanticConventionStability._initialize
@@ -144,11 +145,12 @@ class ServerSpanMiddleware:
         if scope["type"] not in ("http", "websocket") or not is_http_instrumentation_enabled():
             await self.app(scope, receive, send)
             return
-        if self._excluded_urls is not None and self._excluded_urls.url_disabled(_url_of(scope)[2]):
+        target = RequestTarget.of(scope)
+        if self._excluded_urls is not None and self._excluded_urls.url_disabled(target.url):
             await self.app(scope, receive, send)
             return
         # Named after the method for now: the route layer renames it; ``_finish`` names an unrouted request.
-        provisional = sanitize_method(str(scope.get("method", "")).strip())
+        provisional = sanitized_method(str(scope.get("method", "")).strip())
         provisional = "HTTP" if provisional == "_OTHER" else provisional
         token = None
         if trace.get_current_span() is trace.INVALID_SPAN:
@@ -159,14 +161,14 @@ class ServerSpanMiddleware:
             parent = context.get_current()
             kind = SpanKind.INTERNAL
         if self._attributes_at_start:
-            attributes = _collect_request_attributes(scope, self._mode)
-            span = self._tracer.start_span(provisional, context=parent, kind=kind, attributes=attributes)  # type: ignore[arg-type]
+            attributes = target.attributes(scope, self._mode)
+            span = self._tracer.start_span(provisional, context=parent, kind=kind, attributes=attributes)
             if span.is_recording():  # a sampler's result replaces the attributes: set them again, as OTel's does
-                span.set_attributes(attributes)  # type: ignore[arg-type]
+                span.set_attributes(attributes)
         else:
             span = self._tracer.start_span(provisional, context=parent, kind=kind)
             if span.is_recording():
-                span.set_attributes(_collect_request_attributes(scope, self._mode))  # type: ignore[arg-type]
+                span.set_attributes(target.attributes(scope, self._mode))
         propagator = _response_propagator()
 
         async def send_with_span(message: Message) -> None:

@@ -11,6 +11,8 @@ database name), kind ``CLIENT``, parent (the current span), attributes (the inst
 helpers, in its order), error status from ``handle_error``, and the span ends after the cursor executes. The name and
 attributes are computed once per statement text and database name (a bounded cache), and handed to ``start_span``
 when the sampler is known not to read them (``configure_tracing``'s own), or set in one call on a recording span.
+Under a sampler that drops the children of an unsampled parent (``configure_tracing``'s), a statement run in an
+unsampled request makes no span object at all: the span it would make is never recorded.
 Connection attributes that the instrumentation reads from a PostgreSQL cursor (a URL without a host) are read again
 for each statement, as it does.
 
@@ -43,6 +45,7 @@ from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
+from apibase.infrastructure.observability.sampling import drops_children_of_unsampled
 from apibase.infrastructure.observability.server_spans import no_global_meter_provider
 
 __all__ = ["SqlSpans", "lean_sql_spans_suffice"]
@@ -89,6 +92,8 @@ class SqlSpans:
         self._db_mode = _mode(_OpenTelemetryStabilitySignalType.DATABASE)
         self._http_mode = _mode(_OpenTelemetryStabilitySignalType.HTTP)
         self._attributes_at_start = not sampler_reads_attributes
+        # A child of an unsampled parent is never recorded: nothing to describe, nothing for the end listeners.
+        self._skips_unsampled = drops_children_of_unsampled(getattr(tracer, "sampler", None))
         # Everything cached derives from this URL: a connection on another URL (never seen in practice) resets it.
         self._url: URL | None = None
         self._known: dict[tuple[str | None, str], tuple[str, _Attributes]] = {}
@@ -117,6 +122,10 @@ class SqlSpans:
     ) -> tuple[str, object]:
         if not is_instrumentation_enabled():
             return statement, parameters
+        if self._skips_unsampled:
+            parent = trace.get_current_span().get_span_context()
+            if parent.is_valid and not parent.trace_flags.sampled:
+                return statement, parameters
         url = conn.engine.url
         if url is not self._url:
             self._url, self._known = url, {}

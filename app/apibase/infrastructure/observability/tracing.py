@@ -30,7 +30,6 @@ from opentelemetry.instrumentation.sqlalchemy.version import __version__ as _sql
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import event
@@ -39,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apibase.core.context import current_correlation_id
 from apibase.core.settings import Settings
+from apibase.infrastructure.observability.sampling import LeanParentBasedTraceIdRatio
 from apibase.infrastructure.observability.server_spans import (
     instrument_server_spans,
     lean_server_spans_suffice,
@@ -86,7 +86,7 @@ def configure_tracing(
     }
     provider = TracerProvider(
         resource=Resource.create(attributes),
-        sampler=ParentBased(TraceIdRatioBased(observability.trace_sample_ratio)),
+        sampler=LeanParentBasedTraceIdRatio(observability.trace_sample_ratio),
     )
     if observability.otlp_endpoint is not None:
         provider.add_span_processor(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +18,7 @@ import structlog
 from apibase.core.context import correlation_id, principal, request_id, tenant
 from apibase.core.principal import AuthMethod, Principal
 from apibase.infrastructure.observability import add_request_context, configure_logging
+from apibase.infrastructure.observability.logging import UtcIsoStamper
 
 pytestmark = pytest.mark.unit
 
@@ -179,3 +185,46 @@ def test_values_json_cannot_encode_natively_are_still_rendered(capsys: pytest.Ca
     assert line["huge"] == 2**70
     assert line["caller"].startswith("Principal(")
     assert line["keys"] == {"1": "one"}
+
+
+@pytest.mark.parametrize(
+    "nanoseconds",
+    [
+        1_796_601_600_000_000_000,  # on the second: no fraction, as isoformat writes it
+        1_796_601_600_000_000_999,  # under a microsecond: still none (datetime.now floors)
+        1_796_601_600_000_001_000,
+        1_796_601_659_999_999_999,
+        1_796_601_660_123_456_789,  # the next minute, after the one before: the cached second moves on
+        1_796_601_600_500_000_000,  # back again
+    ],
+)
+def test_the_timestamp_is_structlogs_iso_utc_stamp_for_the_instant(
+    nanoseconds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamper = UtcIsoStamper()
+    stamper(None, "info", {})  # a second cached from the real clock must not leak into the next line
+    monkeypatch.setattr(time, "time_ns", lambda: nanoseconds)
+    expected = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=nanoseconds // 1000)
+    for _ in range(2):
+        assert stamper(None, "info", {}) == {"timestamp": expected.isoformat().replace("+00:00", "Z")}
+
+
+def test_the_timestamp_reads_like_structlogs_own() -> None:
+    ours = UtcIsoStamper()(None, "info", {})["timestamp"]
+    theirs = structlog.processors.TimeStamper(fmt="iso", utc=True)(None, "info", {})["timestamp"]
+    shape = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
+    assert shape.fullmatch(ours)
+    assert shape.fullmatch(theirs)
+    assert abs(datetime.fromisoformat(theirs) - datetime.fromisoformat(ours)) < timedelta(seconds=1)
+
+
+def test_a_bound_logger_writes_whole_lines_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    configure_logging(json=True)
+    bound = structlog.get_logger("bound.early").bind(step=1)
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    bound.info("written")
+    [line] = json_lines(later.getvalue())
+    assert line["message"] == "written"
+    assert line["log"]["logger"] == "bound.early"
+    assert later.getvalue().endswith("}\n")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from apibase.core.settings import Settings
 from apibase.infrastructure.observability import sql_spans
+from apibase.infrastructure.observability.sampling import LeanParentBasedTraceIdRatio
 from apibase.infrastructure.observability.sql_spans import lean_sql_spans_suffice
 from apibase.infrastructure.observability.tracing import TracingHandle
 from apibase.testing.sampling import AttributeWitness
@@ -197,3 +198,21 @@ def test_a_global_meter_provider_needs_the_engine_tracer(monkeypatch: pytest.Mon
     assert lean_sql_spans_suffice()
     monkeypatch.setattr(metrics, "get_meter_provider", MeterProvider)
     assert not lean_sql_spans_suffice()
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+async def test_under_the_services_sampler_an_unsampled_request_makes_no_sql_span_object(
+    sampled: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[str] = []
+    start_span = Tracer.start_span
+
+    def counting(self: Tracer, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        started.append(name.split(maxsplit=1)[0])
+        return start_span(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Tracer, "start_span", counting)
+    sampler = LeanParentBasedTraceIdRatio(1.0 if sampled else 0.0)
+    spans = await _spans("lean_blind", tmp_path, sampler=sampler, statements=[("SELECT 1", None)])
+    assert len(spans) == (2 if sampled else 0)
+    assert started == (["parent", "SELECT"] if sampled else ["parent"])
