@@ -1,12 +1,12 @@
 """The audit entry of the mutating request being served, for the unit of work that commits its change to carry.
 
 The audit edge opens one per mutating request (``request_audit``, a context variable). The first unit of work
-that commits during the request and can write to the audit log's store writes the entry in its own transaction:
-atomic with the change, and without a write transaction of its own (on PostgreSQL one commit and its WAL flush
-fewer, on SQLite one wait fewer for the single write lock). What the entry says then is a forecast: the route's
-success status, and for a create the id of the first entity the unit inserted. After the response the edge compares
-it with how the request really ended and amends the stored entry when they differ, or records it then when no
-unit took it (refused requests, rollbacks, a store the unit cannot write to).
+that commits during the request and may write to the audit log's store (the log decides) writes the entry in its
+own transaction: atomic with the change, and without a write transaction of its own (on PostgreSQL one commit and
+its WAL flush fewer, on SQLite one wait fewer for the single write lock). What the entry says then is a forecast:
+the route's success status, and for a create the id of the first entity the unit inserted. After the response the
+edge compares it with how the request really ended and amends the stored entry when they differ, or records it
+then when no unit took it (refused requests, rollbacks, a store the unit may not write to).
 
 Public API: ``RequestAudit(forecast, log)``, ``request_audit`` (the context variable).
 """

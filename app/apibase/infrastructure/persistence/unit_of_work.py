@@ -7,8 +7,9 @@ its transaction bookkeeping, which cost a by-id read more CPU than its statement
 that connection and its transaction.
 
 A write unit's commit also carries the audit entry of the request being served (``request_audit``), when the
-request has one that no unit took yet and the audit log lives in this unit's database: one write transaction per
-request instead of two. The entry is then atomic with the change: if it cannot be written, neither is the change.
+request has one that no unit took yet and the audit log, in this unit's database, is not busy with a group commit
+(``SqlAuditLog.stores_in``): one write transaction per request instead of two. The entry is then atomic with the
+change: if it cannot be written, neither is the change.
 """
 
 from __future__ import annotations

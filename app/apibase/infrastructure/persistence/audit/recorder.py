@@ -53,8 +53,12 @@ class SqlAuditLog:
         stored.result()
 
     def stores_in(self, engine: AsyncEngine | None) -> bool:
-        """Whether this log's table lives in ``engine``'s database (a unit of work on it may write entries)."""
-        return engine is not None and self._sessions.kw.get("bind") is engine
+        """Whether a unit of work on ``engine`` should write an entry in its transaction: when this log's table lives
+        in that database and no group commit is under way. Under concurrency a group commit shares one transaction
+        among many entries, after their responses, which costs the requests less than one more statement each inside
+        their own transactions (measured with 64 connections on SQLite and PostgreSQL); alone, an entry's own
+        transaction is what costs, and riding along saves it."""
+        return engine is not None and self._sessions.kw.get("bind") is engine and not self._writing.locked()
 
     async def record_in(self, session: AsyncSession, entry: AuditEntry) -> None:
         """Write ``entry`` in ``session``'s transaction: it is stored if and when that commits."""

@@ -11,14 +11,14 @@ for collection routes; the resource id is that parameter's value, or for a ``201
 ``Location`` header. A request no route matched is recorded with its raw path (never the query string) and
 resource type ``unknown``.
 
-Where the entry is written: a request whose unit of work commits a change carries its entry in that transaction
-(``apibase.application.request_audit``), atomic with the change and with no write transaction of its own; the
-entry then says what the request was expected to end with (the route's success status, for a ``201`` the id of
-the first entity the unit inserted). After the response the entry is compared with how the request really ended and
-amended if they differ; a request no unit carried (refused, rolled back) is recorded then, in a transaction of
-its own. A failed write after the response is logged at error level (with the entry, so it can be replayed from
-the logs) but does not change the response: by then the change is committed and the response sent, and failing
-the request would not undo it, only mislead the client into retrying a write that happened.
+Where the entry is written: a request whose unit of work commits a change may carry its entry in that transaction
+(``apibase.application.request_audit``; the log decides), atomic with the change and with no write transaction of
+its own; the entry then says what the request was expected to end with (the route's success status, for a ``201``
+the id of the first entity the unit inserted). After the response the entry is compared with how the request
+really ended and amended if they differ; a request no unit carried (refused, rolled back, or the log was busy) is
+recorded then. A failed write after the response is logged at error level (with the entry, so it can be replayed
+from the logs) but does not change the response: by then the change is committed and the response sent, and
+failing the request would not undo it, only mislead the client into retrying a write that happened.
 
 Public API: ``AuditMiddleware(app, *, log, methods=("POST", "PUT", "PATCH", "DELETE"), default_tenant="default")``
 (pure ASGI), ``resource_of(template, path_params, location) -> (type, id | None)``.

@@ -165,6 +165,21 @@ async def test_a_commit_that_fails_writes_neither_and_gives_the_entry_back(
     assert (len(entries), widgets, audit.written) == (1, 0, None)
 
 
+async def test_while_a_group_commit_is_under_way_the_entry_is_left_to_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = SqlAuditLog(sessions)
+    audit = RequestAudit(forecast, log)
+    token = request_audit.set(audit)
+    try:
+        async with log._writing:  # another request's entries being committed
+            await create_widget(sessions)
+    finally:
+        request_audit.reset(token)
+    assert audit.written is None
+    assert await stored(sessions) == ([], 1)
+
+
 async def test_a_log_in_another_database_is_left_to_the_edge(
     tmp_path: Path, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
