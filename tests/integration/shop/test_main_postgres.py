@@ -9,7 +9,6 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from apibase.testing.roundtrip import assert_resources_round_trip
@@ -116,29 +115,3 @@ async def test_the_sales_report_on_postgres(app: FastAPI, client: httpx.AsyncCli
 async def test_orders_reach_the_sales_counters_through_the_outbox_on_postgres(client: httpx.AsyncClient) -> None:
     """The outbox, the relay, the in-process transport and the inbox on PostgreSQL (the default publisher)."""
     await assert_orders_reach_the_sales_counters(client)
-
-
-async def test_a_create_and_its_audit_entry_are_one_transaction_on_postgres(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    executed: list[str] = []
-    engine = app.state.kernel.engine.sync_engine
-    listeners = {
-        "before_cursor_execute": lambda connection, cursor, statement, *rest: executed.append(statement.split()[2]),
-        "commit": lambda connection: executed.append("COMMIT"),
-    }
-    for name, listener in listeners.items():
-        event.listen(engine, name, listener)
-    try:
-        created = await client.post("/api/v1/products", json={"sku": "PG-AUDIT", "name": "Kettle", "price": "1.00"})
-    finally:
-        for name, listener in listeners.items():
-            event.remove(engine, name, listener)
-    assert created.status_code == 201, created.text
-    assert executed == ["products", "audit_log", "COMMIT"]  # INSERT INTO <table>: one transaction, one commit
-    (entry,) = (await client.get("/api/v2/audit", params={"limit": 1})).json()["items"]
-    assert (entry["action"], entry["resource_id"], entry["outcome"]) == (
-        "POST /api/v1/products",
-        created.json()["data"]["id"],
-        201,
-    )

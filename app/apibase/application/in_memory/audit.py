@@ -23,10 +23,6 @@ class InMemoryAuditLog:
     async def record(self, entry: AuditEntry) -> None:
         self._entries.append(entry)
 
-    async def amend(self, entry: AuditEntry) -> None:
-        self._entries = [stored for stored in self._entries if stored.id != entry.id]
-        self._entries.append(entry)
-
     async def list(self, tenant: str, *, limit: int, before: uuid.UUID | None = None) -> builtins.list[AuditEntry]:
         if limit < 1:
             raise ValueError("limit must be at least 1")

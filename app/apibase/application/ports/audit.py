@@ -46,11 +46,6 @@ class AuditLog(Protocol):
         """Store ``entry`` durably; raises if it could not be stored."""
         ...
 
-    async def amend(self, entry: AuditEntry) -> None:
-        """Replace the stored entry with ``entry``'s id by ``entry`` (store it if there is none); raises if it could
-        not be stored. A unit of work writes a request's entry at its commit, before the request has ended."""
-        ...
-
     async def list(self, tenant: str, *, limit: int, before: uuid.UUID | None = None) -> builtins.list[AuditEntry]:
         """Up to ``limit`` entries of ``tenant``, newest first, older than the entry ``before`` if given.
 

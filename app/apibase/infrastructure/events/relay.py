@@ -8,8 +8,10 @@ A round claims the due rows in ``position`` order, sends them, deletes what the 
   twice at once. A row whose aggregate has an earlier row still waiting for its backoff is not claimed; a claimed
   row whose aggregate has an earlier row *outside* the claim (another relay holds it) is left for a later round:
   whoever sends an aggregate's first pending event owns that aggregate's order. SQLite takes no locks (it runs
-  one relay): there the rows are read in one short transaction and settled in another after sending, so a
-  long send never holds its single write lock.
+  one relay): there the rows are read in a read-only (deferred) transaction, which takes no write turn, and
+  settled in a write transaction after sending, only when there was something to send. An idle relay (and its lag
+  gauges) never queues behind the service's writers or holds them up: each of its polls used to take the one
+  write turn twice, for two reads, while that turn was the busiest resource under a sustained mixed load.
 - **Send.** The batch in order; if the sink refuses it, the rows one by one to find the failing ones. After a
   failure no later row of that aggregate is sent in this round.
 - **Settle.** Sent rows are deleted; a failed row is retried after an exponential backoff with jitter, and after
@@ -34,7 +36,7 @@ from typing import Any, Final
 
 from cloudevents.core.base import BaseCloudEvent
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from apibase.application.ports.messaging import MessageSink
 from apibase.core.settings import EventsSettings
@@ -49,6 +51,7 @@ from apibase.infrastructure.events.relay_queries import (
 )
 from apibase.infrastructure.events.stored_event import read_envelope
 from apibase.infrastructure.observability.metrics import Metrics
+from apibase.infrastructure.persistence.read_only import read_only_session_factory
 
 __all__ = ["OutboxRelay", "RelayMetrics", "RelayPolicy"]
 
@@ -118,6 +121,7 @@ class OutboxRelay:
         rng: random.Random | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._readers = _readers(session_factory)
         self._sink = sink
         self._policy = policy
         self._metrics = metrics
@@ -167,7 +171,7 @@ class OutboxRelay:
 
     async def measure(self) -> tuple[int, float]:
         """Read the outbox's lag (pending events) and the oldest one's age in seconds, and set the gauges."""
-        async with self._session_factory() as session:
+        async with self._readers() as session:
             pending, oldest = await pending_summary(session)
         age = max((self._clock() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
         if self._metrics is not None:
@@ -182,18 +186,22 @@ class OutboxRelay:
 
     # -- one round -------------------------------------------------------------------------------------------
     async def _round(self) -> tuple[int, int]:
+        outcome = _Outcome()
         async with self._session_factory() as session:
-            holds_locks = session.get_bind().dialect.name != "sqlite"
-            async with session.begin():
-                claimed = await self._claim(session)
-                outcome = _Outcome()
-                if holds_locks and claimed:
-                    outcome = await self._send(claimed)
-                    await self._settle(session, outcome)
-            if not holds_locks and claimed:
-                outcome = await self._send(claimed)
+            if session.get_bind().dialect.name != "sqlite":  # row locks: claim, send and settle in one transaction
                 async with session.begin():
-                    await self._settle(session, outcome)
+                    claimed = await self._claim(session)
+                    if claimed:
+                        outcome = await self._send(claimed)
+                        await self._settle(session, outcome)
+                self._count(outcome)
+                return len(claimed), len(outcome.sent)
+        async with self._readers() as reader, reader.begin():
+            claimed = await self._claim(reader)
+        if claimed:
+            outcome = await self._send(claimed)
+            async with self._session_factory() as session, session.begin():
+                await self._settle(session, outcome)
         self._count(outcome)
         return len(claimed), len(outcome.sent)
 
@@ -275,6 +283,12 @@ class OutboxRelay:
             self._metrics.failed(failures)
         if outcome.poison:
             self._metrics.dead_lettered(len(outcome.poison))
+
+
+def _readers(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Read-only sessions on the same engine (``read_only.py``); a factory not bound to one engine reads as is."""
+    bound = isinstance(getattr(sessions, "kw", {}).get("bind"), AsyncEngine)  # any callable making sessions serves
+    return read_only_session_factory(sessions) if bound else sessions
 
 
 def _describe(error: Exception) -> str:

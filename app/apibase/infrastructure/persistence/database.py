@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from apibase.core.errors import WriteContention
-from apibase.core.settings import Settings
+from apibase.core.settings import DatabaseSettings, Settings
+from apibase.infrastructure.persistence.postgres_round_trips import ping_in_one_round_trip
 from apibase.infrastructure.persistence.read_only import READ_ONLY_OPTION
 from apibase.infrastructure.persistence.sqlite_round_trips import begin_transaction, reset_only_open_transactions
 from apibase.infrastructure.persistence.sqlite_writers import queue_sqlite_writers, take_turn
@@ -29,13 +31,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=settings.database.echo, connect_args={"timeout": 15}, pool_reset_on_return=None
+            url,
+            echo=settings.database.echo,
+            connect_args={"timeout": 15},
+            pool_reset_on_return=None,
+            **_sqlite_pool(url, settings.database),
         )
         _make_sqlite_transactional(engine)
         reset_only_open_transactions(engine)
         return engine
     pool = settings.database
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=pool.echo,
         pool_size=pool.pool_size,
@@ -44,6 +50,27 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=pool.pool_pre_ping,
         connect_args=_application_name(url, settings.service_name),
     )
+    ping_in_one_round_trip(engine)
+    return engine
+
+
+def _sqlite_pool(url: str, pool: DatabaseSettings) -> dict[str, object]:
+    """A file database keeps every connection it opens, up to the same ``pool_size + max_overflow`` ceiling.
+
+    SQLAlchemy's default for it (5 kept, 10 more opened on demand) closed a connection whenever one came back to
+    a pool holding 5 idle ones and opened a new one at the next peak: under 16 busy clients, up to 3 connections a
+    second, each a new aiosqlite thread, its pragmas, and SQLite parsing the whole schema again on its first
+    statement. Opening costs SQLite more than an idle connection (a parked thread) does. In-memory databases keep
+    their single connection (SQLAlchemy's ``StaticPool``) and take no sizes."""
+    parsed = make_url(url)
+    dialect = parsed.get_dialect()
+    if not issubclass(dialect, DefaultDialect) or not issubclass(dialect.get_pool_class(parsed), QueuePool):
+        return {}
+    return {
+        "pool_size": pool.pool_size + pool.max_overflow,
+        "max_overflow": 0,
+        "pool_timeout": pool.pool_timeout_seconds,
+    }
 
 
 def _application_name(url: str, name: str) -> dict[str, object]:

@@ -311,12 +311,12 @@ class SQLAlchemyRepository[
         if entities:
             await self._insert([self._row(entity) for entity in entities])
         for entity in entities:
-            self._uow.track(entity, inserted=True)
+            self._uow.track(entity)
         return entities
 
     async def add(self, entity: TEntity) -> TEntity:
         await self._insert([self._row(entity)])
-        self._uow.track(entity, inserted=True)
+        self._uow.track(entity)
         return entity
 
     async def _stored_version(self, entity_id: object) -> int | None:

@@ -4,12 +4,8 @@ A read unit (one over ``read_only_session_factory``) opens no ORM session unless
 repository reads go through ``execute`` on one Core connection, which autobegins the unit's single transaction
 (list and count share a snapshot) and rolls it back when the connection closes. That skips the ORM session and
 its transaction bookkeeping, which cost a by-id read more CPU than its statement. A session asked for later joins
-that connection and its transaction.
-
-A write unit's commit also carries the audit entry of the request being served (``request_audit``), when the
-request has one that no unit took yet and the audit log, in this unit's database, is not busy with a group commit
-(``SqlAuditLog.stores_in``): one write transaction per request instead of two. The entry is then atomic with the
-change: if it cannot be written, neither is the change.
+that connection and its transaction. On PostgreSQL at READ COMMITTED that connection reads in autocommit, no
+``BEGIN``/``ROLLBACK`` (``read_only.statement_engine``), until a session joins it.
 """
 
 from __future__ import annotations
@@ -24,11 +20,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from apibase.application.request_audit import request_audit
 from apibase.domain.entities import AggregateRoot
 from apibase.domain.events import DomainEvent
-from apibase.infrastructure.persistence.audit.recorder import SqlAuditLog
-from apibase.infrastructure.persistence.read_only import read_only_engine
+from apibase.infrastructure.persistence.read_only import read_only_engine, rejoin_transactions, statement_engine
 
 __all__ = ["SQLAlchemyUnitOfWork"]
 
@@ -43,15 +37,17 @@ class SQLAlchemyUnitOfWork:
         self._session: AsyncSession | None = None
         self._connection: AsyncConnection | None = None
         self._touched: list[AggregateRoot[object]] = []
-        self._first_inserted: object = None  # the id of the first entity inserted: a create's, for the audit entry
 
     @property
     def session(self) -> AsyncSession:
         if not self._active:
             raise RuntimeError("the unit of work is not active: use 'async with uow:'")
         if self._session is None:  # a read unit's, made on demand (on its connection once that is open)
-            joined = {} if self._connection is None else {"bind": self._connection}
-            self._session = self._session_factory(**joined)
+            if self._connection is None:
+                self._session = self._session_factory()
+            else:
+                rejoin_transactions(self._connection)
+                self._session = self._session_factory(bind=self._connection)
         return self._session
 
     @property
@@ -80,7 +76,7 @@ class SQLAlchemyUnitOfWork:
         if not self._active:
             raise RuntimeError("the unit of work is not active: use 'async with uow:'")
         if self._connection is None:
-            self._connection = await self._read_engine.connect()
+            self._connection = await statement_engine(self._read_engine).connect()
         return await self._connection.execute(statement, parameters)
 
     async def __aenter__(self) -> Self:
@@ -105,7 +101,6 @@ class SQLAlchemyUnitOfWork:
                 await session.rollback()
         finally:
             self._touched.clear()
-            self._first_inserted = None
             try:
                 if session is not None:
                     await session.close()
@@ -115,29 +110,9 @@ class SQLAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         if self._session is not None or self._connection is None:
-            await self._commit_session(self.session)
+            await self.session.commit()
         if self._connection is not None:
             await self._connection.commit()
-
-    async def _commit_session(self, session: AsyncSession) -> None:
-        """Commit, with the request's audit entry when this unit is the one to carry it (module docstring)."""
-        audit = request_audit.get()
-        log = None if audit is None else audit.log
-        if (
-            audit is None
-            or not isinstance(log, SqlAuditLog)
-            or self._read_engine is not None
-            or not log.stores_in(getattr(self._session_factory, "kw", {}).get("bind"))
-            or (entry := audit.take(None if self._first_inserted is None else str(self._first_inserted))) is None
-        ):
-            await session.commit()
-            return
-        try:
-            await log.record_in(session, entry)
-            await session.commit()
-        except BaseException:
-            audit.give_back(entry)
-            raise
 
     async def rollback(self) -> None:
         if self._session is not None or self._connection is None:
@@ -145,18 +120,14 @@ class SQLAlchemyUnitOfWork:
         if self._connection is not None and self._connection.in_transaction():
             await self._connection.rollback()
         self._touched.clear()
-        self._first_inserted = None
 
     @asynccontextmanager
     async def nested(self) -> AsyncIterator[Self]:
         async with self.session.begin_nested():
             yield self
 
-    def track(self, entity: object, *, inserted: bool = False) -> None:
-        """Called by repositories for every entity they write, so its events can be collected; ``inserted`` for a
-        new row (the first one's id is what a create's ``Location`` names, for the request's audit entry)."""
-        if inserted and self._first_inserted is None:
-            self._first_inserted = getattr(entity, "id", None)
+    def track(self, entity: object) -> None:
+        """Called by repositories for every entity they write, so its events can be collected."""
         if isinstance(entity, AggregateRoot):
             self._touched.append(entity)
 

@@ -10,10 +10,6 @@ the next. ``record`` still returns only once its entry is stored and raises if t
 longer doubles its write transactions (on SQLite, one writer at a time, every POST used to queue for the lock
 twice). The batch is one Core ``INSERT`` of plain rows: the ORM's flush of a one-row batch cost more than the
 rest of the transaction.
-
-Most entries need no transaction of their own at all: the request's unit of work writes its entry with the change
-(``record_in``, see ``apibase.application.request_audit``), and ``amend`` corrects one whose request then ended
-otherwise than forecast.
 """
 
 from __future__ import annotations
@@ -23,9 +19,8 @@ import builtins
 import uuid
 from typing import Final
 
-from sqlalchemy import Insert, and_, insert, or_, select, update
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Insert, and_, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apibase.application.ports.audit import AuditEntry
 from apibase.core.principal import AuthMethod
@@ -51,25 +46,6 @@ class SqlAuditLog:
             if not stored.done():  # nobody took it into their transaction while this one waited: write them all
                 await self._write_pending()
         stored.result()
-
-    def stores_in(self, engine: AsyncEngine | None) -> bool:
-        """Whether a unit of work on ``engine`` should write an entry in its transaction: when this log's table lives
-        in that database and no group commit is under way. Under concurrency a group commit shares one transaction
-        among many entries, after their responses, which costs the requests less than one more statement each inside
-        their own transactions (measured with 64 connections on SQLite and PostgreSQL); alone, an entry's own
-        transaction is what costs, and riding along saves it."""
-        return engine is not None and self._sessions.kw.get("bind") is engine and not self._writing.locked()
-
-    async def record_in(self, session: AsyncSession, entry: AuditEntry) -> None:
-        """Write ``entry`` in ``session``'s transaction: it is stored if and when that commits."""
-        await session.execute(_INSERT, [_to_values(entry)])
-
-    async def amend(self, entry: AuditEntry) -> None:
-        values = _to_values(entry)
-        async with self._sessions.begin() as session:
-            changed = await session.execute(update(AuditLogRow).where(AuditLogRow.id == entry.id).values(values))
-            if not isinstance(changed, CursorResult) or changed.rowcount == 0:
-                await session.execute(_INSERT, [values])
 
     async def _write_pending(self) -> None:
         batch, self._pending = self._pending, []

@@ -5,7 +5,8 @@ HTTP/1.1 and HTTP/2 answers, so a browser moves to HTTP/3 on its next requests. 
 ``worker_serve`` on uvloop with a shutdown trigger the staged stop sets (:func:`stage_stop_signals`); in-flight
 requests then get ``graceful_timeout`` (the grace) before hypercorn cancels them. ``--workers N`` runs N such
 processes on the same sockets (bound once, here) under :func:`_supervise`, which sends each worker one SIGTERM,
-as uvicorn's supervisor does.
+as uvicorn's supervisor does; its signal handler only sets an event (signalling the workers from the handler
+left those started after a signal unsignalled, and the supervisor waiting for them for ever).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hypercorn.utils import wrap_app
 
 from apibase.interface.cli.servers import ServerOptions, service_app
 from apibase.interface.cli.servers.shutdown import STOP_SIGNALS, exit_cleanly_on_signal, stage_stop_signals
+from apibase.interface.cli.servers.wakeup import WakeUpEvent
 
 __all__ = ["hypercorn_config", "run"]
 
@@ -110,31 +112,35 @@ async def _wake_quic(quic_sockets: list[socket.socket]) -> None:
 
 
 def _supervise(options: ServerOptions, config: Config, sockets: Sockets) -> None:
-    """Start the workers, send each one SIGTERM on the first stop signal (or when one exits), wait for all."""
+    """Start the workers; on the first stop signal (or when one exits) send each one SIGTERM, then wait for all.
+
+    The handler only sets an event that takes no lock; this thread signals the workers, each once, also those it
+    started after the signal arrived (it starts no more once it did).
+    """
     context = multiprocessing.get_context("spawn")
     workers: list[BaseProcess] = []
-    stopping = False
+    stop_requested = WakeUpEvent()
 
-    def stop(sig: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            for worker in workers:
-                if worker.pid is not None:
-                    os.kill(worker.pid, signal.SIGTERM)
+    def request_stop(sig: int, frame: FrameType | None) -> None:
+        stop_requested.set()
 
     for sig in STOP_SIGNALS:
-        signal.signal(sig, stop)
+        signal.signal(sig, request_stop)
     for number in range(options.workers):
+        if stop_requested.is_set():
+            break
         # daemonic: should this process exit first, multiprocessing stops them on its way out
         worker: BaseProcess = context.Process(
             target=serve_worker, args=(options, config, sockets), name=f"hypercorn-worker-{number + 1}", daemon=True
         )
         worker.start()
         workers.append(worker)
-    wait([worker.sentinel for worker in workers])
-    failed = not stopping
-    stop()
+    wait([stop_requested.fileno(), *(worker.sentinel for worker in workers)])
+    failed = not stop_requested.is_set()
+    for worker in workers:
+        if worker.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGTERM)
     for worker in workers:
         worker.join()
     exit_cleanly_on_signal()

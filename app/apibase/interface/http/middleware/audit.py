@@ -11,14 +11,12 @@ for collection routes; the resource id is that parameter's value, or for a ``201
 ``Location`` header. A request no route matched is recorded with its raw path (never the query string) and
 resource type ``unknown``.
 
-Where the entry is written: a request whose unit of work commits a change may carry its entry in that transaction
-(``apibase.application.request_audit``; the log decides), atomic with the change and with no write transaction of
-its own; the entry then says what the request was expected to end with (the route's success status, for a ``201``
-the id of the first entity the unit inserted). After the response the entry is compared with how the request
-really ended and amended if they differ; a request no unit carried (refused, rolled back, or the log was busy) is
-recorded then. A failed write after the response is logged at error level (with the entry, so it can be replayed
-from the logs) but does not change the response: by then the change is committed and the response sent, and
-failing the request would not undo it, only mislead the client into retrying a write that happened.
+Trade-off: the entry is written after the response, in its own transaction, and a failed write is logged at
+error level (with the entry, so it can be replayed from the logs) but does not change the response. By then the
+change is committed and the response sent: failing the request would not undo it, only mislead the client into
+retrying a write that happened. Making the audit fail-closed would mean writing it inside each use case's unit
+of work, which refused requests never reach. The cost: while the audit store is down, entries exist only in the
+error log.
 
 Public API: ``AuditMiddleware(app, *, log, methods=("POST", "PUT", "PATCH", "DELETE"), default_tenant="default")``
 (pure ASGI), ``resource_of(template, path_params, location) -> (type, id | None)``.
@@ -38,7 +36,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apibase.application.ports.audit import ANONYMOUS, AuditEntry, AuditLog
-from apibase.application.request_audit import RequestAudit, request_audit
 from apibase.interface.http.middleware.request_logging import caller_of, client_ip, route_template
 from apibase.interface.http.problems import request_id_for
 
@@ -52,10 +49,6 @@ _PARAMETER: Final = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 def resource_of(template: str, path_params: Mapping[str, object], location: str | None) -> tuple[str, str | None]:
     """The resource type and id a route template names (see the module docstring for the rules)."""
-    return _resource(template, path_params, _last_segment(location))
-
-
-def _resource(template: str, path_params: Mapping[str, object], created: str | None) -> tuple[str, str | None]:
     segments = [segment for segment in template.split("/") if segment]
     literal_before: str | None = None
     found: tuple[str | None, str] | None = None
@@ -70,7 +63,7 @@ def _resource(template: str, path_params: Mapping[str, object], created: str | N
         value = path_params.get(name)
         return literal or name.removesuffix("_id") or UNKNOWN_RESOURCE, None if value is None else str(value)
     literals = [segment for segment in segments if _PARAMETER.fullmatch(segment) is None]
-    return literals[-1] if literals else UNKNOWN_RESOURCE, created
+    return literals[-1] if literals else UNKNOWN_RESOURCE, _last_segment(location)
 
 
 def _last_segment(location: str | None) -> str | None:
@@ -111,43 +104,21 @@ class AuditMiddleware:
                 location = Headers(raw=message.get("headers", [])).get("location")
             await send(message)
 
-        def forecast(written_id: str | None) -> AuditEntry | None:
-            if route_template(scope) is None:  # not routed yet: a commit of the authentication step's
-                return None
-            route_status = getattr(scope.get("route"), "status_code", None)
-            expected = route_status if isinstance(route_status, int) else 200
-            created = written_id if expected == 201 else None
-            return self._entry(scope, expected, created, uuid.uuid4(), datetime.now(UTC))
-
-        audit = RequestAudit(forecast, self.log)
-        token = request_audit.set(audit)
         try:
             await self.app(scope, receive, watching_send)
         except Exception:
-            await self._record(scope, audit, status if status is not None else 500, location)
+            await self._record(scope, status if status is not None else 500, location)
             raise
-        finally:
-            request_audit.reset(token)
-        await self._record(scope, audit, status if status is not None else 500, location)
+        await self._record(scope, status if status is not None else 500, location)
 
-    async def _record(self, scope: Scope, audit: RequestAudit, status: int, location: str | None) -> None:
-        written = audit.close()
-        created = _last_segment(location) if status == 201 else None
-        if written is None:
-            entry = self._entry(scope, status, created, uuid.uuid4(), datetime.now(UTC))
-        else:  # what a unit of work committed with the change, unless the request ended otherwise
-            entry = self._entry(scope, status, created, written.id, written.occurred_at)
-            if entry == written:
-                return
+    async def _record(self, scope: Scope, status: int, location: str | None) -> None:
+        entry = self._entry(scope, status, location if status == 201 else None)
         try:
-            await (self.log.record(entry) if written is None else self.log.amend(entry))
+            await self.log.record(entry)
         except Exception:
             logger.exception("audit entry could not be written: %r", entry)
 
-    def _entry(
-        self, scope: Scope, status: int, created: str | None, identity: uuid.UUID, occurred_at: datetime
-    ) -> AuditEntry:
-        """``created``: the id of the resource a ``201`` created, for a route whose path names none."""
+    def _entry(self, scope: Scope, status: int, location: str | None) -> AuditEntry:
         caller, tenant = caller_of(scope)
         template = route_template(scope)
         if template is None:
@@ -156,10 +127,10 @@ class AuditMiddleware:
             path_params = scope.get("path_params")
             params = path_params if isinstance(path_params, Mapping) else {}
             action_path = template
-            resource_type, resource_id = _resource(template, params, created)
+            resource_type, resource_id = resource_of(template, params, location)
         return AuditEntry(
-            id=identity,
-            occurred_at=occurred_at,
+            id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
             actor=caller.subject if caller is not None else ANONYMOUS,
             actor_method=caller.method if caller is not None else None,
             tenant=tenant or self.default_tenant,

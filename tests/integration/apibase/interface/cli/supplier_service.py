@@ -1,14 +1,17 @@
 """The service the shutdown tests serve: the kernel, the sample ``suppliers`` resource, and a slow upload.
 
 ``apibase serve`` imports it in a subprocess (``APIBASE_SERVICE=supplier_service:SERVICE``, this folder on
-``PYTHONPATH``); the tests create the sample tables before they start it.
+``PYTHONPATH``); the tests create the sample tables before they start it. With ``SUPPLIER_SERVICE_GATE`` naming a
+FIFO, importing it waits until the FIFO's writers close it: a worker process held that way is still starting.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from fastapi import APIRouter, Request
@@ -31,6 +34,9 @@ from apibase.testing.suppliers import (
 )
 
 __all__ = ["SERVICE", "Suppliers"]
+
+if gate := os.environ.get("SUPPLIER_SERVICE_GATE"):
+    Path(gate).read_bytes()
 
 READ, WRITE = Permission("suppliers:read"), Permission("suppliers:write")
 UPLOAD_PATH: Final = r"^/api/v[0-9]+/uploads$"

@@ -337,6 +337,44 @@ def test_signals_during_start_up_stop_it_in_time(tmp_path: Path) -> None:
         _exits_0_within(server, sent, START_UP_BOUND + DRAIN_DELAY + EXIT_BOUND)
 
 
+@contextmanager
+def _held_at_import(gate: Path) -> Iterator[None]:
+    """Until the context ends, the service's workers stay where importing it starts (``SUPPLIER_SERVICE_GATE``)."""
+    os.mkfifo(gate)
+    deadline = time.monotonic() + START_UP_BOUND
+    while True:  # a writer can open the FIFO only once a reader has: a worker is importing the service
+        try:
+            writer = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "no worker began to import the service"
+            time.sleep(0.01)
+    try:
+        yield
+    finally:
+        os.close(writer)
+
+
+def test_granian_workers_still_starting_end_at_once_on_a_burst(tmp_path: Path) -> None:
+    """They have served nothing. Each inherited its supervisor's handler, which once only set the supervisor's
+    flag (in the worker's copy): the worker lost its SIGTERM and served until the supervisor killed it.
+
+    (uvicorn's workers take the signal over before they import the service and stop once started; hypercorn's
+    raise ``SystemExit`` there too, but a spawned worker's interpreter then takes seconds to finalize on a loaded
+    machine.)
+    """
+    gate = tmp_path / "gate"
+    environment = {"SUPPLIER_SERVICE_GATE": str(gate)}
+    with (
+        _launched(tmp_path, "--workers", "2", server="granian", environment=environment) as server,
+        _held_at_import(gate),
+    ):
+        sent = _burst(server, signal.SIGTERM)
+        _exits_0_within(server, sent, EXIT_BOUND)  # the supervisor kills a worker only after drain + grace + 5s
+    assert "SIGTERM received" not in server.log.read_text()  # no worker ever served
+    assert "refused to gracefully stop" not in server.log.read_text()
+
+
 async def test_each_signal_moves_the_shutdown_one_stage_on(tmp_path: Path) -> None:
     long = 60  # the drain delay and the grace: the second and the third signal must end them long before
     with _launched(tmp_path, drain_delay=long, grace=long) as server:

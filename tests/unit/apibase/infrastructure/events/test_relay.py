@@ -222,6 +222,24 @@ async def test_measures_the_lag_and_the_age_of_the_oldest_pending_event(
     assert "outbox_oldest_pending_age_seconds 42.0" in exposition
 
 
+async def test_its_reads_take_no_write_turn_on_sqlite(
+    sessions: async_sessionmaker[AsyncSession], sink: ScriptedSink, clock: ManualClock
+) -> None:
+    """An idle round and the lag reading finish while a service transaction holds the one write turn; they used to
+    queue behind every writer (the turn is the busiest thing under a mixed load) and hold up the ones after them."""
+    await commit_events(sessions, clock, shipped("p-1"))
+    worker = relay(sessions, sink, clock, metrics=RelayMetrics(Metrics()))
+    async with sessions() as service, service.begin():
+        await service.execute(update(OutboxEventRow).where(OutboxEventRow.position < 0).values(attempts=0))
+
+        assert await asyncio.wait_for(worker.measure(), 5) == (1, 0.0)
+        clock.advance(-1)  # nothing due: an idle round
+        assert await asyncio.wait_for(worker.run_once(), 5) == 0
+    clock.advance(1)
+    assert await worker.run_once() == 1  # a round with rows to settle still settles them
+    assert await pending(sessions) == []
+
+
 class SignallingSink(ScriptedSink):
     def __init__(self) -> None:
         super().__init__()

@@ -1,4 +1,5 @@
-"""SQLite engine behaviour: a lost write race is a ConcurrencyConflict (409), never a raw driver error (500)."""
+"""SQLite engine behaviour: a lost write race is a ConcurrencyConflict (409), never a raw driver error (500); a
+file database's pool keeps the connections it opened."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import StaticPool
 
 from apibase.core.errors import ConcurrencyConflict
-from apibase.core.settings import Settings
+from apibase.core.settings import DatabaseSettings, Settings
 from apibase.infrastructure.persistence.database import create_engine, is_sqlite
+from apibase.infrastructure.pools.status import PoolStatus, database_status
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +70,30 @@ async def test_a_sqlite_lock_held_past_the_busy_timeout_is_a_concurrency_conflic
 def test_backend_detection() -> None:
     assert is_sqlite("sqlite+aiosqlite:///x.db")
     assert not is_sqlite("postgresql+asyncpg://u@h/db")
+
+
+async def test_a_sqlite_file_keeps_every_connection_it_opened_up_to_the_ceiling(tmp_path: Path) -> None:
+    """Two bursts past ``pool_size``: the second reuses the first's connections (SQLAlchemy's default pool closed
+    all but 5 and opened them again, each with a new thread, its pragmas and the schema parsed again); one more
+    than ``pool_size + max_overflow`` at once waits and times out."""
+    pool = DatabaseSettings(pool_size=2, max_overflow=3, pool_timeout_seconds=0.2)
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}", database=pool))
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda connection, record: opened.append(connection))
+
+    try:
+        for _ in range(2):
+            held: list[AsyncConnection] = [await engine.connect() for _ in range(5)]  # checked out: all open
+            with pytest.raises(exc.TimeoutError):
+                await engine.connect()
+            for connection in held:
+                await connection.close()
+        assert len(opened) == 5
+        assert database_status(engine.sync_engine.pool) == PoolStatus(limit=5, open=5, in_use=0, idle=5)
+    finally:
+        await engine.dispose()
+
+
+def test_an_in_memory_sqlite_database_keeps_its_one_connection() -> None:
+    engine = create_engine(Settings(database_url="sqlite+aiosqlite://"))
+    assert isinstance(engine.sync_engine.pool, StaticPool)

@@ -33,6 +33,11 @@ async def test_writers_take_turns_in_arrival_order(tmp_path: Path) -> None:
             await connection.execute(text("INSERT INTO log (writer) VALUES (:n)"), {"n": number})
 
     try:
+        # Open the six connections first: the pool keeps them, so no writer's place in the queue depends on how
+        # long a new connection (a thread, its pragmas) takes to open on a busy machine.
+        warm = [await engine.connect() for _ in range(6)]
+        for connection in warm:
+            await connection.close()
         holder = asyncio.create_task(first())
         await holding.wait()
         waiting = []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,12 +69,3 @@ async def test_values_longer_than_the_columns_are_clipped_not_refused(log: SqlAu
     await log.record(entry("acme", 0, action="POST /" + "x" * 1000))
     (stored,) = await log.list("acme", limit=1)
     assert len(stored.action) == 512
-
-
-async def test_amend_replaces_the_entry_with_the_same_id_or_stores_a_new_one(log: SqlAuditLog) -> None:
-    forecast, unknown = entry("acme", 0), entry("acme", 1)
-    await log.record(forecast)
-    ended = replace(forecast, outcome=500, resource_id="t-1")
-    await log.amend(ended)
-    await log.amend(unknown)
-    assert await log.list("acme", limit=10) == [unknown, ended]

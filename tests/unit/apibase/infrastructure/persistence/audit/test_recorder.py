@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,17 +64,6 @@ async def test_an_entry_round_trips_with_every_field(log: AuditLog) -> None:
     await log.record(written)
     await log.record(anonymous)
     assert await log.list("acme", limit=10) == [anonymous, written]
-
-
-async def test_amend_replaces_the_entry_with_the_same_id_or_stores_a_new_one(log: AuditLog) -> None:
-    forecast, other = entry("acme", 0), entry("acme", 1)
-    await log.record(forecast)
-    await log.record(other)
-    ended = replace(forecast, outcome=500, resource_id=None)
-    unknown = entry("acme", 2)
-    await log.amend(ended)
-    await log.amend(unknown)
-    assert await log.list("acme", limit=10) == [unknown, other, ended]
 
 
 async def test_pages_are_newest_first_and_tenants_never_mix(log: AuditLog) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import signal
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,17 +82,6 @@ def test_granian_serves_asgi_with_http_2_mutual_tls_and_a_kill_timeout_past_the_
     assert ssl_context[5:] == (str(pki.ca_file), [], True)
     assert server.workers_kill_timeout == 3 + 7 + 5
     assert granian_server(options(TlsSettings())).ssl_ctx[0] is False
-
-
-@pytest.fixture
-def restored_signals() -> Iterator[None]:
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    original = _signals.set_loop_signals
-    yield
-    _signals.set_loop_signals = original
-    for sig, previous in saved.items():
-        signal.signal(sig, previous)
-    SHUTTING_DOWN.clear()
 
 
 class RecordedSignal:

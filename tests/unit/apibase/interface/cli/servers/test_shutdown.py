@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from types import FrameType
 
@@ -20,6 +18,7 @@ import uvloop
 
 from apibase.interface.cli.servers import shutdown
 from apibase.interface.cli.servers.shutdown import drain_on_signal, stage_stop_signals
+from apibase.testing.signals import run_reentered_at_every_call, watchdog
 
 pytestmark = pytest.mark.unit
 
@@ -113,45 +112,6 @@ async def test_the_stop_runs_outside_the_context_of_the_code_the_signal_interrup
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert seen == [None]
-
-
-@contextmanager
-def watchdog(seconds: float) -> Iterator[None]:
-    """Break a deadlocked main thread: a blocked lock acquisition returns to run this signal's handler."""
-
-    def expire(sig: int, frame: FrameType | None) -> None:
-        raise TimeoutError(f"still blocked after {seconds}s: deadlocked")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def run_reentered_at_every_call(handler: Callable[[int, FrameType | None], object], sig: int) -> int:
-    """Run a signal handler and run it again at each call it makes, as a signal arriving right then would.
-
-    Python runs a signal handler in the main thread between two bytecodes, so another signal may start it again
-    at any point of itself, also while it holds a lock; a profile hook reaches each call inside it (the hook's
-    own calls are not profiled, so a re-entered run is not re-entered again).
-    """
-    reentries = 0
-
-    def reenter(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal reentries
-        if event in {"call", "c_call"}:
-            reentries += 1
-            handler(sig, None)
-
-    sys.setprofile(reenter)
-    try:
-        handler(sig, None)
-    finally:
-        sys.setprofile(None)
-    return reentries
 
 
 @pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop], ids=["asyncio", "uvloop"])

@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apibase.application.in_memory.audit import InMemoryAuditLog
 from apibase.application.ports.audit import AuditEntry
-from apibase.application.request_audit import request_audit
 from apibase.core.errors import ForbiddenError, UnauthorizedError
 from apibase.core.principal import AuthMethod, Principal
 from apibase.interface.http.middleware.audit import AuditMiddleware, resource_of
@@ -243,89 +242,6 @@ async def test_non_http_scopes_pass_through() -> None:
     log = InMemoryAuditLog()
     await AuditMiddleware(app, log=log)({"type": "lifespan"}, receive, send)
     assert (seen, len(log)) == (["lifespan"], 0)
-
-
-class CountingLog(InMemoryAuditLog):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    async def record(self, entry: AuditEntry) -> None:
-        self.writes.append("record")
-        await super().record(entry)
-
-    async def amend(self, entry: AuditEntry) -> None:
-        self.writes.append("amend")
-        await super().amend(entry)
-
-
-def committing_api(log: CountingLog) -> FastAPI:
-    """Routes whose "unit of work" commits the request's entry as the SQL one does (``take``, then store)."""
-    app = FastAPI()
-    install_problem_handlers(app)
-
-    async def commit(written_id: str | None) -> None:
-        audit = request_audit.get()
-        assert audit is not None
-        if (entry := audit.take(written_id)) is not None:
-            await log.record(entry)
-
-    @app.delete("/products/{product_id}", status_code=204)
-    async def delete_product(product_id: str) -> None:
-        await commit(None)
-
-    @app.post("/products", status_code=201)
-    async def create_product(response: Response, located: str = CREATED_ID) -> dict[str, str]:
-        await commit(CREATED_ID)
-        response.headers["Location"] = f"/products/{located}"
-        return {"id": CREATED_ID}
-
-    @app.post("/products/{product_id}/crash")
-    async def crash_after_commit(product_id: str) -> None:
-        await commit(None)
-        raise ZeroDivisionError
-
-    app.add_middleware(CommittingAuthentication)
-    app.add_middleware(AuditMiddleware, log=log)
-    return app
-
-
-class CommittingAuthentication(FakeAuthentication):
-    """Commits before routing, as an API key's ``last_used_at`` update does: too early to carry the entry."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        audit = request_audit.get()
-        assert audit is not None
-        assert audit.take("key-1") is None
-        await super().__call__(scope, receive, send)
-
-
-async def test_an_entry_a_unit_committed_as_the_request_ended_is_not_written_again() -> None:
-    log = CountingLog()
-    async with client(committing_api(log)) as http:
-        assert (await http.delete("/products/p-1", headers=ALICE_HEADERS)).status_code == 204
-        assert (await http.post("/products", headers=ALICE_HEADERS)).status_code == 201
-    assert log.writes == ["record", "record"]
-    deleted, created = await entries(log)
-    assert (deleted.action, deleted.resource_id, deleted.outcome, deleted.actor) == (
-        "DELETE /products/{product_id}",
-        "p-1",
-        204,
-        "alice",
-    )
-    assert (created.resource_id, created.outcome) == (CREATED_ID, 201)
-
-
-async def test_an_entry_a_unit_committed_is_amended_when_the_request_ends_otherwise() -> None:
-    log = CountingLog()
-    async with client(committing_api(log)) as http:
-        crashed = await http.post("/products/p-2/crash", headers=ALICE_HEADERS)
-        located = await http.post("/products", params={"located": "elsewhere"}, headers=ALICE_HEADERS)
-    assert (crashed.status_code, located.status_code) == (500, 201)
-    assert log.writes == ["record", "amend", "record", "amend"]
-    crash, create = await entries(log)
-    assert (crash.action, crash.outcome) == ("POST /products/{product_id}/crash", 500)
-    assert (create.resource_id, create.outcome) == ("elsewhere", 201)
 
 
 @pytest.mark.parametrize(
