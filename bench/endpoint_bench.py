@@ -1,8 +1,10 @@
 """CPU per request of the reference service's product endpoints against the bare app, in process.
 
-Run with ``.venv/bin/python bench/endpoint_bench.py [--batch N] [--batches B] [--scenarios get,list,post]``.
+Run with ``.venv/bin/python bench/endpoint_bench.py [--batch N] [--batches B] [--scenarios get,list,post]
+[--database sqlite|postgres]``.
 
-Three variants, all on one migrated SQLite file seeded with 1,000 products, driven straight through their ASGI
+Three variants, all on one migrated SQLite file (or, with ``--database postgres``, a scratch PostgreSQL database on
+127.0.0.1:5432, dropped afterwards) seeded with 1,000 products, driven straight through their ASGI
 callables (no sockets, no HTTP parsing), one request after another:
 
 - ``bare``: ``bench/bare_app.py`` (plain FastAPI + SQLAlchemy: one session, the statement, a response model);
@@ -40,6 +42,7 @@ from apibase.core.principal import AuthMethod, Principal  # noqa: E402
 from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from apibase.testing.service import service_settings, sign_up  # noqa: E402
 from bench.asgi_driver import with_principal  # noqa: E402
+from bench.http_bench import fresh_database  # noqa: E402
 from bench.load import post_body  # noqa: E402
 from shop.main import create_app  # noqa: E402
 
@@ -106,13 +109,18 @@ async def measure(calls: dict[str, Call], size: int, batches: int) -> dict[str, 
     return best
 
 
-async def main(args: argparse.Namespace) -> int:
+async def main(args: argparse.Namespace, postgres: str | None) -> int:
+    """``postgres``: the URL of an empty PostgreSQL database to run on instead of a SQLite file."""
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="apibase-endpoint-bench-") as folder:
-        database = Path(folder) / "bench.db"
+        database: Path | str = postgres or Path(folder) / "bench.db"
         unlimited = RateLimitSection(client_limit="1000000000/minute", user_limit="1000000000/minute")
         settings = service_settings(
-            database, rate_limit=unlimited, log_json=True, observability=ObservabilitySettings(tracing_enabled=False)
+            database,
+            rate_limit=unlimited,
+            log_json=True,
+            observability=ObservabilitySettings(tracing_enabled=False),
+            auto_migrate=True,
         )
         os.environ["APIBASE_DATABASE_URL"] = settings.database_url
         from bench.bare_app import create_app as create_bare  # noqa: PLC0415 - reads the URL above
@@ -156,7 +164,10 @@ async def main(args: argparse.Namespace) -> int:
                     await profile(calls, args.batch * args.batches, Path(args.profile) / f"{scenario}.prof")
                     continue
                 results[scenario] = await measure(calls, args.batch, args.batches)
-    print(f"CPU per request in process, SQLite, {PRODUCTS} products, best of {args.batches} batches of {args.batch}")
+    print(
+        f"CPU per request in process, {args.database}, {PRODUCTS} products, "
+        f"best of {args.batches} batches of {args.batch}"
+    )
     print(
         f"{'scenario':<10}"
         + "".join(f"{name + ' us':>14}" for name in chosen)
@@ -204,9 +215,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--variants", default="bare,endpoint,full")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: a scratch database on 127.0.0.1:5432, dropped afterwards (its backends' CPU is not counted)",
+    )
     parser.add_argument("--profile", help="a folder: write cProfile files there instead of measuring")
     return parser.parse_args()
 
 
+def run(args: argparse.Namespace) -> int:
+    if args.database == "sqlite":
+        return asyncio.run(main(args, None))
+    with fresh_database("postgres") as url:
+        return asyncio.run(main(args, url))
+
+
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main(parse_args())))
+    raise SystemExit(run(parse_args()))

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from apibase.core.settings import load_settings  # noqa: E402
 from apibase.infrastructure.persistence.migrate import upgrade_database  # noqa: E402
@@ -81,6 +84,12 @@ class Round:
     errors: dict[str, int] = field(default_factory=dict)
     by_kind_p99_ms: dict[str, float] = field(default_factory=dict)
     rss_mib: float = 0.0
+    #: The server's CPU per request this round: its main (event loop) thread, and its other threads (aiosqlite's).
+    main_cpu_ms: float = 0.0
+    other_cpu_ms: float = 0.0
+    #: SQLite: the database file and its write-ahead log at the end of the round.
+    db_mib: float = 0.0
+    wal_mib: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -238,6 +247,27 @@ def sign_in_and_seed(port: int, count: int) -> tuple[dict[str, str], list[str]]:
     return headers, ids
 
 
+def grow(database_url: str, count: int) -> None:
+    """SQLite: add ``count`` products (copies of the first with fresh random ids and skus) and one audit row each,
+    as if they had been created through the API, so a short run starts where a long one would be."""
+    url = make_url(database_url)
+    if not count or url.get_backend_name() != "sqlite" or not url.database:
+        return
+    with contextlib.closing(sqlite3.connect(url.database)) as database, database:
+        for table, key in (("products", "sku"), ("audit_log", None)):
+            columns = [row[1] for row in database.execute(f"PRAGMA table_info({table})")]
+            fresh = {
+                "id": "lower(hex(randomblob(16)))",
+                **({key: f"'GROW-' || n.value || '-' || {key}"} if key else {}),
+            }
+            chosen = ", ".join(fresh.get(column, column) for column in columns)
+            database.execute(
+                "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?)"
+                f" INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM n, (SELECT * FROM {table} LIMIT 1)",
+                (count,),
+            )
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -245,7 +275,24 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run(spec: Spec, server: subprocess.Popen[bytes]) -> list[Round]:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU of the process's main thread and of all its other threads (ended ones included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: str) -> float:
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    whole = used(Path(f"/proc/{pid}/stat").read_text())
+    main = used(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
+    return main, max(0.0, whole - main)  # per-thread ticks are rounded apart
+
+
+def file_mib(path: Path | None) -> float:
+    return path.stat().st_size / 2**20 if path is not None and path.exists() else 0.0
+
+
+def run(spec: Spec, server: subprocess.Popen[bytes], database: Path | None = None) -> list[Round]:
     generator = subprocess.Popen(
         [sys.executable, __file__, "--generate"],
         stdin=subprocess.PIPE,
@@ -258,17 +305,29 @@ def run(spec: Spec, server: subprocess.Popen[bytes]) -> list[Round]:
     generator.stdin.close()
     rounds: list[Round] = []
     columns = ("req/s", "p50 ms", "p99 ms", "max ms")
-    print(f"{'round':>5} " + " ".join(f"{name:>8}" for name in columns) + f" {'> 1 s':>6} {'RSS MiB':>8}  p99 by kind")
+    print(
+        f"{'round':>5} " + " ".join(f"{name:>8}" for name in columns) + f" {'> 1 s':>6} {'RSS MiB':>8}"
+        "  CPU ms/req (loop + threads)  db/WAL MiB  p99 by kind"
+    )
+    wal = database.with_name(database.name + "-wal") if database is not None else None
+    before = cpu_seconds(server.pid)
     for line in generator.stdout:
         values = json.loads(line)
         result = Round(**values)
         result.rss_mib = rss_mib(server.pid)
+        after = cpu_seconds(server.pid)
+        if result.requests:
+            result.main_cpu_ms = (after[0] - before[0]) * 1000 / result.requests
+            result.other_cpu_ms = (after[1] - before[1]) * 1000 / result.requests
+        before = after
+        result.db_mib, result.wal_mib = file_mib(database), file_mib(wal)
         rounds.append(result)
         kinds = ", ".join(f"{kind} {p99:.0f}" for kind, p99 in result.by_kind_p99_ms.items())
         errors = f"  ERRORS {result.errors}" if result.errors else ""
         print(
             f"{result.number:>5} {result.rps:>8.1f} {result.p50_ms:>8.1f} {result.p99_ms:>8.1f} {result.max_ms:>8.1f}"
-            f" {result.slow:>6} {result.rss_mib:>8.0f}  {kinds}{errors}",
+            f" {result.slow:>6} {result.rss_mib:>8.0f}  {result.main_cpu_ms:>8.2f} + {result.other_cpu_ms:<17.2f}"
+            f" {result.db_mib:>5.1f}/{result.wal_mib:<5.1f} {kinds}{errors}",
             flush=True,
         )
     if generator.wait() != 0:
@@ -295,6 +354,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--round-seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument(
+        "--grow", type=int, default=0, help="SQLite: add this many products (and audit rows) before the first round"
+    )
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -314,10 +376,12 @@ def main() -> int:
         server, port = start_service(url, Path(logs) / "service.log")
         try:
             headers, ids = sign_in_and_seed(port, args.products)
+            grow(url, args.grow)
             settle(url)
             print(f"service pid {server.pid}, port {port}", flush=True)
             spec = Spec(port, headers, ids, args.concurrency, args.rounds, args.round_seconds)
-            rounds = run(spec, server)
+            database = make_url(url).database if args.database == "sqlite" else None
+            rounds = run(spec, server, Path(database) if database else None)
         except KeyboardInterrupt:
             print("\ninterrupted: stopping the service")
             return 130
