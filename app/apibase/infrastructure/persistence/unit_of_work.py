@@ -4,8 +4,7 @@ A read unit (one over ``read_only_session_factory``) opens no ORM session unless
 repository reads go through ``execute`` on one Core connection, which autobegins the unit's single transaction
 (list and count share a snapshot) and rolls it back when the connection closes. That skips the ORM session and
 its transaction bookkeeping, which cost a by-id read more CPU than its statement. A session asked for later joins
-that connection and its transaction. On PostgreSQL at READ COMMITTED that connection reads in autocommit, no
-``BEGIN``/``ROLLBACK`` (``read_only.statement_engine``), until a session joins it.
+that connection and its transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from apibase.domain.entities import AggregateRoot
 from apibase.domain.events import DomainEvent
-from apibase.infrastructure.persistence.read_only import read_only_engine, rejoin_transactions, statement_engine
+from apibase.infrastructure.persistence.read_only import read_only_engine
 
 __all__ = ["SQLAlchemyUnitOfWork"]
 
@@ -43,11 +42,8 @@ class SQLAlchemyUnitOfWork:
         if not self._active:
             raise RuntimeError("the unit of work is not active: use 'async with uow:'")
         if self._session is None:  # a read unit's, made on demand (on its connection once that is open)
-            if self._connection is None:
-                self._session = self._session_factory()
-            else:
-                rejoin_transactions(self._connection)
-                self._session = self._session_factory(bind=self._connection)
+            joined = {} if self._connection is None else {"bind": self._connection}
+            self._session = self._session_factory(**joined)
         return self._session
 
     @property
@@ -76,7 +72,7 @@ class SQLAlchemyUnitOfWork:
         if not self._active:
             raise RuntimeError("the unit of work is not active: use 'async with uow:'")
         if self._connection is None:
-            self._connection = await statement_engine(self._read_engine).connect()
+            self._connection = await self._read_engine.connect()
         return await self._connection.execute(statement, parameters)
 
     async def __aenter__(self) -> Self:
