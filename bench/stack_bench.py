@@ -28,11 +28,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
+from apibase.core.settings import ObservabilitySettings, RateLimitSection, Settings  # noqa: E402
 from apibase.interface.cli.servers.heap import freeze_startup_heap  # noqa: E402
 from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import Call, caller, command_line, seeded_service  # noqa: E402
 from shop.main import create_app  # noqa: E402
+
+
+def stack_settings(folder: Path) -> Settings:
+    """The production stack on a SQLite file in ``folder``: JSON access log, tracing off, rate limits out of reach."""
+    unlimited = RateLimitSection(client_limit="1000000000/minute", user_limit="1000000000/minute")
+    return service_settings(
+        folder / "bench.db",
+        rate_limit=unlimited,
+        log_json=True,
+        observability=ObservabilitySettings(tracing_enabled=False),
+    )
 
 
 async def cpu_per_request(call: Call, requests: int, status: int) -> float:
@@ -46,14 +57,7 @@ async def cpu_per_request(call: Call, requests: int, status: int) -> float:
 async def main(requests: int, rounds: int) -> int:
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="apibase-stack-bench-") as folder:
-        unlimited = RateLimitSection(client_limit="1000000000/minute", user_limit="1000000000/minute")
-        settings = service_settings(
-            Path(folder) / "bench.db",
-            rate_limit=unlimited,
-            log_json=True,
-            observability=ObservabilitySettings(tracing_enabled=False),
-        )
-        app = create_app(settings)
+        app = create_app(stack_settings(Path(folder)))
         async with seeded_service(app) as seeded:
             freeze_startup_heap()
             headers = [(b"authorization", seeded.authorization.encode()), (b"host", b"bench")]

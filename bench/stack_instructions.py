@@ -29,10 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apibase.core.settings import ObservabilitySettings, RateLimitSection  # noqa: E402
 from apibase.interface.cli.servers.heap import freeze_startup_heap  # noqa: E402
-from apibase.testing.service import service_settings  # noqa: E402
 from bench.asgi_driver import caller, seeded_service  # noqa: E402
+from bench.stack_bench import stack_settings  # noqa: E402
 from shop.main import create_app  # noqa: E402
 
 
@@ -45,14 +44,7 @@ def instrument(on: bool) -> None:
 async def main(requests: int) -> int:
     logging.disable(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="apibase-instructions-") as folder:
-        unlimited = RateLimitSection(client_limit="1000000000/minute", user_limit="1000000000/minute")
-        settings = service_settings(
-            Path(folder) / "bench.db",
-            rate_limit=unlimited,
-            log_json=True,
-            observability=ObservabilitySettings(tracing_enabled=False),
-        )
-        app = create_app(settings)
+        app = create_app(stack_settings(Path(folder)))
         async with seeded_service(app) as seeded:
             freeze_startup_heap()
             path = seeded.product_path.replace("/api/v2/", "/api/v1/")
