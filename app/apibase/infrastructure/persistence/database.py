@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.engine.default import DefaultDialect
@@ -16,6 +18,7 @@ from apibase.infrastructure.persistence.sqlite_round_trips import begin_transact
 from apibase.infrastructure.persistence.sqlite_writers import queue_sqlite_writers, take_turn
 
 __all__ = [
+    "SQLITE_WAL_SIZE_LIMIT",
     "create_engine",
     "create_session_factory",
     "is_sqlite",
@@ -84,13 +87,20 @@ def _application_name(url: str, name: str) -> dict[str, object]:
             return {}
 
 
+#: What a WAL file is cut back to once a checkpoint restarts it: busy readers let it grow to hundreds of MiB, and
+#: SQLite keeps a grown WAL file at its largest size unless told otherwise.
+SQLITE_WAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
+
+
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:
-    """WAL (readers never block the writer), foreign keys, and transactions as ``serialize_sqlite_transactions``."""
+    """WAL (readers never block the writer) kept under ``SQLITE_WAL_SIZE_LIMIT`` once reset, foreign keys, and
+    transactions as ``serialize_sqlite_transactions``."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        wal = ("journal_mode=WAL", f"journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
+        for pragma in (*wal, "foreign_keys=ON", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -4,6 +4,8 @@ file database's pool keeps the connections it opened."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 
 from apibase.core.errors import ConcurrencyConflict
 from apibase.core.settings import DatabaseSettings, Settings
-from apibase.infrastructure.persistence.database import create_engine, is_sqlite
+from apibase.infrastructure.persistence.database import SQLITE_WAL_SIZE_LIMIT, create_engine, is_sqlite
 from apibase.infrastructure.pools.status import PoolStatus, database_status
 
 pytestmark = pytest.mark.unit
@@ -90,6 +92,26 @@ async def test_a_sqlite_file_keeps_every_connection_it_opened_up_to_the_ceiling(
                 await connection.close()
         assert len(opened) == 5
         assert database_status(engine.sync_engine.pool) == PoolStatus(limit=5, open=5, in_use=0, idle=5)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_file_cuts_its_wal_back_once_a_checkpoint_restarts_it(tmp_path: Path) -> None:
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"))
+    wal = tmp_path / "app.db-wal"
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_size_limit")).scalar_one() == SQLITE_WAL_SIZE_LIMIT
+            await connection.exec_driver_sql("PRAGMA journal_size_limit=0")  # this connection: cut back to nothing
+            await connection.exec_driver_sql("CREATE TABLE filler (data BLOB)")
+            await connection.exec_driver_sql("INSERT INTO filler VALUES (zeroblob(1000000))")
+            await connection.commit()
+            assert wal.stat().st_size > 1_000_000
+            with closing(sqlite3.connect(tmp_path / "app.db", isolation_level=None)) as other:
+                other.execute("PRAGMA wal_checkpoint(RESTART)")  # the engine's connection holds no transaction now
+            await connection.exec_driver_sql("INSERT INTO filler VALUES (1)")  # the first write after the restart
+            await connection.commit()
+        assert wal.stat().st_size < 100_000
     finally:
         await engine.dispose()
 
